@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install what is
+# missing first (idempotently): Debian packages, Toxiproxy into .bin/, a virtualenv.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+HARNESS := $(VENV)/bin/harness
+STAMP := $(VENV)/.installed
+
+.PHONY: install system demo test test-fast lint up down status bench clean
+
+install: system $(STAMP)
+
+# cheap when nothing is missing: it only looks for the programs
+system:
+	scripts/install-system.sh
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(HARNESS) up
+	$(PY) scripts/demo.py
+
+test: install
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow"
+
+lint: install
+	$(VENV)/bin/ruff check harness sample_app tests bench scripts
+	$(VENV)/bin/mypy harness
+
+up: install
+	$(HARNESS) up
+
+down:
+	$(HARNESS) down
+
+status:
+	$(HARNESS) status
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean: down
+	rm -rf .run

@@ -1,0 +1,1 @@
+"""The local stack: every component as a supervised child process on loopback."""

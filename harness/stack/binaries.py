@@ -1,0 +1,62 @@
+"""Find the external programs the stack runs, with a fix hint when one is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import PreflightError
+
+__all__ = ["Binaries", "find_binaries", "project_bin_dir"]
+
+INSTALL_HINT = "run `make install` (it installs what is missing)"
+
+
+@dataclass(frozen=True)
+class Binaries:
+    toxiproxy: Path
+    postgres: Path
+    initdb: Path
+    prometheus: Path
+    alertmanager: Path
+
+
+def project_bin_dir(root: Path) -> Path:
+    """Project-local, git-ignored directory where `make install` puts Toxiproxy."""
+    return root / ".bin"
+
+
+def find_binaries(root: Path) -> Binaries:
+    """Locate every binary or raise PreflightError naming the first missing one."""
+    pg_bin = _postgres_bin_dir()
+    return Binaries(
+        toxiproxy=_first(
+            "toxiproxy-server",
+            [os.environ.get("TOXIPROXY_SERVER"), project_bin_dir(root) / "toxiproxy-server"],
+        ),
+        postgres=_first("postgres", [pg_bin / "postgres" if pg_bin else None]),
+        initdb=_first("initdb", [pg_bin / "initdb" if pg_bin else None]),
+        prometheus=_first("prometheus", []),
+        alertmanager=_first("prometheus-alertmanager", [], also=("alertmanager",)),
+    )
+
+
+def _postgres_bin_dir() -> Path | None:
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return versions[-1].parent if versions else None
+
+
+def _first(name: str, candidates: list[Path | str | None], also: tuple[str, ...] = ()) -> Path:
+    for cand in candidates:
+        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
+            return Path(cand)
+    for exe in (name, *also):
+        found = shutil.which(exe)
+        if found:
+            return Path(found)
+    raise PreflightError(f"{name} not found: {INSTALL_HINT}")

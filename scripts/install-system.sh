@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the system programs the local stack runs, only when missing (idempotent):
+# PostgreSQL, Prometheus + promtool and Alertmanager from Debian, and Toxiproxy built
+# with `go install` into the project-local, git-ignored .bin/ directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOXIPROXY_VERSION=v2.12.0
+BIN_DIR="$PWD/.bin"
+
+need_apt=()
+command -v prometheus >/dev/null || need_apt+=(prometheus)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null \
+  || need_apt+=(prometheus-alertmanager)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${need_apt[*]}"
+  $sudo apt-get update -q
+  # no recommends: keeps node-exporter and friends (and their services) off the machine
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+    "${need_apt[@]}"
+fi
+
+if [ ! -x "$BIN_DIR/toxiproxy-server" ]; then
+  command -v go >/dev/null || { echo "go is needed to build Toxiproxy: install Go 1.23+"; exit 1; }
+  echo "building toxiproxy-server $TOXIPROXY_VERSION into $BIN_DIR"
+  mkdir -p "$BIN_DIR"
+  GOBIN="$BIN_DIR" GOFLAGS=-mod=mod go install \
+    -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
+    "github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}"
+  mv "$BIN_DIR/server" "$BIN_DIR/toxiproxy-server"
+fi

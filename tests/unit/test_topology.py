@@ -1,0 +1,77 @@
+"""The topology file and the views derived from it."""
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import InvalidInput
+from harness.topology import Topology, load_topology
+from harness.yamlload import parse_model
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_default_stack_derives_one_proxy_per_replica_link():
+    topo = load_topology(ROOT / "stack.yaml")
+    names = [link.name for link in topo.links]
+    assert names == [
+        "client_gateway-1",
+        "gateway_catalog-1",
+        "gateway_catalog-2",
+        "gateway_orders-1",
+        "gateway_orders-2",
+        "gateway_orders-3",
+        "orders-1_postgres",
+        "orders-2_postgres",
+        "orders-3_postgres",
+    ]
+    assert [r.name for r in topo.replicas_of("orders")] == ["orders-1", "orders-2", "orders-3"]
+    assert topo.edge_url() == "http://127.0.0.1:18080"
+    ports = topo.all_ports()
+    assert len(ports) == len(set(ports))
+
+
+def test_replica_counts_are_configurable():
+    text = (ROOT / "stack.yaml").read_text().replace("replicas: 3", "replicas: 5")
+    topo = parse_model(text, "stack.yaml", Topology)
+    assert len(topo.replicas_of("orders")) == 5
+    assert sum(1 for link in topo.links if link.kind == "database") == 5
+
+
+BAD = [
+    (
+        "replicas: 3",
+        "replicas: 0",
+        "stack.yaml:42: services.orders.replicas: Input should be greater than or equal to 1",
+    ),
+    (
+        "replicas: 3",
+        "replicas: three",
+        "stack.yaml:42: services.orders.replicas: Input should be a valid integer, unable to parse string as an integer",
+    ),
+    ("  port: 19090", "  port: 18101", "stack.yaml:9: ports used twice: 18101"),
+    (
+        "depends_on: [postgres]",
+        "depends_on: [redis]",
+        "stack.yaml:45: services.orders.depends_on: unknown redis",
+    ),
+    (
+        "scrape_interval: 1s",
+        "scrape_intervl: 1s",
+        "stack.yaml:23: prometheus.scrape_intervl: Extra inputs are not permitted",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "message"), BAD)
+def test_bad_topology_names_file_line_and_field(old, new, message):
+    text = (ROOT / "stack.yaml").read_text().replace(old, new, 1)
+    with pytest.raises(InvalidInput) as exc:
+        parse_model(text, "stack.yaml", Topology)
+    assert str(exc.value) == message
+
+
+def test_invalid_yaml_reports_line():
+    with pytest.raises(InvalidInput) as exc:
+        parse_model("services:\n  gateway: [\n", "s.yaml", Topology)
+    assert str(exc.value).startswith("s.yaml:3: invalid YAML")
