@@ -47,6 +47,7 @@ class PostgresSpec(_Strict):
 class PrometheusSpec(_Strict):
     port: int = Field(19090, ge=1, le=65535)
     scrape_interval: str = Field("1s", pattern=r"^\d+(ms|s|m)$")
+    rules_dir: Path = Path("alert_rules")  # relative to the stack file's directory
 
 
 class AlertmanagerSpec(_Strict):
@@ -185,5 +186,12 @@ class Link:
 
 
 def load_topology(path: Path) -> Topology:
-    """Load and validate `stack.yaml`; errors name file, line and field."""
-    return load_model(path, Topology)
+    """Load and validate `stack.yaml`; errors name file, line and field.
+
+    Relative paths in the file (the rules directory) are resolved against the file's
+    directory, so the stack behaves the same from any working directory.
+    """
+    topo = load_model(path, Topology)
+    rules = path.resolve().parent / topo.prometheus.rules_dir
+    prom = topo.prometheus.model_copy(update={"rules_dir": rules})
+    return topo.model_copy(update={"prometheus": prom})

@@ -28,14 +28,18 @@ def project_bin_dir(root: Path) -> Path:
     return root / ".bin"
 
 
-def find_binaries(root: Path) -> Binaries:
-    """Locate every binary or raise PreflightError naming the first missing one."""
+def find_binaries(root: Path | None = None) -> Binaries:
+    """Locate every binary or raise PreflightError naming the first missing one.
+
+    Toxiproxy is looked for in $TOXIPROXY_SERVER, `<root>/.bin`, this checkout's `.bin`
+    (where `make install` builds it) and then on PATH.
+    """
     pg_bin = _postgres_bin_dir()
+    here = Path(__file__).resolve().parents[2]
+    tp_candidates: list[Path | str | None] = [os.environ.get("TOXIPROXY_SERVER")]
+    tp_candidates += [project_bin_dir(d) / "toxiproxy-server" for d in (root, here) if d]
     return Binaries(
-        toxiproxy=_first(
-            "toxiproxy-server",
-            [os.environ.get("TOXIPROXY_SERVER"), project_bin_dir(root) / "toxiproxy-server"],
-        ),
+        toxiproxy=_first("toxiproxy-server", tp_candidates),
         postgres=_first("postgres", [pg_bin / "postgres" if pg_bin else None]),
         initdb=_first("initdb", [pg_bin / "initdb" if pg_bin else None]),
         prometheus=_first("prometheus", []),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -12,9 +11,10 @@ from harness.topology import Topology
 __all__ = ["alertmanager_config", "prometheus_config", "render"]
 
 
-def prometheus_config(topo: Topology, rules_dir: Path) -> dict[str, Any]:
+def prometheus_config(topo: Topology) -> dict[str, Any]:
     """Scrape every replica (labelled `replica`), Toxiproxy, the supervisor and ourselves."""
     interval = topo.prometheus.scrape_interval
+    rules_dir = topo.prometheus.rules_dir
     host = topo.host
     jobs: list[dict[str, Any]] = []
     for service in topo.services:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
@@ -78,7 +79,6 @@ class Supervisor:
         self.children = {c.name: _Child(c, self.state.component(c.name)) for c in self.comps}
         self.stop_event = threading.Event()
         self._metrics()
-        self._rules_dir = root / "alert_rules"
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -95,7 +95,10 @@ class Supervisor:
             self._save()
             self._watch()
             return 0
-        except HarnessError as exc:
+        except Exception as exc:  # every failure must reach `harness up` as one line
+            if not isinstance(exc, HarnessError):
+                traceback.print_exc()
+                exc = StackError(f"{type(exc).__name__}: {exc} (see {self.run.log('supervisor')})")
             self.state.phase, self.state.error = "failed", str(exc)
             self._save()
             return 1
@@ -108,7 +111,7 @@ class Supervisor:
     def _prepare(self) -> None:
         self.run.ensure()
         (self.run.config / "prometheus.yml").write_text(
-            promconfig.render(promconfig.prometheus_config(self.topo, self._rules_dir))
+            promconfig.render(promconfig.prometheus_config(self.topo))
         )
         (self.run.config / "alertmanager.yml").write_text(
             promconfig.render(promconfig.alertmanager_config())

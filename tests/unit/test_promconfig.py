@@ -16,7 +16,7 @@ GOLDEN = ROOT / "tests" / "golden" / "prometheus.yml"
 
 def _render() -> str:
     topo = load_topology(ROOT / "stack.yaml")
-    text = promconfig.render(promconfig.prometheus_config(topo, ROOT / "alert_rules"))
+    text = promconfig.render(promconfig.prometheus_config(topo))
     return text.replace(str(ROOT.resolve()), "<root>")
 
 
@@ -29,7 +29,7 @@ def test_prometheus_config_matches_golden():
 
 def test_every_replica_is_a_labelled_target():
     topo = load_topology(ROOT / "stack.yaml")
-    cfg = promconfig.prometheus_config(topo, ROOT / "alert_rules")
+    cfg = promconfig.prometheus_config(topo)
     targets = {
         sc["labels"]["replica"]: sc["targets"][0]
         for job in cfg["scrape_configs"]
@@ -45,7 +45,7 @@ def test_every_replica_is_a_labelled_target():
 def test_promtool_accepts_generated_config(tmp_path):
     topo = load_topology(ROOT / "stack.yaml")
     cfg = tmp_path / "prometheus.yml"
-    cfg.write_text(promconfig.render(promconfig.prometheus_config(topo, ROOT / "alert_rules")))
+    cfg.write_text(promconfig.render(promconfig.prometheus_config(topo)))
     am = tmp_path / "alertmanager.yml"
     am.write_text(promconfig.render(promconfig.alertmanager_config()))
     result = subprocess.run(
