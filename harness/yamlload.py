@@ -62,39 +62,62 @@ def parse_model(text: str, filename: str, model: type[M]) -> M:
 
 
 def _issues(exc: ValidationError, root: yaml.Node | None, filename: str) -> list[Issue]:
+    errors = exc.errors(include_url=False)
     issues = []
-    for err in exc.errors(include_url=False):
-        loc = [part for part in err["loc"] if not _is_union_tag(part)]
+    for err in errors:
+        if _redundant(err, errors):
+            continue
+        loc = list(err["loc"])
         cause = err.get("ctx", {}).get("error")
         if isinstance(cause, FieldError):
             loc += list(cause.loc)
-        issues.append(
-            Issue(filename, _line_of(root, loc), ".".join(str(p) for p in loc), _message(err))
-        )
-    return sorted(issues, key=lambda i: (i.line or 0, i.field))
+        line, path = _locate(root, loc)
+        issues.append(Issue(filename, line, ".".join(str(p) for p in path), _message(err)))
+    return sorted(set(issues), key=lambda i: (i.line or 0, i.field, i.message))
+
+
+def _redundant(err: Any, errors: list[Any]) -> bool:
+    """A container's "too short" error is noise when one of its items failed."""
+    if err["type"] != "too_short":
+        return False
+    n = len(err["loc"])
+    return any(len(o["loc"]) > n and tuple(o["loc"][:n]) == tuple(err["loc"]) for o in errors)
 
 
 def _message(err: Any) -> str:
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _locate(node: yaml.Node | None, loc: list[Any]) -> tuple[int | None, list[Any]]:
+    """The 1-based line of the deepest node of `loc` in the document, and the user's path.
+
+    pydantic puts the chosen member of a union in `loc` (the `type` tag of a fault, or
+    "function-after[...]"); those parts are not in the user's file and are dropped.
+    """
+    if node is None:
+        return None, [p for p in loc if not _is_union_tag(p)]
+    line, path = node.start_mark.line + 1, []
+    for part in loc:
+        if _is_union_tag(part) or _is_type_tag(node, part):
+            continue
+        path.append(part)
+        child = _child(node, part) if node is not None else None
+        if child is None:
+            node = None
+            continue
+        node, line = child, child.start_mark.line + 1
+    return line, path
 
 
 def _is_union_tag(part: object) -> bool:
-    # pydantic inserts the chosen union member's tag ("latency", "function-after[...]")
     return isinstance(part, str) and ("[" in part or part.startswith("function-"))
 
 
-def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
-    """The 1-based line of the deepest node of `loc` that exists in the document."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for part in loc:
-        child = _child(node, part)
-        if child is None:
-            break
-        node, line = child, child.start_mark.line + 1
-    return line
+def _is_type_tag(node: yaml.Node | None, part: object) -> bool:
+    if not isinstance(node, yaml.MappingNode) or not isinstance(part, str):
+        return False
+    keys = {k.value: v for k, v in node.value}
+    return part not in keys and getattr(keys.get("type"), "value", None) == part
 
 
 def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
