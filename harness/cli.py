@@ -13,9 +13,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from harness import runner
+from harness.cli_display import make_display
 from harness.errors import HarnessError, InvalidInput
+from harness.faults import FaultEnv
+from harness.recovery import recover_stack
+from harness.spec import Experiment
 from harness.stack import control
-from harness.stack.state import StackState
+from harness.stack.layout import RunDir
+from harness.stack.state import StackState, read_state
+from harness.topology import load_topology
+from harness.toxiproxy import ToxiproxyClient
 
 app = typer.Typer(
     add_completion=False,
@@ -62,6 +70,99 @@ def status(
     healthy = _print_table(state, stack)
     if state.phase != "ready" or not healthy:
         raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    files: list[Path] = typer.Argument(..., help="Experiment files or directories."),
+) -> None:
+    """Check experiment files; every error as file:line: field: message."""
+    loaded = runner.load_all(files)
+    for path, exp in loaded:
+        out.print(f"{path}: ok ({exp.name}: {len(exp.faults)} fault(s))")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of experiment files (for editors)."""
+    import json
+
+    print(json.dumps(Experiment.model_json_schema(by_alias=True), indent=2))
+
+
+@app.command()
+def run(
+    files: list[Path] = typer.Argument(..., help="Experiment files, or a directory (a suite)."),
+    stack: Path = StackOpt,
+    run_dir: Path = RunDirOpt,
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run outputs go."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate, resolve, probe; inject nothing."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for target selection and load."),
+) -> None:
+    """Run experiments; exit 0 held, 1 deviated, 2 aborted, 3 invalid/refused, 4 error."""
+    loaded = runner.load_all(files)
+    results = []
+    for path, exp in loaded:
+        display = make_display(out, exp.name)
+        try:
+            results.append(
+                runner.run_one(path, exp, stack, run_dir, runs_dir, display, dry_run, seed)
+            )
+        finally:
+            display.close()
+        last = results[-1]
+        out.print(
+            f"{exp.name}: [bold]{last.outcome.verdict}[/bold] (exit {last.outcome.exit_code}) "
+            f"— report {last.out_dir / 'report.html'}"
+        )
+        for reason in last.outcome.reasons:
+            out.print(f"  {reason}", markup=False, highlight=False)
+    if len(results) > 1:
+        _print_summary(results)
+    raise typer.Exit(max(r.outcome.exit_code for r in results))
+
+
+@app.command()
+def recover(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
+    """Undo whatever a dead run left: toxics, disabled proxies, paused or killed replicas."""
+    topo = load_topology(stack)
+    state_dir = RunDir(run_dir)
+
+    def current() -> StackState:
+        state = read_state(state_dir.state_file)
+        if state is None:
+            raise HarnessError(f"no stack state in {run_dir}: is the stack up?")
+        return state
+
+    with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
+        report = recover_stack(state_dir.root, FaultEnv(toxiproxy=tp, stack_state=current))
+    if report.journal is None:
+        out.print("nothing to recover: no run left faults on this stack")
+        return
+    for line in report.reverted:
+        out.print(f"reverted {line}", markup=False)
+    for line in report.failed:
+        err.print(f"FAILED {line}", markup=False)
+    out.print(f"journal: {report.journal}")
+    if not report.ok:
+        raise typer.Exit(4)
+
+
+def _print_summary(results: list[runner.RunResult]) -> None:
+    table = Table(title="experiment suite")
+    for col in ("experiment", "verdict", "exit", "seconds", "report"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(
+            r.name,
+            r.outcome.verdict,
+            str(r.outcome.exit_code),
+            f"{r.seconds:.0f}",
+            str(r.out_dir / "report.html"),
+        )
+    out.print(table)
 
 
 def _print_table(state: StackState, stack: Path | None) -> bool:

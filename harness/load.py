@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -93,7 +94,7 @@ async def run_load(
     *,
     timeout: float = 5.0,
     max_in_flight: int = 2000,
-    stop: asyncio.Event | None = None,
+    stop: threading.Event | None = None,
     seed: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> LoadResult:

@@ -1,0 +1,91 @@
+"""The one typed context a run's phases share, and the outcome they build."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from harness.faults import FaultEnv
+from harness.journal import Journal
+from harness.load import LoadResult
+from harness.loadrunner import BackgroundLoad
+from harness.plan import Plan
+from harness.probes import ProbeResult
+from harness.prometheus import PrometheusClient
+from harness.spec import Experiment
+from harness.stack.layout import RunDir
+from harness.topology import Topology
+
+__all__ = ["Display", "EXIT_CODES", "Outcome", "RunContext", "Verdict"]
+
+Verdict = Literal["held", "deviated", "aborted", "not steady", "interrupted", "error", "dry run"]
+
+EXIT_CODES: dict[str, int] = {
+    "held": 0,
+    "dry run": 0,
+    "deviated": 1,
+    "not steady": 1,
+    "aborted": 2,
+    "interrupted": 4,
+    "error": 4,
+}
+
+
+class Display(Protocol):
+    """Where a run reports progress: a live terminal view or plain lines."""
+
+    def phase(self, name: str, detail: str = "") -> None: ...
+
+    def tick(self, phase: str, remaining: float | None, results: list[ProbeResult]) -> None: ...
+
+
+@dataclass
+class Outcome:
+    verdict: Verdict = "error"
+    reasons: list[str] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)  # every evaluation, with its phase
+    phases: list[dict[str, Any]] = field(default_factory=list)  # name, start, end
+    fault_windows: list[dict[str, Any]] = field(default_factory=list)
+    figures: dict[str, float | None] = field(default_factory=dict)
+    load: dict[str, Any] | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    abort: dict[str, Any] | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def fail(self, verdict: Verdict, reason: str) -> None:
+        """Record a reason; the most severe verdict wins (aborted > deviated)."""
+        order = ["held", "dry run", "deviated", "not steady", "aborted", "interrupted", "error"]
+        if order.index(verdict) > order.index(self.verdict) or self.verdict == "held":
+            self.verdict = verdict
+        self.reasons.append(reason)
+
+
+@dataclass
+class RunContext:
+    exp: Experiment
+    source: Path
+    topo: Topology
+    stack_file: Path
+    stack_run: RunDir
+    out_dir: Path
+    run_id: str
+    journal: Journal
+    prom: PrometheusClient
+    env: FaultEnv
+    display: Display
+    seed: int
+    dry_run: bool = False
+    plan: Plan | None = None
+    load: BackgroundLoad | None = None
+    load_result: LoadResult | None = None
+    outcome: Outcome = field(default_factory=Outcome)
+    started: float = field(default_factory=time.time)
+
+    def record_probe(self, phase: str, result: ProbeResult) -> None:
+        self.outcome.probes.append({"phase": phase, **result.to_json()})
+        self.journal.record("probe", phase=phase, **result.to_json())

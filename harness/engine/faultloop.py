@@ -1,0 +1,168 @@
+"""Inject, observe every tick, and always roll back.
+
+Each action is journaled before it is applied and its revert pushed onto an
+ExitStack, so the stack unwinds on every exit path: the end of the fault window,
+the engine's `max_duration` clock, a guardrail breach, Toxiproxy or Prometheus
+going dark, SIGINT/SIGTERM, or an exception. A heartbeat file is touched every
+tick for the watchdog.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.engine.context import RunContext
+from harness.faults import Action, actions_for
+from harness.interrupts import hold_signals
+from harness.plan import PlannedFault
+from harness.probes import ProbeResult, evaluate
+from harness.toxiproxy import ToxiproxyError
+
+__all__ = ["Aborted", "run_fault_window"]
+
+
+class Aborted(Exception):  # noqa: N818 — a decision, not a failure
+    """A guardrail breached (or the control plane went dark): stop and roll back."""
+
+    def __init__(self, reason: str, evidence: list[ProbeResult]) -> None:
+        super().__init__(reason)
+        self.reason, self.evidence = reason, evidence
+
+
+@dataclass
+class _Scheduled:
+    fault: PlannedFault
+    start: float
+    end: float
+    stack: ExitStack = field(default_factory=ExitStack)
+    state: str = "pending"  # pending -> active -> removed
+
+
+def run_fault_window(ctx: RunContext, heartbeat: Path) -> None:
+    """Run the faults on the engine clock; returns after every fault is reverted."""
+    assert ctx.plan is not None
+    t0 = time.monotonic()
+    hard_stop = t0 + ctx.exp.blast_radius.max_duration
+    schedule = [
+        _Scheduled(f, t0 + f.spec.start_after, t0 + f.spec.start_after + f.spec.duration)
+        for f in ctx.plan.faults
+    ]
+    with ExitStack() as rollback:
+        rollback.callback(_rollback_done, ctx)
+        for item in schedule:
+            rollback.push(_closer(item))  # unwinds in reverse: last injected, first removed
+        rollback.callback(_rollback_started, ctx)
+        while True:
+            now = time.monotonic()
+            heartbeat.touch()
+            for item in schedule:
+                _advance(ctx, item, now, hard_stop)
+            if all(i.state == "removed" for i in schedule):
+                return
+            if any(i.state == "active" for i in schedule):
+                _observe(ctx, max(i.end for i in schedule) - now)
+            _sleep_until_next_tick(ctx, now)
+
+
+def _advance(ctx: RunContext, item: _Scheduled, now: float, hard_stop: float) -> None:
+    if item.state == "pending" and now >= item.start:
+        _inject(ctx, item)
+    if item.state == "active" and (now >= item.end or now >= hard_stop):
+        if now >= hard_stop and now < item.end:
+            ctx.journal.record("fault.max_duration", fault=item.fault.index)
+        _close(ctx, item)
+
+
+def _inject(ctx: RunContext, item: _Scheduled) -> None:
+    item.state = "active"
+    ctx.outcome.fault_windows.append(
+        {
+            "fault": item.fault.index,
+            "type": item.fault.spec.type,
+            "targets": list(item.fault.replicas),
+            "start": time.time(),
+        }
+    )
+    for n, action in enumerate(actions_for(item.fault, ctx.env, ctx.run_id)):
+        fault_id = f"{ctx.run_id}/f{item.fault.index}/{n}"
+        ctx.journal.record(
+            "fault.applying",
+            fault_id=fault_id,
+            action=action.to_json(),
+            description=action.describe(),
+        )
+        item.stack.callback(_revert, ctx, action, fault_id)  # registered before apply: fail safe
+        action.apply(ctx.env)
+        ctx.journal.record("fault.applied", fault_id=fault_id)
+    ctx.display.phase("inject", ", ".join(item.fault.replicas))
+
+
+def _revert(ctx: RunContext, action: Action, fault_id: str) -> None:
+    start = time.monotonic()
+    action.revert(ctx.env)
+    ctx.journal.record(
+        "fault.removed", fault_id=fault_id, by="engine", seconds=round(time.monotonic() - start, 3)
+    )
+
+
+def _close(ctx: RunContext, item: _Scheduled) -> None:
+    if item.state != "active":
+        item.state = "removed"
+        return
+    item.state = "removed"
+    try:
+        item.stack.close()
+    finally:
+        for window in ctx.outcome.fault_windows:
+            if window["fault"] == item.fault.index and "end" not in window:
+                window["end"] = time.time()
+
+
+def _closer(item: _Scheduled):  # type: ignore[no-untyped-def]
+    def close(*exc: object) -> bool:
+        item.stack.close()
+        if item.state == "active":
+            item.state = "removed"
+        return False
+
+    return close
+
+
+def _rollback_started(ctx: RunContext) -> None:
+    hold_signals()  # a second Ctrl-C must not interrupt the rollback itself
+    ctx.outcome.figures["rollback_started"] = time.time()
+
+
+def _rollback_done(ctx: RunContext) -> None:
+    done = time.time()
+    started = ctx.outcome.figures.get("rollback_started") or done
+    ctx.outcome.figures["rollback_complete"] = done
+    ctx.outcome.figures["rollback_seconds"] = round(done - started, 3)
+    for window in ctx.outcome.fault_windows:
+        window.setdefault("end", done)
+    ctx.journal.record("rollback.complete", seconds=ctx.outcome.figures["rollback_seconds"])
+
+
+def _observe(ctx: RunContext, remaining: float) -> None:
+    """Guardrails (breach or no data: abort), the control plane, and expectations."""
+    try:
+        ctx.env.toxiproxy.version()
+    except ToxiproxyError as exc:
+        raise Aborted(f"Toxiproxy unreachable during the fault: {exc}", []) from exc
+    guard = [evaluate(p, ctx.prom) for p in ctx.exp.guardrails]
+    for r in guard:
+        ctx.record_probe("guardrail", r)
+    breached = [r for r in guard if not r.ok]
+    during = [evaluate(p, ctx.prom) for p in ctx.exp.expectations.during]
+    for r in during:
+        ctx.record_probe("during", r)
+    ctx.display.tick("fault", remaining, guard + during)
+    if breached:
+        raise Aborted("guardrail breached: " + "; ".join(r.summary() for r in breached), breached)
+
+
+def _sleep_until_next_tick(ctx: RunContext, tick_start: float) -> None:
+    time.sleep(max(0.0, tick_start + ctx.exp.tick - time.monotonic()))

@@ -1,0 +1,54 @@
+"""What every fault driver produces: actions that can be journaled, applied and reverted.
+
+A driver turns one planned fault into a list of actions *before* anything happens;
+the engine journals each action, then applies it, and pushes its revert onto the
+rollback stack. An action is plain data (`to_json`/`from_json`) so `harness recover`
+and the watchdog can revert it from the journal in another process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from harness.stack.state import StackState
+from harness.toxiproxy import ToxiproxyClient
+
+__all__ = ["Action", "FaultEnv", "action_from_json", "register"]
+
+
+@dataclass
+class FaultEnv:
+    """What actions act through: Toxiproxy, and the supervisor's record of processes."""
+
+    toxiproxy: ToxiproxyClient
+    stack_state: Callable[[], StackState]
+    restart_timeout: float = 30.0
+
+
+class Action(Protocol):
+    kind: ClassVar[str]
+
+    def apply(self, env: FaultEnv) -> None: ...
+
+    def revert(self, env: FaultEnv) -> None: ...
+
+    def describe(self) -> str: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+_KINDS: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator: make an action kind known to `action_from_json`."""
+    _KINDS[cls.kind] = cls  # type: ignore[attr-defined]
+    return cls
+
+
+def action_from_json(data: dict[str, Any]) -> Action:
+    fields = dict(data)
+    cls = _KINDS[fields.pop("kind")]
+    return cls(**fields)  # type: ignore[no-any-return]

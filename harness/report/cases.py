@@ -1,0 +1,76 @@
+"""Turn an outcome into test cases: one per probe per phase, guardrail, expectation, check.
+
+Shared by the JUnit writer and the HTML report so both say the same thing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from harness.engine.context import Outcome
+
+__all__ = ["Case", "cases_of"]
+
+_PHASE_TITLES = {
+    "before": "steady state before",
+    "after": "steady state after",
+    "guardrail": "guardrail",
+    "during": "expectation during the fault",
+    "dry-run": "steady state (dry run)",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    classname: str
+    name: str
+    ok: bool
+    message: str  # the evidence: query, value, threshold, time
+    skipped: bool = False
+
+
+def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
+    cases: list[Case] = []
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in outcome.probes:
+        if p["phase"] in _PHASE_TITLES:
+            grouped.setdefault((p["phase"], p["name"]), []).append(p)
+    for (phase, name), evals in grouped.items():
+        bad = [e for e in evals if e["status"] != "pass"]
+        shown = bad[0] if bad else evals[-1]
+        cases.append(
+            Case(
+                f"{experiment}.{_PHASE_TITLES[phase]}",
+                name,
+                not bad,
+                _evidence(shown, len(evals), len(bad)),
+            )
+        )
+    recovery = outcome.figures.get("recovery_seconds", "absent")
+    if recovery != "absent":
+        ok = recovery is not None
+        msg = (
+            f"steady state returned {recovery}s after rollback"
+            if ok
+            else "steady state did not return"
+        )
+        cases.append(Case(f"{experiment}.recovery", "steady state returns", ok, msg))
+    for check in outcome.checks:
+        cases.append(Case(f"{experiment}.checks", check["name"], check["ok"], check["detail"]))
+    if outcome.abort is not None:
+        cases.append(
+            Case(f"{experiment}.run", "no guardrail breach", False, outcome.abort["reason"])
+        )
+    return cases
+
+
+def _evidence(p: dict[str, Any], total: int, failed: int) -> str:
+    value = "no data" if p["value"] is None else f"{p['value']:.6g}"
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p["time"]))
+    text = (
+        f"{p['status']}: value {value} {p['op']} threshold {p['threshold']:g} at {when}; "
+        f"{failed} of {total} evaluations failed; query: {p['query']}"
+    )
+    return f"{text} ({p['detail']})" if p.get("detail") else text

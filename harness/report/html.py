@@ -1,0 +1,148 @@
+"""A self-contained report.html: verdict, figures, timeline, evidence and plots."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from harness.engine.context import Outcome
+from harness.prometheus import PrometheusClient, PrometheusError
+from harness.report.cases import cases_of
+from harness.report.plots import Chart, charts_for, probe_chart
+from harness.spec import Experiment
+
+__all__ = ["write_html"]
+
+_FIGURES = [
+    ("detection_seconds", "fault start → guardrail breach detected (s)"),
+    ("rollback_seconds", "abort/end decision → every fault removed (s)"),
+    ("recovery_seconds", "rollback complete → steady state again (s)"),
+    ("restart_seconds", "process killed → replica running again (s)"),
+]
+
+
+def write_html(
+    path: Path,
+    exp: Experiment,
+    outcome: Outcome,
+    events: list[dict[str, Any]],
+    prom: PrometheusClient,
+    run_id: str,
+    started: float,
+    services: list[str],
+) -> None:
+    end = time.time()
+    abort_at = outcome.abort["time"] if outcome.abort else None
+    charts = charts_for(prom, started - 10, end + 2, services, outcome.fault_windows, abort_at)
+    charts += _probe_charts(outcome, abort_at)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string(
+        resources.files("harness.report").joinpath("template.html").read_text()
+    )
+    html = template.render(
+        exp=exp,
+        outcome=outcome,
+        run_id=run_id,
+        seconds=end - started,
+        started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
+        figures=[
+            (label, outcome.figures.get(key, "—") if outcome.figures.get(key) is not None else "—")
+            for key, label in _FIGURES
+            if key in outcome.figures
+        ],
+        server=_server_view(prom, started, end),
+        timeline=_timeline(events, started),
+        cases=cases_of(outcome, exp.name),
+        charts=charts,
+        fmt=_fmt,
+        fmt_ms=_fmt_ms,
+    )
+    path.write_text(html, encoding="utf-8")
+
+
+def _probe_charts(outcome: Outcome, abort_at: float | None) -> list[Chart]:
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for p in outcome.probes:
+        by_name[p["name"]].append(p)
+    return [
+        probe_chart(name, evals, outcome.fault_windows, abort_at) for name, evals in by_name.items()
+    ]
+
+
+def _server_view(
+    prom: PrometheusClient, start: float, end: float
+) -> dict[str, float | None] | None:
+    window = f"{max(1, int(end - start))}s"
+    gw = 'service="gateway"'
+    queries = {
+        "requests": f"sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
+        "error_ratio": f'sum(increase(http_server_requests_total{{{gw},code=~"5.."}}[{window}])) '
+        f"/ sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
+        "p50": "histogram_quantile(0.5, sum by (le) (increase("
+        f"http_server_request_duration_seconds_bucket{{{gw}}}[{window}])))",
+        "p99": "histogram_quantile(0.99, sum by (le) (increase("
+        f"http_server_request_duration_seconds_bucket{{{gw}}}[{window}])))",
+    }
+    out: dict[str, float | None] = {}
+    try:
+        for key, q in queries.items():
+            samples = prom.query(q, at=end)
+            out[key] = samples[0].value if samples else None
+    except PrometheusError:
+        return None
+    return out
+
+
+def _timeline(events: list[dict[str, Any]], started: float) -> list[tuple[str, str, str]]:
+    shown = {
+        "phase.start",
+        "fault.applied",
+        "fault.removed",
+        "abort",
+        "fault.max_duration",
+        "rollback.complete",
+        "verdict",
+        "watchdog.started",
+        "planned",
+        "fault.revert_failed",
+    }
+    descriptions = {
+        e["fault_id"]: e.get("description", "") for e in events if e["event"] == "fault.applying"
+    }
+    rows = []
+    for e in events:
+        if e["event"] not in shown:
+            continue
+        text = e["event"]
+        if "phase" in e:
+            text = f"phase: {e['phase']}"
+        elif "fault_id" in e:
+            text = f"{e['event']}: {descriptions.get(e['fault_id'], e['fault_id'])}"
+        elif e["event"] == "abort":
+            text = f"ABORT: {e['reason']}"
+        elif e["event"] == "planned":
+            text = f"planned fault {e['fault']} ({e['type']}) on {', '.join(e['replicas'])}"
+        elif e["event"] == "verdict":
+            text = f"verdict: {e['verdict']} (exit {e['exit_code']})"
+        rows.append(
+            (
+                time.strftime("%H:%M:%S", time.gmtime(e["time"]))
+                + f".{int(e['time'] % 1 * 1000):03d}",
+                f"{e['time'] - started:.2f}",
+                text,
+            )
+        )
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.4g}"
+
+
+def _fmt_ms(value: float | None) -> str:
+    return "no data" if value is None else f"{value * 1000:.1f} ms"

@@ -1,0 +1,153 @@
+"""Plots for the report, from Prometheus range queries, as inline SVG (matplotlib)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402 — after choosing the backend
+import matplotlib.pyplot as plt  # noqa: E402
+
+from harness.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
+
+__all__ = ["Chart", "charts_for", "probe_chart"]
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    query: str
+    svg: str | None  # None: the query returned nothing (said so in the report)
+    note: str = ""
+
+
+def _queries(services: list[str]) -> list[tuple[str, str, str]]:
+    """(title, PromQL, y label) for the shop and for every targeted service, per replica."""
+    gw = 'service="gateway"'
+    out = [
+        (
+            "Shop request rate (gateway)",
+            f"sum(rate(http_server_requests_total{{{gw}}}[5s]))",
+            "req/s",
+        ),
+        (
+            "Shop error ratio (5xx, gateway)",
+            f'sum(rate(http_server_requests_total{{{gw},code=~"5.."}}[5s])) '
+            f"/ sum(rate(http_server_requests_total{{{gw}}}[5s]))",
+            "ratio",
+        ),
+        (
+            "Shop p99 latency (gateway)",
+            "histogram_quantile(0.99, sum by (le) "
+            f"(rate(http_server_request_duration_seconds_bucket{{{gw}}}[5s])))",
+            "seconds",
+        ),
+    ]
+    for svc in services:
+        sel = f'service="{svc}"'
+        out += [
+            (
+                f"{svc}: request rate per replica",
+                f"sum by (replica) (rate(http_server_requests_total{{{sel}}}[5s]))",
+                "req/s",
+            ),
+            (
+                f"{svc}: error ratio per replica",
+                f'sum by (replica) (rate(http_server_requests_total{{{sel},code=~"5.."}}[5s])) '
+                f"/ sum by (replica) (rate(http_server_requests_total{{{sel}}}[5s]))",
+                "ratio",
+            ),
+            (
+                f"{svc}: p99 latency per replica",
+                "histogram_quantile(0.99, sum by (replica, le) "
+                f"(rate(http_server_request_duration_seconds_bucket{{{sel}}}[5s])))",
+                "seconds",
+            ),
+        ]
+    return out
+
+
+def charts_for(
+    prom: PrometheusClient,
+    start: float,
+    end: float,
+    services: list[str],
+    windows: list[dict[str, Any]],
+    abort_at: float | None,
+) -> list[Chart]:
+    step = max(1.0, (end - start) / 600)
+    charts = []
+    for title, query, unit in _queries(services):
+        try:
+            series = prom.query_range(query, start, end, step)
+        except PrometheusError as exc:
+            charts.append(Chart(title, query, None, f"query failed: {exc}"))
+            continue
+        if not series:
+            charts.append(Chart(title, query, None, "no data"))
+            continue
+        charts.append(Chart(title, query, _draw(series, unit, windows, abort_at)))
+    return charts
+
+
+def probe_chart(
+    name: str, evals: list[dict[str, Any]], windows: list[dict[str, Any]], abort_at: float | None
+) -> Chart:
+    """A probe's evaluated values over the run with its threshold."""
+    points = [(e["time"], e["value"]) for e in evals if e["value"] is not None]
+    if not points:
+        return Chart(f"probe {name}", evals[0]["query"] if evals else "", None, "no data")
+    threshold = evals[0]["threshold"]
+    series = [
+        Series({"probe": name}, points),
+        Series(
+            {"threshold": f"{evals[0]['op']} {threshold:g}"},
+            [(points[0][0], threshold), (points[-1][0], threshold)],
+        ),
+    ]
+    return Chart(f"probe {name}", evals[0]["query"], _draw(series, "value", windows, abort_at))
+
+
+def _draw(
+    series: list[Series], unit: str, windows: list[dict[str, Any]], abort_at: float | None
+) -> str:
+    fig, ax = plt.subplots(figsize=(8, 2.6), dpi=100)
+    for s in series:
+        xs = [datetime.fromtimestamp(t, UTC) for t, _ in s.points]
+        label = ",".join(f"{v}" for v in s.labels.values()) or "value"
+        ax.plot(
+            xs,
+            [v for _, v in s.points],
+            label=label,
+            linewidth=1.4,
+            linestyle="--" if "threshold" in s.labels else "-",
+        )
+    for w in windows:
+        ax.axvspan(
+            datetime.fromtimestamp(w["start"], UTC),
+            datetime.fromtimestamp(w["end"], UTC),
+            color="tab:red",
+            alpha=0.12,
+            label=f"fault {w['type']}",
+        )
+    if abort_at is not None:
+        ax.axvline(
+            datetime.fromtimestamp(abort_at, UTC), color="tab:red", linewidth=2, label="abort"
+        )
+    ax.set_ylabel(unit)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=False))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=4)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
