@@ -14,8 +14,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from harness.engine.context import RunContext
 from harness.faults import Action, actions_for
+from harness.faults.process import Signal
 from harness.interrupts import hold_signals
 from harness.plan import PlannedFault
 from harness.probes import ProbeResult, evaluate
@@ -30,6 +33,16 @@ class Aborted(Exception):  # noqa: N818 — a decision, not a failure
     def __init__(self, reason: str, evidence: list[ProbeResult]) -> None:
         super().__init__(reason)
         self.reason, self.evidence = reason, evidence
+
+
+@dataclass
+class _Restart:
+    """A replica we killed: when, its old PID, and when the supervisor had it ready again."""
+
+    replica: str
+    old_pid: int
+    killed: float
+    back: float | None = None
 
 
 @dataclass
@@ -50,6 +63,7 @@ def run_fault_window(ctx: RunContext, heartbeat: Path) -> None:
         _Scheduled(f, t0 + f.spec.start_after, t0 + f.spec.start_after + f.spec.duration)
         for f in ctx.plan.faults
     ]
+    restarts: list[_Restart] = []
     with ExitStack() as rollback:
         rollback.callback(_rollback_done, ctx)
         for item in schedule:
@@ -59,7 +73,8 @@ def run_fault_window(ctx: RunContext, heartbeat: Path) -> None:
             now = time.monotonic()
             heartbeat.touch()
             for item in schedule:
-                _advance(ctx, item, now, hard_stop)
+                _advance(ctx, item, now, hard_stop, restarts)
+            _track_restarts(ctx, restarts)
             if all(i.state == "removed" for i in schedule):
                 return
             if any(i.state == "active" for i in schedule):
@@ -67,16 +82,18 @@ def run_fault_window(ctx: RunContext, heartbeat: Path) -> None:
             _sleep_until_next_tick(ctx, now)
 
 
-def _advance(ctx: RunContext, item: _Scheduled, now: float, hard_stop: float) -> None:
+def _advance(
+    ctx: RunContext, item: _Scheduled, now: float, hard_stop: float, restarts: list[_Restart]
+) -> None:
     if item.state == "pending" and now >= item.start:
-        _inject(ctx, item)
+        _inject(ctx, item, restarts)
     if item.state == "active" and (now >= item.end or now >= hard_stop):
         if now >= hard_stop and now < item.end:
             ctx.journal.record("fault.max_duration", fault=item.fault.index)
         _close(ctx, item)
 
 
-def _inject(ctx: RunContext, item: _Scheduled) -> None:
+def _inject(ctx: RunContext, item: _Scheduled, restarts: list[_Restart]) -> None:
     item.state = "active"
     ctx.outcome.fault_windows.append(
         {
@@ -97,7 +114,36 @@ def _inject(ctx: RunContext, item: _Scheduled) -> None:
         item.stack.callback(_revert, ctx, action, fault_id)  # registered before apply: fail safe
         action.apply(ctx.env)
         ctx.journal.record("fault.applied", fault_id=fault_id)
+        if isinstance(action, Signal) and action.signal in ("SIGKILL", "SIGTERM"):
+            restarts.append(_Restart(action.replica, action.pid, time.monotonic()))
     ctx.display.phase("inject", ", ".join(item.fault.replicas))
+
+
+def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
+    """Measure process fault → replica running and ready again, as the supervisor restarts it."""
+    waiting = [r for r in restarts if r.back is None]
+    if not waiting:
+        return
+    state = ctx.env.stack_state()
+    for r in waiting:
+        comp = state.component(r.replica)
+        ref = comp.process()
+        if comp.pid == r.old_pid or ref is None or not ref.alive() or not _ready(ctx, comp.port):
+            continue
+        r.back = time.monotonic()
+        seconds = round(r.back - r.killed, 3)
+        ctx.journal.record("replica.back", replica=r.replica, pid=comp.pid, seconds=seconds)
+        previous = ctx.outcome.figures.get("restart_seconds") or 0.0
+        ctx.outcome.figures["restart_seconds"] = max(previous, seconds)
+
+
+def _ready(ctx: RunContext, port: int) -> bool:
+    try:
+        return (
+            httpx.get(f"http://{ctx.topo.host}:{port}/health/ready", timeout=0.5).status_code == 200
+        )
+    except httpx.HTTPError:
+        return False
 
 
 def _revert(ctx: RunContext, action: Action, fault_id: str) -> None:

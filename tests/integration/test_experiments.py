@@ -1,0 +1,371 @@
+"""`harness run` on the real stack: every fault family, refusals, aborts, signals, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+from harness.toxiproxy import ToxiproxyClient
+from tests.integration.stackfixture import HARNESS, ROOT, Stack, harness
+from tests.waiting import wait_for
+
+AVAILABILITY = """
+  - name: availability
+    query: |
+      sum(rate(http_server_requests_total{service="gateway",code!~"5.."}[10s]))
+        / sum(rate(http_server_requests_total{service="gateway"}[10s]))
+    op: ">="
+    threshold: 0.95
+"""
+
+LOAD = """
+load:
+  rate: 15
+  routes:
+    - {method: GET, path: /products, weight: 2}
+    - {method: POST, path: /orders, weight: 2, json: {product_id: 1, quantity: 1}}
+"""
+
+
+def experiment(
+    tmp: Path,
+    name: str,
+    targets: str,
+    faults: str,
+    *,
+    guardrails: str = "",
+    expectations: str = "",
+    blast: str = "max_duration: 30s",
+    steady: str = AVAILABILITY,
+    load: str = LOAD,
+) -> Path:
+    text = f"""
+version: harness/v1
+name: {name}
+hypothesis: test {name}
+settle: 3s
+targets:
+{textwrap.indent(textwrap.dedent(targets).strip(), "  ")}
+faults:
+{textwrap.indent(textwrap.dedent(faults).strip(), "  ")}
+{load}
+steady_state:{steady}
+guardrails:{guardrails or " []"}
+expectations:
+  recovery_within: 30s
+{textwrap.indent(textwrap.dedent(expectations).strip(), "  ")}
+blast_radius:
+  {blast}
+"""
+    path = tmp / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def run(
+    stack: Stack, path: Path, tmp: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    result = harness(
+        "run",
+        str(path),
+        "--stack",
+        str(stack.stack_file),
+        "--run-dir",
+        str(stack.run_dir),
+        "--runs-dir",
+        str(tmp / "runs"),
+        *extra,
+        timeout=300,
+    )
+    journals = sorted((tmp / "runs").glob("*/journal.json"))
+    journal = json.loads(journals[-1].read_text()) if journals else {}
+    return result, journal
+
+
+def assert_clean(stack: Stack) -> None:
+    """No toxic anywhere, every proxy enabled, every replica up and ready."""
+    with ToxiproxyClient(stack.toxiproxy) as tp:
+        proxies = tp.proxies()
+    assert all(p.enabled for p in proxies.values()), [
+        n for n, p in proxies.items() if not p.enabled
+    ]
+    assert all(not p.toxics for p in proxies.values()), {
+        n: p.toxics for n, p in proxies.items() if p.toxics
+    }
+    for replica in stack.topo.replicas:
+        wait_for(lambda r=replica: _ready(stack, r.name), 30, f"{replica.name} ready")
+    assert not (stack.run_dir / "active-run.json").exists()
+
+
+def _ready(stack: Stack, name: str) -> bool:
+    try:
+        return httpx.get(f"{stack.replica_url(name)}/health/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def events(journal: dict, kind: str) -> list[dict]:
+    return [e for e in journal["events"] if e["event"] == kind]
+
+
+def test_latency_fault_holds_and_is_removed(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "lat",
+        """
+        one-orders: {service: orders, count: 1}
+    """,
+        """
+        - {type: latency, target: one-orders, latency_ms: 150, duration: 6s}
+    """,
+        blast="max_targets: 1\n  max_duration: 30s",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert journal["verdict"] == "held"
+    applied, removed = events(journal, "fault.applied"), events(journal, "fault.removed")
+    assert len(applied) == 1 and len(removed) == 1
+    out = Path(journal["source"]).parent / "runs"
+    run_dir = next(out.glob("*-lat"))
+    assert (run_dir / "junit.xml").read_text().count("<testcase") >= 2
+    assert "<svg" in (run_dir / "report.html").read_text()
+    assert_clean(stack)
+
+
+def test_pause_then_sigcont(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "pause",
+        """
+        one-catalog: {replicas: [catalog-2]}
+    """,
+        """
+        - {type: pause, target: one-catalog, duration: 4s}
+    """,
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    assert events(journal, "fault.removed")
+    comp = stack.state.component("catalog-2")
+    assert not comp.process().stopped()
+    assert_clean(stack)
+
+
+def test_kill_is_restarted_and_measured(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "kill",
+        """
+        one-orders: {service: orders, count: 1}
+    """,
+        """
+        - {type: kill, target: one-orders, start_after: 1s, duration: 8s}
+    """,
+        expectations="acknowledged_writes_persisted: true",
+        blast="max_targets: 1\n  max_duration: 30s",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert journal["figures"]["restart_seconds"] < 10
+    assert journal["checks"][0]["ok"], journal["checks"]
+    assert_clean(stack)
+
+
+def test_database_down_aborts_on_the_guardrail(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "dbdown",
+        """
+        db: {service: orders, percent: 100, hop: database}
+    """,
+        """
+        - {type: refused, target: db, duration: 40s}
+    """,
+        guardrails="""
+  - name: errors
+    query: |
+      sum(rate(http_server_requests_total{service="gateway",code=~"5.."}[5s]))
+        / sum(rate(http_server_requests_total{service="gateway"}[5s]))
+    op: "<"
+    threshold: 0.1
+""",
+        blast="max_duration: 60s\n  allow_total_outage: true",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert journal["verdict"] == "aborted"
+    assert journal["abort"]["evidence"][0]["name"] == "errors"
+    assert journal["figures"]["detection_seconds"] < 15
+    assert journal["figures"]["rollback_seconds"] < 3
+    assert_clean(stack)
+
+
+def test_blast_radius_refusal_injects_nothing(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "toomany",
+        """
+        all-orders: {service: orders, percent: 100}
+    """,
+        """
+        - {type: latency, target: all-orders, latency_ms: 100, duration: 5s}
+    """,
+        blast="max_duration: 30s",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "allow_total_outage" in result.stderr
+    assert not events(journal, "fault.applying")
+    assert_clean(stack)
+
+
+def test_a_probe_with_no_data_never_passes(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "nodata",
+        """
+        one-orders: {service: orders, count: 1}
+    """,
+        """
+        - {type: latency, target: one-orders, latency_ms: 100, duration: 5s}
+    """,
+        steady="""
+  - name: ghost
+    query: sum(rate(no_such_metric_total[10s]))
+    op: "<"
+    threshold: 1
+""",
+        blast="max_targets: 1\n  max_duration: 30s",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert journal["verdict"] == "not steady"
+    assert "no data" in journal["reasons"][0] and "ghost" in journal["reasons"][0]
+    assert not events(journal, "fault.applying")
+
+
+def _start_run(stack: Stack, path: Path, tmp: Path) -> tuple[subprocess.Popen[str], Path]:
+    proc = subprocess.Popen(
+        [
+            *HARNESS,
+            "run",
+            str(path),
+            "--stack",
+            str(stack.stack_file),
+            "--run-dir",
+            str(stack.run_dir),
+            "--runs-dir",
+            str(tmp / "runs"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    def applied() -> Path | None:
+        for j in (tmp / "runs").glob("*/journal.json"):
+            try:
+                if events(json.loads(j.read_text()), "fault.applied"):
+                    return j
+            except (json.JSONDecodeError, FileNotFoundError):
+                continue
+        return None
+
+    return proc, wait_for(applied, 60, "the fault to be applied")
+
+
+def _long_latency(tmp: Path, name: str) -> Path:
+    return experiment(
+        tmp,
+        name,
+        """
+        two-catalog: {service: catalog, count: 1}
+    """,
+        """
+        - {type: latency, target: two-catalog, latency_ms: 100, duration: 40s}
+    """,
+        blast="max_targets: 1\n  max_duration: 60s",
+    )
+
+
+def test_sigint_and_sigterm_during_the_fault_roll_back(stack: Stack, tmp_path: Path):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        tmp = tmp_path / sig.name
+        tmp.mkdir()
+        proc, journal_path = _start_run(stack, _long_latency(tmp, f"sig-{sig.name.lower()}"), tmp)
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+        journal = json.loads(journal_path.read_text())
+        assert proc.returncode == 4, out
+        assert journal["verdict"] == "interrupted"
+        assert len(events(journal, "fault.removed")) == len(events(journal, "fault.applied"))
+        assert_clean(stack)
+
+
+def test_sigkill_of_the_harness_is_undone_by_the_watchdog(stack: Stack, tmp_path: Path):
+    proc, journal_path = _start_run(stack, _long_latency(tmp_path, "crash"), tmp_path)
+    killed_at = time.monotonic()
+    proc.kill()
+    proc.communicate(timeout=10)
+    with ToxiproxyClient(stack.toxiproxy) as tp:
+        wait_for(
+            lambda: not any(p.toxics for p in tp.proxies().values()),
+            15,
+            "the watchdog to remove the toxic",
+        )
+    assert time.monotonic() - killed_at < 15
+    journal = json.loads(journal_path.read_text())
+    assert [e["by"] for e in events(journal, "fault.removed")] == ["watchdog"]
+    assert_clean(stack)
+    assert (
+        "nothing to recover"
+        in harness(
+            "recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir)
+        ).stdout
+    )
+
+
+def test_without_the_watchdog_run_refuses_until_recover(stack: Stack, tmp_path: Path):
+    proc, journal_path = _start_run(stack, _long_latency(tmp_path, "orphan"), tmp_path)
+    active = json.loads((stack.run_dir / "active-run.json").read_text())
+    # take the dead-man's switch away first, then crash the harness: faults stay behind
+    os.kill(active["watchdog_pid"], signal.SIGKILL)
+    proc.kill()
+    proc.communicate(timeout=10)
+    with ToxiproxyClient(stack.toxiproxy) as tp:
+        assert any(p.toxics for p in tp.proxies().values())
+
+    again = tmp_path / "again"
+    again.mkdir()
+    refused, _ = run(stack, _long_latency(again, "blocked"), again)
+    assert refused.returncode == 3
+    assert "harness recover" in refused.stderr
+
+    recovered = harness(
+        "recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir)
+    )
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert "reverted latency toxic" in recovered.stdout
+    assert_clean(stack)
+
+
+def test_validate_reports_every_error_of_every_file(tmp_path: Path):
+    good = (ROOT / "experiments" / "orders-latency-one-replica.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(good.replace("latency_ms: 300", "latency_ms: 0"))
+    (tmp_path / "b.yaml").write_text(good.replace('op: ">="', 'op: "=>"', 1))
+    result = harness("validate", str(tmp_path))
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"{tmp_path}/a.yaml:18: faults.0.latency_ms: Input should be greater than or equal to 1",
+        f"{tmp_path}/b.yaml:34: steady_state.0.op: Input should be '<', '<=', '>', '>=', '==' or '!='",
+    ]
+    assert "Traceback" not in result.stderr
