@@ -20,6 +20,7 @@ from harness.faults import FaultEnv
 from harness.recovery import recover_stack
 from harness.spec import Experiment
 from harness.stack import control
+from harness.stack.compose import compose_files
 from harness.stack.layout import RunDir
 from harness.stack.state import StackState, read_state
 from harness.topology import load_topology
@@ -70,6 +71,29 @@ def status(
     healthy = _print_table(state, stack)
     if state.phase != "ready" or not healthy:
         raise typer.Exit(1)
+
+
+@app.command()
+def compose(
+    stack: Path = StackOpt,
+    out_dir: Path = typer.Option(Path("."), "--out", help="Where to write the files."),
+    check: bool = typer.Option(False, "--check", help="Only say whether the files are current."),
+) -> None:
+    """Write docker-compose.yml and compose/* from the topology (the same stack as containers)."""
+    files = compose_files(load_topology(stack))
+    stale = [
+        p
+        for p, text in files.items()
+        if not (out_dir / p).exists() or (out_dir / p).read_text() != text
+    ]
+    if check:
+        for p in stale:
+            err.print(f"{out_dir / p} is not what {stack} generates: run `harness compose`")
+        raise typer.Exit(1 if stale else 0)
+    for p, text in files.items():
+        (out_dir / p).parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / p).write_text(text)
+        out.print(f"wrote {out_dir / p}")
 
 
 @app.command()
