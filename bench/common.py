@@ -31,8 +31,13 @@ def wrk_ceiling(url: str, seconds: int = 8, connections: int = 16) -> float | No
     wrk = shutil.which("wrk")
     if wrk is None:
         return None
-    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", url],
-                         capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     return float(match.group(1)) if match else None
 

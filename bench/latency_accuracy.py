@@ -30,16 +30,30 @@ def main() -> None:
     rows = []
     with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
         for ms in (int(x) for x in args.latencies.split(",")):
-            tp.add_toxic(link.name, Toxic(name="bench-latency", type="latency",
-                                          attributes={"latency": ms, "jitter": 0}))
+            tp.add_toxic(
+                link.name,
+                Toxic(
+                    name="bench-latency", type="latency", attributes={"latency": ms, "jitter": 0}
+                ),
+            )
             try:
                 p50 = fixed_rate(url, "/products", args.rate, args.seconds)["p50_ms"]
             finally:
                 tp.remove_toxic(link.name, "bench-latency")
             delta = p50 - base
-            rows.append({"configured_ms": ms, "p50_ms": p50, "delta_p50_ms": round(delta, 3),
-                         "error_ms": round(delta - ms, 3), "ratio": round(delta / ms, 4)})
-            print(f"configured {ms:>4} ms: Δp50 {delta:7.2f} ms (error {delta - ms:+.2f} ms)", flush=True)
+            rows.append(
+                {
+                    "configured_ms": ms,
+                    "p50_ms": p50,
+                    "delta_p50_ms": round(delta, 3),
+                    "error_ms": round(delta - ms, 3),
+                    "ratio": round(delta / ms, 4),
+                }
+            )
+            print(
+                f"configured {ms:>4} ms: Δp50 {delta:7.2f} ms (error {delta - ms:+.2f} ms)",
+                flush=True,
+            )
     print(f"saved {save('latency_accuracy', {'baseline_p50_ms': base, 'rows': rows})}")
 
 

@@ -25,8 +25,10 @@ def main() -> None:
     args = ap.parse_args()
     topo = load_topology(args.stack)
     link = next(lk for lk in topo.links if lk.target == "catalog-1")
-    urls = {"direct": f"http://{topo.host}:{link.upstream_port}",
-            "proxied": f"http://{topo.host}:{link.listen_port}"}
+    urls = {
+        "direct": f"http://{topo.host}:{link.upstream_port}",
+        "proxied": f"http://{topo.host}:{link.listen_port}",
+    }
     runs: dict[str, list[dict]] = {k: [] for k in urls}
     for _ in range(args.rounds):
         for kind, url in urls.items():
@@ -34,7 +36,9 @@ def main() -> None:
     ceilings = {k: wrk_ceiling(f"{u}/products") for k, u in urls.items()}
     med = {k: {q: median([r[q] for r in v]) for q in ("p50_ms", "p99_ms")} for k, v in runs.items()}
     result = {
-        "rate": args.rate, "seconds": args.seconds, "rounds": args.rounds,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
         "median": med,
         "p50_ratio": med["proxied"]["p50_ms"] / med["direct"]["p50_ms"],
         "p99_ratio": med["proxied"]["p99_ms"] / med["direct"]["p99_ms"],
@@ -42,10 +46,14 @@ def main() -> None:
         "wrk_rps": ceilings,
         "runs": runs,
     }
-    print(f"p50 direct {med['direct']['p50_ms']:.2f} ms, proxied {med['proxied']['p50_ms']:.2f} ms "
-          f"(x{result['p50_ratio']:.2f}, +{result['p50_added_ms']:.2f} ms)")
-    print(f"p99 direct {med['direct']['p99_ms']:.2f} ms, proxied {med['proxied']['p99_ms']:.2f} ms "
-          f"(x{result['p99_ratio']:.2f})")
+    print(
+        f"p50 direct {med['direct']['p50_ms']:.2f} ms, proxied {med['proxied']['p50_ms']:.2f} ms "
+        f"(x{result['p50_ratio']:.2f}, +{result['p50_added_ms']:.2f} ms)"
+    )
+    print(
+        f"p99 direct {med['direct']['p99_ms']:.2f} ms, proxied {med['proxied']['p99_ms']:.2f} ms "
+        f"(x{result['p99_ratio']:.2f})"
+    )
     print(f"wrk ceiling: {ceilings}")
     print(f"saved {save('proxy_overhead', result)}")
 

@@ -40,7 +40,7 @@ steady_state:
     threshold: 0.95
 guardrails:
   - name: errors
-    query: sum(rate(http_server_requests_total{service="gateway",code=~"5.."}[5s])) / sum(rate(http_server_requests_total{service="gateway"}[5s]))
+    query: (sum(rate(http_server_requests_total{service="gateway",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_server_requests_total{service="gateway"}[5s]))
     op: "<"
     threshold: 0.1
 expectations:
@@ -56,16 +56,34 @@ def one_run(tmp: Path, stack: Path, run_dir: Path) -> dict[str, float]:
     exp = tmp / "bench-rollback.yaml"
     exp.write_text(EXPERIMENT)
     runs = tmp / "runs"
-    subprocess.run([sys.executable, "-m", "harness", "run", str(exp), "--stack", str(stack),
-                    "--run-dir", str(run_dir), "--runs-dir", str(runs)],
-                   capture_output=True, text=True, timeout=180, check=False)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            str(exp),
+            "--stack",
+            str(stack),
+            "--run-dir",
+            str(run_dir),
+            "--runs-dir",
+            str(runs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     journal = json.loads(sorted(runs.glob("*/journal.json"))[-1].read_text())
     assert journal["verdict"] == "aborted", journal.get("reasons")
     applied = min(e["time"] for e in journal["events"] if e["event"] == "fault.applied")
     removed = max(e["time"] for e in journal["events"] if e["event"] == "fault.removed")
-    return {"detection": journal["figures"]["detection_seconds"],
-            "rollback": journal["figures"]["rollback_seconds"],
-            "breach_to_rollback_complete": round(removed - applied, 3)}
+    return {
+        "detection": journal["figures"]["detection_seconds"],
+        "rollback": journal["figures"]["rollback_seconds"],
+        "breach_to_rollback_complete": round(removed - applied, 3),
+    }
 
 
 def quantiles(values: list[float]) -> dict[str, float]:
@@ -89,7 +107,9 @@ def main() -> None:
     summary = {k: quantiles([s[k] for s in samples]) for k in samples[0]}
     for key, q in summary.items():
         print(f"{key:<28} p50 {q['p50']:.3f}s  p95 {q['p95']:.3f}s  max {q['max']:.3f}s")
-    print(f"saved {save('rollback_latency', {'runs': args.runs, 'summary': summary, 'samples': samples})}")
+    print(
+        f"saved {save('rollback_latency', {'runs': args.runs, 'summary': summary, 'samples': samples})}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Chaos harness: bring up the local shop stack and run experiments against it.",
 )
-out = Console()
+out = Console(soft_wrap=True)  # plain lines stay whole when piped
 err = Console(stderr=True)
 
 StackOpt = typer.Option(Path("stack.yaml"), "--stack", "-s", help="The topology file.")
@@ -226,7 +226,8 @@ class _nothing:
 def main() -> None:
     """Console-script entry: map HarnessError to its message and exit code."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns typer.Exit's code instead of exiting
+        code = app(standalone_mode=False)
     except InvalidInput as exc:
         for issue in exc.issues:
             err.print(str(issue), markup=False, highlight=False)
@@ -246,3 +247,4 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code if exc.exit_code != 2 else 3)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

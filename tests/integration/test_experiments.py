@@ -10,9 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import httpx
-
 from harness.toxiproxy import ToxiproxyClient
+from tests.integration.conftest import await_healthy
 from tests.integration.stackfixture import HARNESS, ROOT, Stack, harness
 from tests.waiting import wait_for
 
@@ -99,16 +98,8 @@ def assert_clean(stack: Stack) -> None:
     assert all(not p.toxics for p in proxies.values()), {
         n: p.toxics for n, p in proxies.items() if p.toxics
     }
-    for replica in stack.topo.replicas:
-        wait_for(lambda r=replica: _ready(stack, r.name), 30, f"{replica.name} ready")
+    await_healthy(stack)
     assert not (stack.run_dir / "active-run.json").exists()
-
-
-def _ready(stack: Stack, name: str) -> bool:
-    try:
-        return httpx.get(f"{stack.replica_url(name)}/health/ready", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def events(journal: dict, kind: str) -> list[dict]:
@@ -191,7 +182,7 @@ def test_database_down_aborts_on_the_guardrail(stack: Stack, tmp_path: Path):
         guardrails="""
   - name: errors
     query: |
-      sum(rate(http_server_requests_total{service="gateway",code=~"5.."}[5s]))
+      (sum(rate(http_server_requests_total{service="gateway",code=~"5.."}[5s])) or vector(0))
         / sum(rate(http_server_requests_total{service="gateway"}[5s]))
     op: "<"
     threshold: 0.1
