@@ -218,6 +218,9 @@ class Experiment(_Strict):
     blast_radius: BlastRadius
     tick: Duration = Field(1.0, gt=0)
     settle: Duration = Field(5.0, description="load time before the steady-state check")
+    steady_wait: Duration = Field(
+        15.0, description="how long to keep checking for steady state (no data is not steady)"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Experiment:

@@ -16,6 +16,7 @@ from harness.engine.context import EXIT_CODES, Display, Outcome, RunContext
 from harness.engine.faultloop import Aborted, run_fault_window
 from harness.engine.phases import (
     await_recovery,
+    await_steady_state,
     check_writes,
     phase,
     preflight,
@@ -70,13 +71,12 @@ def _run(ctx: RunContext) -> None:
     with phase(ctx, "load"):
         start_load(ctx)
     with phase(ctx, "steady state before"):
-        before = steady_state(ctx, "before")
+        before = await_steady_state(ctx)
     if not all(r.ok for r in before):
         for r in before:
             if not r.ok:
                 ctx.outcome.fail("not steady", f"not steady before the fault: {r.summary()}")
         return
-    ctx.outcome.verdict = "held"
     _faults_then_recovery(ctx)
 
 

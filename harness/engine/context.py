@@ -43,7 +43,7 @@ class Display(Protocol):
 
 @dataclass
 class Outcome:
-    verdict: Verdict = "error"
+    verdict: Verdict = "held"  # until a phase says otherwise
     reasons: list[str] = field(default_factory=list)
     probes: list[dict[str, Any]] = field(default_factory=list)  # every evaluation, with its phase
     phases: list[dict[str, Any]] = field(default_factory=list)  # name, start, end
@@ -60,7 +60,7 @@ class Outcome:
     def fail(self, verdict: Verdict, reason: str) -> None:
         """Record a reason; the most severe verdict wins (aborted > deviated)."""
         order = ["held", "dry run", "deviated", "not steady", "aborted", "interrupted", "error"]
-        if order.index(verdict) > order.index(self.verdict) or self.verdict == "held":
+        if order.index(verdict) > order.index(self.verdict):
             self.verdict = verdict
         self.reasons.append(reason)
 

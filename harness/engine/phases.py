@@ -22,6 +22,7 @@ from harness.stack.state import read_state
 
 __all__ = [
     "await_recovery",
+    "await_steady_state",
     "check_writes",
     "phase",
     "preflight",
@@ -97,6 +98,21 @@ def steady_state(ctx: RunContext, label: str) -> list[ProbeResult]:
         ctx.record_probe(label, r)
     ctx.display.tick(label, None, results)
     return results
+
+
+def await_steady_state(ctx: RunContext) -> list[ProbeResult]:
+    """Poll the steady state each tick until it holds or `steady_wait` runs out.
+
+    A freshly started stack may not have two scrapes in a rate window yet; that is
+    "no data", which never passes, so we give the data a bounded time to arrive.
+    """
+    deadline = time.monotonic() + ctx.exp.steady_wait
+    while True:
+        tick = time.monotonic()
+        results = steady_state(ctx, "before")
+        if all(r.ok for r in results) or tick >= deadline:
+            return results
+        time.sleep(max(0.0, tick + ctx.exp.tick - time.monotonic()))
 
 
 def await_recovery(ctx: RunContext) -> float | None:

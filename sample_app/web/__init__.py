@@ -1,0 +1,1 @@
+"""The HTTP plumbing every service shares: middleware, probes, body parsing, app factory."""
