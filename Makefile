@@ -44,7 +44,9 @@ status:
 	$(HARNESS) status
 
 bench: install
-	$(PY) bench/run_all.py
+	scripts/install-system.sh --bench
+	$(HARNESS) up
+	$(PY) -m bench.run_all
 
 clean: down
 	rm -rf .run

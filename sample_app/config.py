@@ -53,6 +53,10 @@ class Settings:
     db_connect_timeout_s: int = _knob(2, "libpq connect_timeout (its minimum is 2)")
     db_check_interval_ms: int = _knob(500, "period of the readiness SELECT 1")
     db_check_timeout_ms: int = _knob(800, "timeout of the readiness SELECT 1")
+    # observability
+    instrumentation: int = _knob(
+        1, "1: traces, request metrics and access logs; 0: none of them (overhead benchmark)"
+    )
 
     def seconds(self, name: str) -> float:
         """A `*_ms` knob in seconds."""

@@ -14,6 +14,10 @@ command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null \
   || need_apt+=(prometheus-alertmanager)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+# benchmarks only: `scripts/install-system.sh --bench`
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null || need_apt+=(wrk)
+fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

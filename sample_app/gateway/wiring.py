@@ -129,7 +129,8 @@ def build_parts(
         metrics.declare(dependency, [u.name for u in upstreams])
         http = _http_client(s, transport)
         assert ctx.tracer_provider is not None
-        instrument_client(http, ctx.tracer_provider)
+        if s.instrumentation:
+            instrument_client(http, ctx.tracer_provider)
         http_clients.append(http)
         clients[dependency] = DependencyClient(
             dependency,

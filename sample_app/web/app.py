@@ -74,11 +74,13 @@ def create_app(
         metrics=ctx.metrics,
         routes=resolver,
     )
-    app.add_middleware(AccessMiddleware, metrics=ctx.metrics, routes=resolver, clock=ctx.clock)
+    if s.instrumentation:
+        app.add_middleware(AccessMiddleware, metrics=ctx.metrics, routes=resolver, clock=ctx.clock)
     for router in routers:
         app.include_router(router)
     assert ctx.tracer_provider is not None
-    instrument_app(app, ctx.tracer_provider)
+    if s.instrumentation:
+        instrument_app(app, ctx.tracer_provider)
     return app
 
 

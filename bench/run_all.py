@@ -1,0 +1,36 @@
+"""Every benchmark in turn, against the stack that `harness up` started (`make bench`).
+
+Results land in bench/results/*.json; bench/README.md says what each one measures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+BENCHES = [
+    ["bench.proxy_overhead"],
+    ["bench.latency_accuracy"],
+    ["bench.instrumentation_overhead"],
+    ["bench.rollback_latency", "--runs", "10"],
+    ["bench.suite_walltime"],
+]
+
+
+def main() -> int:
+    failed = []
+    for bench in BENCHES:
+        print(f"== {' '.join(bench)}", flush=True)
+        start = time.monotonic()
+        code = subprocess.run([sys.executable, "-m", *bench], check=False).returncode
+        print(f"== {bench[0]}: exit {code} in {time.monotonic() - start:.0f}s", flush=True)
+        if code != 0:
+            failed.append(bench[0])
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
