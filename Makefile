@@ -20,9 +20,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# the stack up, a few requests, then the experiment suite (each ending as designed)
 demo: install
 	$(HARNESS) up
 	$(PY) scripts/demo.py
+	$(HARNESS) run experiments --as-designed
 
 test: install
 	$(PY) -m pytest

@@ -124,6 +124,11 @@ def run(
         False, "--dry-run", help="Validate, resolve, probe; inject nothing."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed for target selection and load."),
+    as_designed: bool = typer.Option(
+        False,
+        "--as-designed",
+        help="Exit 0 when every verdict is the experiment's designed_verdict.",
+    ),
 ) -> None:
     """Run experiments; exit 0 held, 1 deviated, 2 aborted, 3 invalid/refused, 4 error."""
     loaded = runner.load_all(files)
@@ -145,6 +150,11 @@ def run(
             out.print(f"  {reason}", markup=False, highlight=False)
     if len(results) > 1:
         _print_summary(results)
+    if as_designed:
+        off = [r for r in results if r.outcome.verdict != r.designed]
+        for r in off:
+            err.print(f"{r.name}: {r.outcome.verdict}, designed to be {r.designed}", markup=False)
+        raise typer.Exit(1 if off else 0)
     raise typer.Exit(max(r.outcome.exit_code for r in results))
 
 

@@ -33,6 +33,7 @@ class RunResult:
     outcome: Outcome
     out_dir: Path
     seconds: float
+    designed: str = "held"
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -124,7 +125,7 @@ def run_one(
         write_html(
             out_dir / "report.html", exp, outcome, journal.events, prom, run_id, started, services
         )
-    return RunResult(source, exp.name, outcome, out_dir, seconds)
+    return RunResult(source, exp.name, outcome, out_dir, seconds, exp.designed_verdict)
 
 
 def _state(run: RunDir) -> StackState:

@@ -216,6 +216,9 @@ class Experiment(_Strict):
     guardrails: tuple[Probe, ...] = ()
     expectations: Expectations = Expectations()
     blast_radius: BlastRadius
+    designed_verdict: Literal["held", "deviated", "aborted"] = Field(
+        "held", description="what this experiment should end with (`run --as-designed`)"
+    )
     tick: Duration = Field(1.0, gt=0)
     settle: Duration = Field(5.0, description="load time before the steady-state check")
     steady_wait: Duration = Field(
