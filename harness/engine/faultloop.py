@@ -198,6 +198,8 @@ def _observe(ctx: RunContext, remaining: float) -> None:
         ctx.env.toxiproxy.version()
     except ToxiproxyError as exc:
         raise Aborted(f"Toxiproxy unreachable during the fault: {exc}", []) from exc
+    if not ctx.prom.ready():
+        raise Aborted(f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
     guard = [evaluate(p, ctx.prom) for p in ctx.exp.guardrails]
     for r in guard:
         ctx.record_probe("guardrail", r)

@@ -360,3 +360,48 @@ def test_validate_reports_every_error_of_every_file(tmp_path: Path):
         f"{tmp_path}/b.yaml:34: steady_state.0.op: Input should be '<', '<=', '>', '>=', '==' or '!='",
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_dry_run_resolves_and_probes_but_injects_nothing(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "dry",
+        """
+        one-orders: {service: orders, count: 1}
+    """,
+        """
+        - {type: kill, target: one-orders, duration: 5s}
+    """,
+        blast="max_targets: 1\n  max_duration: 30s",
+    )
+    pids = {c.name: c.pid for c in stack.state.components}
+    result, journal = run(stack, path, tmp_path, "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert journal["verdict"] == "dry run"
+    assert events(journal, "planned")[0]["replicas"][0].startswith("orders-")
+    assert not events(journal, "fault.applying")
+    assert {c.name: c.pid for c in stack.state.components} == pids
+
+
+def test_blackhole_on_every_catalog_link_degrades_and_recovers(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "blackhole",
+        """
+        catalogs: {service: catalog, percent: 100}
+    """,
+        """
+        - {type: blackhole, target: catalogs, duration: 8s}
+    """,
+        load="""
+load:
+  rate: 15
+  routes:
+    - {method: GET, path: /products}
+""",
+        blast="max_duration: 30s\n  allow_total_outage: true",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert journal["load"]["errors"] == 0, journal["load"]
+    assert_clean(stack)
