@@ -113,15 +113,7 @@ def _faults_then_recovery(ctx: RunContext) -> None:
 
 
 def _aborted(ctx: RunContext, exc: Aborted) -> None:
-    now = time.time()
-    first = min((w["start"] for w in ctx.outcome.fault_windows), default=now)
-    ctx.outcome.abort = {
-        "time": now,
-        "reason": exc.reason,
-        "evidence": [r.to_json() for r in exc.evidence],
-    }
-    ctx.outcome.figures["detection_seconds"] = round(now - first, 3)
-    ctx.journal.record("abort", reason=exc.reason)
+    """The decision was journaled when taken (faultloop); here it becomes the verdict."""
     ctx.outcome.fail("aborted", exc.reason)
 
 

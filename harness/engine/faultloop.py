@@ -197,9 +197,9 @@ def _observe(ctx: RunContext, remaining: float) -> None:
     try:
         ctx.env.toxiproxy.version()
     except ToxiproxyError as exc:
-        raise Aborted(f"Toxiproxy unreachable during the fault: {exc}", []) from exc
+        raise _abort(ctx, f"Toxiproxy unreachable during the fault: {exc}", []) from exc
     if not ctx.prom.ready():
-        raise Aborted(f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
+        raise _abort(ctx, f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
     guard = [evaluate(p, ctx.prom) for p in ctx.exp.guardrails]
     for r in guard:
         ctx.record_probe("guardrail", r)
@@ -209,7 +209,19 @@ def _observe(ctx: RunContext, remaining: float) -> None:
         ctx.record_probe("during", r)
     ctx.display.tick("fault", remaining, guard + during)
     if breached:
-        raise Aborted("guardrail breached: " + "; ".join(r.summary() for r in breached), breached)
+        raise _abort(
+            ctx, "guardrail breached: " + "; ".join(r.summary() for r in breached), breached
+        )
+
+
+def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted:
+    """Record the abort decision at the moment it is taken (before rollback starts)."""
+    now = time.time()
+    first = min((w["start"] for w in ctx.outcome.fault_windows), default=now)
+    ctx.outcome.abort = {"time": now, "reason": reason, "evidence": [r.to_json() for r in evidence]}
+    ctx.outcome.figures["detection_seconds"] = round(now - first, 3)
+    ctx.journal.record("abort", reason=reason)
+    return Aborted(reason, evidence)
 
 
 def _sleep_until_next_tick(ctx: RunContext, tick_start: float) -> None:
