@@ -28,7 +28,7 @@ def acknowledged_writes_persisted(topo: Topology, load: LoadResult) -> dict[str,
             "SELECT idempotency_key, id::text FROM orders WHERE idempotency_key = ANY(%s)",
             (list(acked),),
         ).fetchall()
-    stored = dict(rows)
+    stored: dict[str, str] = dict(rows)
     missing = [k for k in acked if k not in stored]
     mismatched = [k for k, oid in acked.items() if k in stored and oid and stored[k] != oid]
     ok = not missing and not mismatched

@@ -7,6 +7,7 @@ exit code, in one place: `main`.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -41,7 +42,7 @@ RunDirOpt = typer.Option(Path(".run"), "--run-dir", help="Where the stack keeps 
 @app.command()
 def up(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
     """Start the local stack (idempotent) and print what runs where."""
-    with err.status("starting the stack…") if err.is_terminal else _nothing():
+    with err.status("starting the stack…") if err.is_terminal else nullcontext():
         state, started = control.up(stack, run_dir)
     if not started:
         out.print("[dim]the stack is already up; nothing changed[/dim]")
@@ -215,22 +216,22 @@ def _print_table(state: StackState, stack: Path | None) -> bool:
             if h.healthy
             else ("[yellow]alive, not ready[/yellow]" if h.alive else "[red]down[/red]")
         )
-        table.add_row(c.name, str(c.pid or "-"), str(c.port), str(c.restarts), mark, c.log)
+        table.add_row(c.name, str(c.pid or "-"), str(c.port), str(c.restarts), mark, _short(c.log))
     out.print(table)
     return sup_alive and all(h.healthy for h in rows)
+
+
+def _short(path: str) -> str:
+    """A log path relative to the working directory when it is below it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def _print_urls(state: StackState) -> None:
     for name, url in state.urls.items():
         out.print(f"  {name:<19} {url}")
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def main() -> None:

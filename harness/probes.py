@@ -58,26 +58,26 @@ class ProbeResult:
 def evaluate(probe: Probe, prom: PrometheusClient, at: float | None = None) -> ProbeResult:
     """Run the probe's query; every returned series must satisfy the comparison."""
     now = at if at is not None else time.time()
-    base = {
-        "name": probe.name,
-        "query": probe.query.strip(),
-        "op": probe.op,
-        "threshold": probe.threshold,
-        "time": now,
-    }
+
+    def result(value: float | None, status: Status, detail: str = "") -> ProbeResult:
+        return ProbeResult(
+            probe.name, probe.query.strip(), probe.op, probe.threshold, value, now, status, detail
+        )
+
     try:
         samples = prom.query(probe.query, at=at)
     except PrometheusError as exc:
-        return ProbeResult(**base, value=None, status="error", detail=str(exc))
+        return result(None, "error", str(exc))
     values = [s.value for s in samples if not math.isnan(s.value)]
     if not values:
-        why = "the query returned no series" if not samples else "every value is NaN"
-        return ProbeResult(**base, value=None, status="no data", detail=why)
+        return result(
+            None, "no data", "the query returned no series" if not samples else "every value is NaN"
+        )
     compare = _OPS[probe.op]
     failing = [v for v in values if not compare(v, probe.threshold)]
     worst = failing[0] if failing else _worst(values, probe.op)
     detail = f"{len(failing)} of {len(values)} series fail" if failing and len(values) > 1 else ""
-    return ProbeResult(**base, value=worst, status="fail" if failing else "pass", detail=detail)
+    return result(worst, "fail" if failing else "pass", detail)
 
 
 def _worst(values: list[float], op: str) -> float:

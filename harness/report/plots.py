@@ -113,12 +113,17 @@ def probe_chart(
     return Chart(f"probe {name}", evals[0]["query"], _draw(series, "value", windows, abort_at))
 
 
+def _x(epoch: float) -> float:
+    """Matplotlib's date number for an epoch timestamp (UTC)."""
+    return float(mdates.date2num(datetime.fromtimestamp(epoch, UTC)))
+
+
 def _draw(
     series: list[Series], unit: str, windows: list[dict[str, Any]], abort_at: float | None
 ) -> str:
     fig, ax = plt.subplots(figsize=(8, 2.6), dpi=100)
     for s in series:
-        xs = [datetime.fromtimestamp(t, UTC) for t, _ in s.points]
+        xs = [_x(t) for t, _ in s.points]
         label = ",".join(f"{v}" for v in s.labels.values()) or "value"
         ax.plot(
             xs,
@@ -129,16 +134,14 @@ def _draw(
         )
     for w in windows:
         ax.axvspan(
-            datetime.fromtimestamp(w["start"], UTC),
-            datetime.fromtimestamp(w["end"], UTC),
+            _x(w["start"]),
+            _x(w["end"]),
             color="tab:red",
             alpha=0.12,
             label=f"fault {w['type']}",
         )
     if abort_at is not None:
-        ax.axvline(
-            datetime.fromtimestamp(abort_at, UTC), color="tab:red", linewidth=2, label="abort"
-        )
+        ax.axvline(_x(abort_at), color="tab:red", linewidth=2, label="abort")
     ax.set_ylabel(unit)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
     ax.grid(alpha=0.3)
