@@ -39,15 +39,12 @@ def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
             grouped.setdefault((p["phase"], p["name"]), []).append(p)
     for (phase, name), evals in grouped.items():
         bad = [e for e in evals if e["status"] != "pass"]
-        shown = bad[0] if bad else evals[-1]
-        cases.append(
-            Case(
-                f"{experiment}.{_PHASE_TITLES[phase]}",
-                name,
-                not bad,
-                _evidence(shown, len(evals), len(bad)),
-            )
-        )
+        # "before" is polled until it holds, so its last evaluation decides; elsewhere any failure
+        polled = phase == "before"
+        ok = evals[-1]["status"] == "pass" if polled else not bad
+        shown = evals[-1] if polled or not bad else bad[0]
+        title = f"{experiment}.{_PHASE_TITLES[phase]}"
+        cases.append(Case(title, name, ok, _evidence(shown, len(evals), len(bad))))
     recovery = outcome.figures.get("recovery_seconds", "absent")
     if recovery != "absent":
         ok = recovery is not None

@@ -37,7 +37,8 @@ def _queries(services: list[str]) -> list[tuple[str, str, str]]:
         ),
         (
             "Shop error ratio (5xx, gateway)",
-            f'sum(rate(http_server_requests_total{{{gw},code=~"5.."}}[5s])) '
+            f'(sum(rate(http_server_requests_total{{{gw},code=~"5.."}}[5s])) '
+            f"or 0 * sum(rate(http_server_requests_total{{{gw}}}[5s]))) "
             f"/ sum(rate(http_server_requests_total{{{gw}}}[5s]))",
             "ratio",
         ),
@@ -58,7 +59,8 @@ def _queries(services: list[str]) -> list[tuple[str, str, str]]:
             ),
             (
                 f"{svc}: error ratio per replica",
-                f'sum by (replica) (rate(http_server_requests_total{{{sel},code=~"5.."}}[5s])) '
+                f'(sum by (replica) (rate(http_server_requests_total{{{sel},code=~"5.."}}[5s])) '
+                f"or 0 * sum by (replica) (rate(http_server_requests_total{{{sel}}}[5s]))) "
                 f"/ sum by (replica) (rate(http_server_requests_total{{{sel}}}[5s]))",
                 "ratio",
             ),

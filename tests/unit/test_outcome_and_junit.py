@@ -1,0 +1,67 @@
+"""Verdict arithmetic and the JUnit file built from an outcome."""
+
+import xml.etree.ElementTree as ET
+
+from harness.engine.context import Outcome
+from harness.report.junit import write_junit
+
+
+def _probe(phase, name, status, value=0.5, t=1_800_000_000.0):
+    return {
+        "phase": phase,
+        "name": name,
+        "query": "up",
+        "op": ">=",
+        "threshold": 0.9,
+        "value": value,
+        "time": t,
+        "status": status,
+        "detail": "",
+    }
+
+
+def test_most_severe_verdict_wins_and_every_reason_is_kept():
+    o = Outcome()
+    assert (o.verdict, o.exit_code) == ("held", 0)
+    o.fail("deviated", "expectation failed")
+    o.fail("aborted", "guardrail")
+    o.fail("deviated", "not steady after")
+    assert (o.verdict, o.exit_code) == ("aborted", 2)
+    assert o.reasons == ["expectation failed", "guardrail", "not steady after"]
+
+
+def test_not_steady_and_interrupted_exit_codes():
+    o = Outcome()
+    o.fail("not steady", "no data")
+    assert o.exit_code == 1
+    o.fail("interrupted", "SIGINT")
+    assert o.exit_code == 4
+
+
+def test_junit_cases_carry_evidence(tmp_path):
+    o = Outcome()
+    o.probes = [
+        _probe("before", "avail", "no data", value=None),
+        _probe("before", "avail", "pass", value=1.0),  # polled until it held: passes
+        _probe("guardrail", "errors", "pass"),
+        _probe("guardrail", "errors", "fail", value=0.4),
+        _probe("after", "avail", "pass", value=1.0),
+    ]
+    o.figures["recovery_seconds"] = 3.5
+    o.checks = [{"name": "acknowledged-writes-persisted", "ok": True, "detail": "10 writes"}]
+    o.fail("aborted", "guardrail breached")
+    o.abort = {"time": 0, "reason": "guardrail breached", "evidence": []}
+    path = tmp_path / "junit.xml"
+    write_junit(path, "exp", o, 12.0)
+    suite = ET.parse(path).getroot()
+    cases = {(c.get("classname"), c.get("name")): c for c in suite.iter("testcase")}
+    assert suite.get("tests") == str(len(cases)) == "6"
+    assert suite.get("failures") == "2"
+    assert cases[("exp.steady state before", "avail")].find("failure") is None
+    failure = cases[("exp.guardrail", "errors")].find("failure")
+    assert failure is not None
+    assert "value 0.4 >= threshold 0.9" in failure.text and "query: up" in failure.text
+    assert "1 of 2 evaluations failed" in failure.text
+    assert cases[("exp.run", "no guardrail breach")].find("failure") is not None
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props == {"verdict": "aborted", "exit_code": "2"}
