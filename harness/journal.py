@@ -45,11 +45,13 @@ class Journal:
             self._doc.update(fields)
             self._flush()
 
-    def record(self, event: str, **fields: Any) -> dict[str, Any]:
+    def record(self, event: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
+        """Append an event; `durable=False` (probe results) waits for the next flush."""
         entry = {"time": time.time(), "event": event, **fields}
         with self._lock:
             self._doc["events"].append(entry)
-            self._flush()
+            if durable:
+                self._flush()
         return entry
 
     def _flush(self) -> None:

@@ -219,7 +219,10 @@ class Experiment(_Strict):
     designed_verdict: Literal["held", "deviated", "aborted"] = Field(
         "held", description="what this experiment should end with (`run --as-designed`)"
     )
-    tick: Duration = Field(1.0, gt=0)
+    tick: Duration = Field(1.0, gt=0, description="cadence of expectations and recovery polls")
+    guard_interval: Duration = Field(
+        0.25, gt=0, description="cadence of guardrails and control-plane checks during faults"
+    )
     settle: Duration = Field(5.0, description="load time before the steady-state check")
     steady_wait: Duration = Field(
         15.0, description="how long to keep checking for steady state (no data is not steady)"

@@ -64,6 +64,7 @@ def run_fault_window(ctx: RunContext, heartbeat: Path) -> None:
         for f in ctx.plan.faults
     ]
     restarts: list[_Restart] = []
+    next_expectation = t0
     with ExitStack() as rollback:
         rollback.callback(_rollback_done, ctx)
         for item in schedule:
@@ -78,8 +79,11 @@ def run_fault_window(ctx: RunContext, heartbeat: Path) -> None:
             if all(i.state == "removed" for i in schedule):
                 return
             if any(i.state == "active" for i in schedule):
-                _observe(ctx, max(i.end for i in schedule) - now)
-            _sleep_until_next_tick(ctx, now)
+                expect = now >= next_expectation
+                if expect:
+                    next_expectation = now + ctx.exp.tick
+                _observe(ctx, max(i.end for i in schedule) - now, expect)
+            time.sleep(max(0.0, now + ctx.exp.guard_interval - time.monotonic()))
 
 
 def _advance(
@@ -192,8 +196,9 @@ def _rollback_done(ctx: RunContext) -> None:
     ctx.journal.record("rollback.complete", seconds=ctx.outcome.figures["rollback_seconds"])
 
 
-def _observe(ctx: RunContext, remaining: float) -> None:
-    """Guardrails (breach or no data: abort), the control plane, and expectations."""
+def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
+    """Guardrails (breach or no data: abort) and the control plane every guard interval;
+    expectations every tick."""
     try:
         ctx.env.toxiproxy.version()
     except ToxiproxyError as exc:
@@ -204,10 +209,11 @@ def _observe(ctx: RunContext, remaining: float) -> None:
     for r in guard:
         ctx.record_probe("guardrail", r)
     breached = [r for r in guard if not r.ok]
-    during = [evaluate(p, ctx.prom) for p in ctx.exp.expectations.during]
+    during = [evaluate(p, ctx.prom) for p in ctx.exp.expectations.during] if expectations else []
     for r in during:
         ctx.record_probe("during", r)
-    ctx.display.tick("fault", remaining, guard + during)
+    if expectations or breached:
+        ctx.display.tick("fault", remaining, guard + during)
     if breached:
         raise _abort(
             ctx, "guardrail breached: " + "; ".join(r.summary() for r in breached), breached
@@ -222,7 +228,3 @@ def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted
     ctx.outcome.figures["detection_seconds"] = round(now - first, 3)
     ctx.journal.record("abort", reason=reason)
     return Aborted(reason, evidence)
-
-
-def _sleep_until_next_tick(ctx: RunContext, tick_start: float) -> None:
-    time.sleep(max(0.0, tick_start + ctx.exp.tick - time.monotonic()))
