@@ -187,17 +187,16 @@ def recover(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
 
 def _print_summary(results: list[runner.RunResult]) -> None:
     table = Table(title="experiment suite")
-    for col in ("experiment", "verdict", "exit", "seconds", "report"):
+    for col in ("experiment", "verdict", "as designed", "exit", "seconds"):
         table.add_column(col)
     for r in results:
-        table.add_row(
-            r.name,
-            r.outcome.verdict,
-            str(r.outcome.exit_code),
-            f"{r.seconds:.0f}",
-            str(r.out_dir / "report.html"),
-        )
+        designed = r.outcome.verdict == r.designed
+        mark = "[green]yes[/green]" if designed else f"[red]no (designed: {r.designed})[/red]"
+        table.add_row(r.name, r.outcome.verdict, mark, str(r.outcome.exit_code), f"{r.seconds:.0f}")
     out.print(table)
+    out.print("reports:")
+    for r in results:
+        out.print(f"  {r.out_dir / 'report.html'}", markup=False, highlight=False)
 
 
 def _print_table(state: StackState, stack: Path | None) -> bool:
