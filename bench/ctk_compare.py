@@ -87,6 +87,30 @@ blast_radius:
   allow_total_outage: true
 """
 
+# --harness-guardrails client: the harness also drives its own 30 POST/s (on top of the
+# shared load both tools get) and guards on what those users see, with no scrape to wait for
+CLIENT_GUARDRAIL = f"""
+settle: 3s
+load:
+  rate: {LOAD_RATE:g}
+  routes:
+    - {{method: POST, path: /orders, json: {{product_id: 1, quantity: 1}}}}
+"""
+CLIENT_PROBE = """
+  - name: client-errors
+    metric: error_ratio
+    window: 1s
+    op: "<"
+    threshold: 0.1
+"""
+
+
+def harness_experiment(guardrails: str) -> str:
+    if guardrails == "promql":
+        return HARNESS_EXPERIMENT
+    text = HARNESS_EXPERIMENT.replace("guardrails:\n", "guardrails:" + CLIENT_PROBE, 1)
+    return text + CLIENT_GUARDRAIL
+
 
 @dataclass(frozen=True)
 class Stack:
@@ -208,9 +232,9 @@ def ctk_view(work: Path) -> dict[str, Any]:
 # --- harness ------------------------------------------------------------------------
 
 
-def run_harness(work: Path, stack_file: Path, run_dir: Path) -> dict[str, Any]:
+def run_harness(work: Path, stack_file: Path, run_dir: Path, guardrails: str) -> dict[str, Any]:
     exp = work / "bench-ctk-compare.yaml"
-    exp.write_text(HARNESS_EXPERIMENT)
+    exp.write_text(harness_experiment(guardrails))
     runs = work / "runs"
     cmd = [sys.executable, "-m", "harness", "run", str(exp), "--stack", str(stack_file)]
     cmd += ["--run-dir", str(run_dir), "--runs-dir", str(runs)]
@@ -379,7 +403,7 @@ def one_run(tool: str, work: Path, stack: Stack, args: argparse.Namespace) -> di
     try:
         time.sleep(LEAD_SECONDS)
         if tool == "harness":
-            own = run_harness(work, args.stack, args.run_dir)
+            own = run_harness(work, args.stack, args.run_dir, args.harness_guardrails)
         else:
             own = run_ctk(work, stack, args.ctk_mode, args.ctk_frequency)
         rolled_back = watch.fault_at is None or watch.wait_rollback(2.0)
@@ -475,6 +499,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--runs", type=int, default=5, help="runs per tool (alternating)")
     ap.add_argument("--ctk-mode", choices=("both", "safeguards", "continuous"), default="both")
     ap.add_argument("--ctk-frequency", type=float, default=1.0, help="CTK guardrail period (s)")
+    ap.add_argument("--harness-guardrails", choices=("promql", "client"), default="promql",
+                    help="client: add a guardrail on the harness's own load (users' view)")
     ap.add_argument("--stack", type=Path, default=ROOT / "stack.yaml")
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".run")
     ap.add_argument("--keep", type=Path, help="keep each run's files here (default: a temp dir)")
@@ -507,6 +533,7 @@ def main() -> None:
         "ctk_mode": args.ctk_mode,
         "ctk_frequency_seconds": args.ctk_frequency,
         "ctk_flags": ctk_flags(args.ctk_mode, args.ctk_frequency),
+        "harness_guardrails": args.harness_guardrails,
         "fault_seconds": FAULT_SECONDS,
         "load_rate": LOAD_RATE,
         "poll_seconds": POLL_SECONDS,
@@ -515,6 +542,8 @@ def main() -> None:
     data = {"runs_per_tool": args.runs, "config": config, "summary": summary, "samples": samples}
     default = args.ctk_mode == "both" and args.ctk_frequency == 1.0
     name = "ctk_compare" if default else f"ctk_compare-{args.ctk_mode}-{args.ctk_frequency:g}s"
+    if args.harness_guardrails != "promql":
+        name += f"-harness-{args.harness_guardrails}"
     print(f"saved {save(name, data)}")
 
 

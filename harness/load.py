@@ -97,6 +97,7 @@ async def run_load(
     stop: threading.Event | None = None,
     seed: int | None = None,
     headers: dict[str, str] | None = None,
+    sink: list[Record] | None = None,
 ) -> LoadResult:
     """Send `rate` requests per second for `duration` seconds (or until `stop` is set)."""
     rng = random.Random(seed)
@@ -105,7 +106,7 @@ async def run_load(
     async with httpx.AsyncClient(
         base_url=base_url, timeout=timeout, limits=limits, headers=headers
     ) as client:
-        records: list[Record] = []
+        records: list[Record] = sink if sink is not None else []  # sink: read live by others
         pending: set[asyncio.Task[None]] = set()
         dropped = 0
         wall, start = time.time(), time.monotonic()

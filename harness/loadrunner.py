@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
-from harness.load import LoadResult, Route, run_load
+from harness.load import LoadResult, Record, Route, run_load
 from harness.spec import LoadSpec
 
 __all__ = ["BackgroundLoad", "routes_of"]
@@ -29,6 +30,7 @@ class BackgroundLoad:
 
     def __init__(self, base_url: str, spec: LoadSpec, max_seconds: float, seed: int) -> None:
         self._stop = threading.Event()
+        self.records: list[Record] = []  # appended by the load thread as responses arrive
         self._result: LoadResult | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -46,10 +48,16 @@ class BackgroundLoad:
                     timeout=spec.timeout,
                     stop=self._stop,
                     seed=seed,
+                    sink=self.records,
                 )
             )
         except BaseException as exc:  # surfaced by stop()
             self._error = exc
+
+    def recent(self, window: float) -> list[Record]:
+        """Requests that completed in the last `window` seconds (a copy; safe to iterate)."""
+        since = time.monotonic() - window
+        return [r for r in list(self.records) if r.scheduled + r.latency >= since]
 
     def start(self) -> BackgroundLoad:
         self._thread.start()

@@ -17,11 +17,11 @@ from typing import Any, Literal
 from harness.prometheus import PrometheusClient, PrometheusError
 from harness.spec import Probe
 
-__all__ = ["ProbeResult", "evaluate"]
+__all__ = ["OPS", "ProbeResult", "evaluate"]
 
 Status = Literal["pass", "fail", "no data", "error"]
 
-_OPS: dict[str, Callable[[float, float], bool]] = {
+OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -73,7 +73,7 @@ def evaluate(probe: Probe, prom: PrometheusClient, at: float | None = None) -> P
         return result(
             None, "no data", "the query returned no series" if not samples else "every value is NaN"
         )
-    compare = _OPS[probe.op]
+    compare = OPS[probe.op]
     failing = [v for v in values if not compare(v, probe.threshold)]
     worst = failing[0] if failing else _worst(values, probe.op)
     detail = f"{len(failing)} of {len(values)} series fail" if failing and len(values) > 1 else ""

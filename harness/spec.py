@@ -10,13 +10,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from harness.durations import Duration
 from harness.yamlload import FieldError, load_model
 
 __all__ = [
+    "AnyProbe",
     "BlastRadius",
+    "ClientProbe",
     "Experiment",
     "Expectations",
     "FaultSpec",
@@ -177,6 +179,35 @@ class Probe(_Strict):
     description: str = ""
 
 
+class ClientProbe(_Strict):
+    """What the load generator's users saw over the last `window`: no scrape to wait for.
+
+    `error_ratio` counts non-2xx/3xx answers and requests that got no answer;
+    `p99_seconds`/`p50_seconds` are latencies from each request's scheduled time.
+    Requires `load`; with no request completed in the window it is "no data".
+    """
+
+    name: str = Field(pattern=NAME)
+    metric: Literal["error_ratio", "p99_seconds", "p50_seconds"]
+    window: Duration = Field(2.0, gt=0)
+    op: _OPS
+    threshold: float
+    description: str = ""
+
+
+def _probe_kind(value: object) -> str:
+    client = isinstance(value, dict | ClientProbe) and (
+        isinstance(value, ClientProbe) or "metric" in value  # type: ignore[operator]
+    )
+    return "union:client" if client else "union:prometheus"
+
+
+AnyProbe = Annotated[
+    Annotated[Probe, Tag("union:prometheus")] | Annotated[ClientProbe, Tag("union:client")],
+    Discriminator(_probe_kind),
+]
+
+
 class RouteSpec(_Strict):
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
     path: str = Field(pattern=r"^/")
@@ -192,7 +223,7 @@ class LoadSpec(_Strict):
 
 
 class Expectations(_Strict):
-    during: tuple[Probe, ...] = ()
+    during: tuple[AnyProbe, ...] = ()
     recovery_within: Duration | None = None
     acknowledged_writes_persisted: bool = False
 
@@ -213,7 +244,7 @@ class Experiment(_Strict):
     faults: tuple[FaultSpec, ...] = Field(min_length=1)
     load: LoadSpec | None = None
     steady_state: tuple[Probe, ...] = Field(min_length=1)
-    guardrails: tuple[Probe, ...] = ()
+    guardrails: tuple[AnyProbe, ...] = ()
     expectations: Expectations = Expectations()
     blast_radius: BlastRadius
     designed_verdict: Literal["held", "deviated", "aborted"] = Field(
@@ -236,6 +267,13 @@ class Experiment(_Strict):
                 raise FieldError(
                     ("faults", i, "target"), f"unknown target {fault.target!r} (known: {known})"
                 )
+        client = [
+            p.name
+            for p in (*self.guardrails, *self.expectations.during)
+            if isinstance(p, ClientProbe)
+        ]
+        if client and self.load is None:
+            raise FieldError(("load",), f"client probes ({', '.join(client)}) need load")
         names = [p.name for p in (*self.steady_state, *self.guardrails, *self.expectations.during)]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -110,7 +110,10 @@ def _locate(node: yaml.Node | None, loc: list[Any]) -> tuple[int | None, list[An
 
 
 def _is_union_tag(part: object) -> bool:
-    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+    """pydantic's own member tags, and ours (`union:` prefix, see harness.spec)."""
+    return isinstance(part, str) and (
+        "[" in part or part.startswith("function-") or part.startswith("union:")
+    )
 
 
 def _is_type_tag(node: yaml.Node | None, part: object) -> bool:

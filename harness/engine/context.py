@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from harness.clientprobes import evaluate_client
 from harness.faults import FaultEnv
 from harness.journal import Journal
 from harness.load import LoadResult
 from harness.loadrunner import BackgroundLoad
 from harness.plan import Plan
-from harness.probes import ProbeResult
+from harness.probes import ProbeResult, evaluate
 from harness.prometheus import PrometheusClient
-from harness.spec import Experiment
+from harness.spec import AnyProbe, ClientProbe, Experiment
 from harness.stack.layout import RunDir
 from harness.topology import Topology
 
@@ -85,6 +86,12 @@ class RunContext:
     load_result: LoadResult | None = None
     outcome: Outcome = field(default_factory=Outcome)
     started: float = field(default_factory=time.time)
+
+    def evaluate(self, probe: AnyProbe) -> ProbeResult:
+        """A PromQL probe against Prometheus; a client probe against the live load."""
+        if isinstance(probe, ClientProbe):
+            return evaluate_client(probe, self.load.recent(probe.window) if self.load else [])
+        return evaluate(probe, self.prom)
 
     def record_probe(self, phase: str, result: ProbeResult) -> None:
         self.outcome.probes.append({"phase": phase, **result.to_json()})

@@ -21,7 +21,7 @@ from harness.faults import Action, actions_for
 from harness.faults.process import Signal
 from harness.interrupts import hold_signals
 from harness.plan import PlannedFault
-from harness.probes import ProbeResult, evaluate
+from harness.probes import ProbeResult
 from harness.toxiproxy import ToxiproxyError
 
 __all__ = ["Aborted", "run_fault_window"]
@@ -205,11 +205,11 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
         raise _abort(ctx, f"Toxiproxy unreachable during the fault: {exc}", []) from exc
     if not ctx.prom.ready():
         raise _abort(ctx, f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
-    guard = [evaluate(p, ctx.prom) for p in ctx.exp.guardrails]
+    guard = [ctx.evaluate(p) for p in ctx.exp.guardrails]
     for r in guard:
         ctx.record_probe("guardrail", r)
     breached = [r for r in guard if not r.ok]
-    during = [evaluate(p, ctx.prom) for p in ctx.exp.expectations.during] if expectations else []
+    during = [ctx.evaluate(p) for p in ctx.exp.expectations.during] if expectations else []
     for r in during:
         ctx.record_probe("during", r)
     if expectations or breached:

@@ -405,3 +405,26 @@ load:
     assert result.returncode == 0, result.stdout + result.stderr
     assert journal["load"]["errors"] == 0, journal["load"]
     assert_clean(stack)
+
+
+def test_client_guardrail_aborts_without_waiting_for_a_scrape(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "clientguard",
+        """
+        db: {service: orders, percent: 100, hop: database}
+    """,
+        """
+        - {type: refused, target: db, duration: 40s}
+    """,
+        guardrails="""
+  - {name: users, metric: error_ratio, window: 1s, op: "<", threshold: 0.1}
+""",
+        blast="max_duration: 60s\n  allow_total_outage: true",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert journal["abort"]["evidence"][0]["name"] == "users"
+    assert journal["abort"]["evidence"][0]["query"] == "client error_ratio over the last 1s"
+    assert journal["figures"]["detection_seconds"] < 2
+    assert_clean(stack)
