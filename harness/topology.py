@@ -134,6 +134,22 @@ class Topology(_Strict):
                     out.append(Link(name, r.name, port, r.port, "service"))
         return tuple(out)
 
+    def dependency_flags(self, replica: Replica, proxy_host: str) -> list[str]:
+        """The sample app's `--upstream`/`--database-url` flags for one replica.
+
+        Every dependency is reached through its Toxiproxy proxy on `proxy_host`
+        (loopback locally, the toxiproxy container under compose).
+        """
+        flags: list[str] = []
+        pg = self.postgres
+        for link in self.links:
+            if link.kind == "service" and link.source == replica.service:
+                flags += ["--upstream", f"{link.target}=http://{proxy_host}:{link.listen_port}"]
+            if link.kind == "database" and link.source == replica.name:
+                url = f"postgresql://{pg.user}@{proxy_host}:{link.listen_port}/{pg.database}"
+                flags += ["--database-url", url]
+        return flags
+
     def links_from(self, source: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if link.source == source)
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from harness.stack.binaries import Binaries
 from harness.stack.layout import RunDir, postgres_user
-from harness.topology import Topology
+from harness.topology import Replica, Topology
 
 __all__ = ["Component", "build_components"]
 
@@ -80,7 +80,7 @@ def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Compon
             env={"LOG_LEVEL": "warn"},
         ),
     ]
-    comps += [_replica(topo, r.service, r.name, r.port) for r in topo.replicas]
+    comps += [_replica(topo, r) for r in topo.replicas]
     comps += [
         Component(
             name="alertmanager",
@@ -116,7 +116,8 @@ def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Compon
     return comps
 
 
-def _replica(topo: Topology, service: str, name: str, port: int) -> Component:
+def _replica(topo: Topology, replica: Replica) -> Component:
+    service, name, port = replica.service, replica.name, replica.port
     host = topo.host
     argv = [
         sys.executable,
@@ -131,15 +132,7 @@ def _replica(topo: Topology, service: str, name: str, port: int) -> Component:
         "--port",
         str(port),
     ]
-    for link in topo.links:
-        if link.kind == "service" and link.source == service:
-            argv += ["--upstream", f"{link.target}=http://{host}:{link.listen_port}"]
-        if link.kind == "database" and link.source == name:
-            pg = topo.postgres
-            argv += [
-                "--database-url",
-                f"postgresql://{pg.user}@{host}:{link.listen_port}/{pg.database}",
-            ]
+    argv += topo.dependency_flags(replica, host)
     # services that others call start first, so the gateway finds its upstreams ready
     calls_apps = any(dep in topo.services for dep in topo.services[service].depends_on)
     tier = 2 if calls_apps else 1

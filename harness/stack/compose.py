@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from harness.stack.promconfig import alertmanager_config, prometheus_config, render
-from harness.topology import Topology
+from harness.topology import Replica, Topology
 
 __all__ = ["compose_files"]
 
@@ -41,18 +41,11 @@ def _toxiproxy_config(topo: Topology) -> list[dict[str, Any]]:
     ]
 
 
-def _replica(topo: Topology, service: str, name: str, port: int) -> dict[str, Any]:
+def _replica(topo: Topology, replica: Replica) -> dict[str, Any]:
+    service, name, port = replica.service, replica.name, replica.port
     # inside its own container network namespace: all interfaces is what compose needs
     cmd = ["--service", service, "--replica", name, "--host", "0.0.0.0", "--port", str(port)]  # noqa: S104
-    for lk in topo.links:
-        if lk.kind == "service" and lk.source == service:
-            cmd += ["--upstream", f"{lk.target}=http://toxiproxy:{lk.listen_port}"]
-        if lk.kind == "database" and lk.source == name:
-            pg = topo.postgres
-            cmd += [
-                "--database-url",
-                f"postgresql://{pg.user}@toxiproxy:{lk.listen_port}/{pg.database}",
-            ]
+    cmd += topo.dependency_flags(replica, "toxiproxy")
     return {
         "build": ".",
         "image": "chaos-harness-shop:latest",
@@ -98,7 +91,7 @@ def _services(topo: Topology) -> dict[str, Any]:
         },
     }
     for r in topo.replicas:
-        services[r.name] = _replica(topo, r.service, r.name, r.port)
+        services[r.name] = _replica(topo, r)
     services["alertmanager"] = {
         "image": IMAGES["alertmanager"],
         "container_name": "alertmanager",

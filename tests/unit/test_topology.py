@@ -75,3 +75,18 @@ def test_invalid_yaml_reports_line():
     with pytest.raises(InvalidInput) as exc:
         parse_model("services:\n  gateway: [\n", "s.yaml", Topology)
     assert str(exc.value).startswith("s.yaml:3: invalid YAML")
+
+
+def test_every_dependency_is_reached_through_its_proxy():
+    topo = load_topology(ROOT / "stack.yaml")
+    gateway = topo.replicas_of("gateway")[0]
+    flags = topo.dependency_flags(gateway, "127.0.0.1")
+    upstreams = [flags[i + 1] for i, f in enumerate(flags) if f == "--upstream"]
+    assert upstreams == [
+        f"{lk.target}=http://127.0.0.1:{lk.listen_port}" for lk in topo.links_from("gateway")
+    ]
+    orders2 = topo.replicas_of("orders")[1]
+    assert topo.dependency_flags(orders2, "toxiproxy") == [
+        "--database-url",
+        "postgresql://shop@toxiproxy:15442/shop",
+    ]
