@@ -53,3 +53,35 @@ def save(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2))
     return path
+
+
+_DB_DOWN = """
+version: harness/v1
+name: NAME
+hypothesis: the guardrail aborts and the fault comes off
+targets:
+  db: {service: orders, percent: 100, hop: database}
+faults:
+  - {type: refused, target: db, duration: SECONDSs}
+steady_state:
+  - name: availability
+    query: sum(rate(http_server_requests_total{service="gateway",code!~"5.."}[10s])) / sum(rate(http_server_requests_total{service="gateway"}[10s]))
+    op: ">="
+    threshold: 0.95
+guardrails:
+  - name: errors
+    query: (sum(rate(http_server_requests_total{service="gateway",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_server_requests_total{service="gateway"}[5s]))
+    op: "<"
+    threshold: 0.1
+expectations:
+  recovery_within: 30s
+blast_radius:
+  max_duration: 60s
+  allow_total_outage: true
+"""
+
+
+def db_down_experiment(name: str, fault_seconds: int, extra: str = "") -> str:
+    """The abort benchmarks' experiment: every orders replica's database link refused,
+    guarded by the gateway's 5xx ratio over 5 s; `extra` adds top-level fields (load)."""
+    return _DB_DOWN.replace("NAME", name).replace("SECONDS", str(fault_seconds)) + extra

@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import save
+from bench.common import db_down_experiment, save
 from harness.load import LoadResult, Route, run_load
 from harness.toxiproxy import ToxiproxyClient
 
@@ -62,30 +62,7 @@ QUIET_QUERY = (
     'sum(increase(http_server_requests_total{service="gateway",code=~"5.."}[15s])) or vector(0)'
 )
 
-HARNESS_EXPERIMENT = f"""
-version: harness/v1
-name: bench-ctk-compare
-hypothesis: the guardrail aborts and the fault comes off
-targets:
-  db: {{service: orders, percent: 100, hop: database}}
-faults:
-  - {{type: refused, target: db, duration: {FAULT_SECONDS}s}}
-steady_state:
-  - name: availability
-    query: sum(rate(http_server_requests_total{{service="gateway",code!~"5.."}}[10s])) / sum(rate(http_server_requests_total{{service="gateway"}}[10s]))
-    op: ">="
-    threshold: 0.95
-guardrails:
-  - name: errors
-    query: (sum(rate(http_server_requests_total{{service="gateway",code=~"5.."}}[5s])) or vector(0)) / sum(rate(http_server_requests_total{{service="gateway"}}[5s]))
-    op: "<"
-    threshold: 0.1
-expectations:
-  recovery_within: 30s
-blast_radius:
-  max_duration: 60s
-  allow_total_outage: true
-"""
+HARNESS_EXPERIMENT = db_down_experiment("bench-ctk-compare", FAULT_SECONDS)
 
 # --harness-guardrails client: the harness also drives its own 30 POST/s (on top of the
 # shared load both tools get) and guards on what those users see, with no scrape to wait for
@@ -499,8 +476,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--runs", type=int, default=5, help="runs per tool (alternating)")
     ap.add_argument("--ctk-mode", choices=("both", "safeguards", "continuous"), default="both")
     ap.add_argument("--ctk-frequency", type=float, default=1.0, help="CTK guardrail period (s)")
-    ap.add_argument("--harness-guardrails", choices=("promql", "client"), default="promql",
-                    help="client: add a guardrail on the harness's own load (users' view)")
+    ap.add_argument(
+        "--harness-guardrails",
+        choices=("promql", "client"),
+        default="promql",
+        help="client: add a guardrail on the harness's own load (users' view)",
+    )
     ap.add_argument("--stack", type=Path, default=ROOT / "stack.yaml")
     ap.add_argument("--run-dir", type=Path, default=ROOT / ".run")
     ap.add_argument("--keep", type=Path, help="keep each run's files here (default: a temp dir)")

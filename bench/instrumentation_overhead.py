@@ -36,20 +36,34 @@ PIN_SHOP = ["taskset", "-c", "0"] if PINNED else []
 
 @contextmanager
 def shop(instrumentation: int, logs: Path) -> Iterator[str]:
-    env = {**os.environ, "SAMPLE_APP_INSTRUMENTATION": str(instrumentation),
-           "OTEL_SERVICE_NAME": "bench"}
+    env = {
+        **os.environ,
+        "SAMPLE_APP_INSTRUMENTATION": str(instrumentation),
+        "OTEL_SERVICE_NAME": "bench",
+    }
     procs = []
     try:
         for argv in (
             ["--service", "catalog", "--replica", "catalog-1", "--port", str(CATALOG_PORT)],
-            ["--service", "gateway", "--replica", "gateway-1", "--port", str(GATEWAY_PORT),
-             "--upstream", f"catalog-1=http://{HOST}:{CATALOG_PORT}",
-             # required by the gateway; nothing listens there and /products never calls it
-             "--upstream", f"orders-1=http://{HOST}:{CATALOG_PORT + 1}"],
+            [
+                "--service",
+                "gateway",
+                "--replica",
+                "gateway-1",
+                "--port",
+                str(GATEWAY_PORT),
+                "--upstream",
+                f"catalog-1=http://{HOST}:{CATALOG_PORT}",
+                # required by the gateway; nothing listens there and /products never calls it
+                "--upstream",
+                f"orders-1=http://{HOST}:{CATALOG_PORT + 1}",
+            ],
         ):
             log = (logs / f"{argv[3]}-{instrumentation}.log").open("ab")
             cmd = [sys.executable, "-m", "sample_app", "--host", HOST, *argv]
-            procs.append(subprocess.Popen(PIN_SHOP + cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(PIN_SHOP + cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
         url = f"http://{HOST}:{GATEWAY_PORT}"
         _await(f"{url}/health/ready")
         _await(f"{url}/products")
@@ -89,22 +103,35 @@ def main() -> None:
                     lat = fixed_rate(url, "/products", args.rate, args.seconds)
                     lat["wrk_rps"] = wrk_ceiling(f"{url}/products")
                     runs[mode].append(lat)
-                    print(f"{mode}: p50 {lat['p50_ms']} ms p99 {lat['p99_ms']} ms "
-                          f"ceiling {lat['wrk_rps']} req/s", flush=True)
-    med = {m: {k: median([r[k] for r in v]) for k in ("p50_ms", "p99_ms", "wrk_rps")}
-           for m, v in runs.items()}
+                    print(
+                        f"{mode}: p50 {lat['p50_ms']} ms p99 {lat['p99_ms']} ms "
+                        f"ceiling {lat['wrk_rps']} req/s",
+                        flush=True,
+                    )
+    med = {
+        m: {k: median([r[k] for r in v]) for k in ("p50_ms", "p99_ms", "wrk_rps")}
+        for m, v in runs.items()
+    }
     result = {
-        "rate": args.rate, "seconds": args.seconds, "rounds": args.rounds, "pinned": PINNED,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "pinned": PINNED,
         "median": med,
         "p50_added_ms": med["on"]["p50_ms"] - med["off"]["p50_ms"],
         "p50_ratio": med["on"]["p50_ms"] / med["off"]["p50_ms"],
         "p99_ratio": med["on"]["p99_ms"] / med["off"]["p99_ms"],
-        "throughput_ratio": (med["on"]["wrk_rps"] / med["off"]["wrk_rps"]
-                             if med["on"]["wrk_rps"] and med["off"]["wrk_rps"] else None),
+        "throughput_ratio": (
+            med["on"]["wrk_rps"] / med["off"]["wrk_rps"]
+            if med["on"]["wrk_rps"] and med["off"]["wrk_rps"]
+            else None
+        ),
         "runs": runs,
     }
-    print(f"p50 on/off {result['p50_ratio']:.3f} (+{result['p50_added_ms']:.2f} ms), "
-          f"p99 on/off {result['p99_ratio']:.3f}, ceiling on/off {result['throughput_ratio']}")
+    print(
+        f"p50 on/off {result['p50_ratio']:.3f} (+{result['p50_added_ms']:.2f} ms), "
+        f"p99 on/off {result['p99_ratio']:.3f}, ceiling on/off {result['throughput_ratio']}"
+    )
     print(f"saved {save('instrumentation_overhead', result)}")
 
 

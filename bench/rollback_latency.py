@@ -18,37 +18,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import save
+from bench.common import db_down_experiment, save
 
-EXPERIMENT = """
-version: harness/v1
-name: bench-rollback
-hypothesis: the guardrail aborts and the fault comes off
-settle: 4s
-targets:
-  db: {service: orders, percent: 100, hop: database}
-faults:
-  - {type: refused, target: db, duration: 30s}
+EXPERIMENT = db_down_experiment(
+    "bench-rollback",
+    30,
+    extra="""settle: 4s
 load:
   rate: 30
   routes:
     - {method: POST, path: /orders, json: {product_id: 1, quantity: 1}}
-steady_state:
-  - name: availability
-    query: sum(rate(http_server_requests_total{service="gateway",code!~"5.."}[10s])) / sum(rate(http_server_requests_total{service="gateway"}[10s]))
-    op: ">="
-    threshold: 0.95
-guardrails:
-  - name: errors
-    query: (sum(rate(http_server_requests_total{service="gateway",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_server_requests_total{service="gateway"}[5s]))
-    op: "<"
-    threshold: 0.1
-expectations:
-  recovery_within: 30s
-blast_radius:
-  max_duration: 60s
-  allow_total_outage: true
-"""
+""",
+)
 
 
 def one_run(tmp: Path, stack: Path, run_dir: Path) -> dict[str, float]:

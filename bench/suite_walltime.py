@@ -1,6 +1,6 @@
 """Wall time of the experiment suite (`harness run experiments/`), and each verdict.
 
-    .venv/bin/python -m bench.suite_walltime
+.venv/bin/python -m bench.suite_walltime
 """
 
 from __future__ import annotations
@@ -18,8 +18,12 @@ from bench.common import save
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "harness", "run", "experiments",
-                               "--runs-dir", tmp], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "harness", "run", "experiments", "--runs-dir", tmp],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         seconds = time.monotonic() - start
         verdicts = {}
         for journal in sorted(Path(tmp).glob("*/journal.json")):
@@ -28,7 +32,9 @@ def main() -> None:
     print(f"suite: {seconds:.1f}s, exit {proc.returncode}")
     for name, v in verdicts.items():
         print(f"  {name:<30} {v['verdict']:<10} {v['figures']}")
-    print(f"saved {save('suite_walltime', {'seconds': round(seconds, 1), 'exit': proc.returncode, 'experiments': verdicts})}")
+    print(
+        f"saved {save('suite_walltime', {'seconds': round(seconds, 1), 'exit': proc.returncode, 'experiments': verdicts})}"
+    )
 
 
 if __name__ == "__main__":

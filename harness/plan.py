@@ -67,20 +67,11 @@ def _select(
     """Replica names for a service/replicas selector; link names for a links selector."""
     where = f"targets.{name}"
     if sel.links is not None:
-        known = {link.name for link in topo.links}
-        unknown = [n for n in sel.links if n not in known]
-        if unknown:
-            raise InvalidInput(
-                [Issue(source, None, f"{where}.links", f"unknown link {', '.join(unknown)}")]
-            )
+        _require_known(sel.links, {lk.name for lk in topo.links}, source, f"{where}.links", "link")
         return tuple(sel.links)
     if sel.replicas is not None:
         known = {r.name for r in topo.replicas}
-        unknown = [n for n in sel.replicas if n not in known]
-        if unknown:
-            raise InvalidInput(
-                [Issue(source, None, f"{where}.replicas", f"unknown replica {', '.join(unknown)}")]
-            )
+        _require_known(sel.replicas, known, source, f"{where}.replicas", "replica")
         down = [n for n in sel.replicas if n not in live]
         if down:
             raise Refused(f"{where}: replica {', '.join(down)} is not live; refusing to select it")
@@ -101,6 +92,14 @@ def _select(
     if want > len(pool):
         raise Refused(f"{where}: wants {want} replicas of {sel.service} but {len(pool)} are live")
     return tuple(sorted(rng.sample(pool, want)))
+
+
+def _require_known(
+    names: tuple[str, ...], known: set[str], source: str, field: str, what: str
+) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidInput([Issue(source, None, field, f"unknown {what} {', '.join(unknown)}")])
 
 
 def _planned(
