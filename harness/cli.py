@@ -18,7 +18,7 @@ from harness import runner
 from harness.cli_display import make_display
 from harness.errors import HarnessError, InvalidInput
 from harness.faults import FaultEnv
-from harness.recovery import recover_stack
+from harness.safety.recover import recover_stack
 from harness.spec import Experiment
 from harness.stack import control
 from harness.stack.compose import compose_files

@@ -14,9 +14,9 @@ from pathlib import Path
 from harness.engine import Display, Outcome, RunContext, run_experiment
 from harness.errors import HarnessError, InvalidInput, Issue, StackError
 from harness.faults import FaultEnv
-from harness.journal import Journal
 from harness.prometheus import PrometheusClient
 from harness.report import write_html, write_junit
+from harness.safety.journal import Journal
 from harness.spec import Experiment, load_experiment
 from harness.stack.layout import RunDir
 from harness.stack.state import StackState, read_state

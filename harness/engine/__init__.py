@@ -26,9 +26,9 @@ from harness.engine.phases import (
     stop_load,
 )
 from harness.errors import HarnessError
-from harness.interrupts import Interrupted, raise_on_signals
-from harness.journal import open_faults
-from harness.runlock import RunLock, clear_active
+from harness.safety.journal import open_faults
+from harness.safety.lock import RunLock, clear_active
+from harness.safety.signals import Interrupted, raise_on_signals
 
 __all__ = ["EXIT_CODES", "Display", "Outcome", "RunContext", "run_experiment"]
 

@@ -9,12 +9,12 @@ from typing import Any, Literal, Protocol
 
 from harness.clientprobes import evaluate_client
 from harness.faults import FaultEnv
-from harness.journal import Journal
 from harness.load import LoadResult
 from harness.loadrunner import BackgroundLoad
 from harness.plan import Plan
 from harness.probes import ProbeResult, evaluate
 from harness.prometheus import PrometheusClient
+from harness.safety.journal import Journal
 from harness.spec import AnyProbe, ClientProbe, Experiment
 from harness.stack.layout import RunDir
 from harness.topology import Topology

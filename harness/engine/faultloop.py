@@ -19,9 +19,9 @@ import httpx
 from harness.engine.context import RunContext
 from harness.faults import Action, actions_for
 from harness.faults.process import Signal
-from harness.interrupts import hold_signals
 from harness.plan import PlannedFault
 from harness.probes import ProbeResult
+from harness.safety.signals import hold_signals
 from harness.toxiproxy import ToxiproxyError
 
 __all__ = ["Aborted", "run_fault_window"]

@@ -17,7 +17,7 @@ from harness.loadrunner import BackgroundLoad
 from harness.plan import plan_experiment
 from harness.probes import ProbeResult, evaluate
 from harness.procs import ProcessRef
-from harness.runlock import ActiveRun, refuse_if_unrecovered, write_active
+from harness.safety.lock import ActiveRun, refuse_if_unrecovered, write_active
 from harness.stack.state import read_state
 
 __all__ = [
@@ -149,7 +149,7 @@ def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
             [
                 sys.executable,
                 "-m",
-                "harness.watchdog",
+                "harness.safety.watchdog",
                 "--stack",
                 str(ctx.stack_file),
                 "--run-dir",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import Refused
-from harness.journal import Journal, open_faults
+from harness.safety.journal import Journal, open_faults
 
 __all__ = [
     "ActiveRun",

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.faults import FaultEnv, action_from_json
-from harness.journal import Journal, open_faults
-from harness.runlock import clear_active, read_active
+from harness.safety.journal import Journal, open_faults
+from harness.safety.lock import clear_active, read_active
 
 __all__ = ["RecoveryReport", "recover_journal", "recover_stack"]
 

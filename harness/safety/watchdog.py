@@ -7,7 +7,7 @@ gone, the watchdog reverts every fault the journal lists as still in place, reco
 that in the journal, clears the stack's active-run pointer and exits. When the run
 ends normally the pointer disappears and the watchdog exits quietly.
 
-Run as: python -m harness.watchdog --stack stack.yaml --run-dir .run --stale 5
+Run as: python -m harness.safety.watchdog --stack stack.yaml --run-dir .run --stale 5
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 from harness.faults import FaultEnv
 from harness.procs import ProcessRef
-from harness.recovery import recover_stack
-from harness.runlock import read_active
+from harness.safety.lock import read_active
+from harness.safety.recover import recover_stack
 from harness.stack.layout import RunDir
 from harness.stack.state import StackState, read_state
 from harness.topology import load_topology
