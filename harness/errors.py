@@ -3,10 +3,17 @@
     HarnessError                 exit 4: something failed while working
     ├── InvalidInput             exit 3: a file or argument is wrong (file:line: field: message)
     ├── Refused                  exit 3: a valid request the harness will not carry out
+    ├── RollbackFailed           exit 4: a fault could not be removed and may still be in place
     └── StackError               exit 4: the local stack could not be started/stopped/reached
         └── PreflightError       exit 4: a start precondition failed (port taken, binary missing)
 
-The CLI turns these into one-line messages in one place; nothing else maps exit codes.
+    (a usage mistake)            exit 3: unknown command or option, missing or bad argument
+    (any other exception)        exit 4: a bug: one line, the traceback saved to a file
+    (Ctrl-C outside a run)       exit 130; during a run it is "interrupted": exit 4
+
+The CLI turns these into one-line messages in one place (`harness.cli.main`); nothing
+else maps exit codes. Answers that are not errors (a run's verdict: 0 held, 1 deviated,
+2 aborted; `status` and `compose --check`: 1 for no) are in the README's table.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ __all__ = [
     "Issue",
     "PreflightError",
     "Refused",
+    "RollbackFailed",
     "StackError",
 ]
 
@@ -68,3 +76,7 @@ class StackError(HarnessError):
 
 class PreflightError(StackError):
     """A precondition for starting failed; the message says what to run to fix it."""
+
+
+class RollbackFailed(HarnessError):
+    """A fault could not be removed: it may still be in place (`harness recover`)."""

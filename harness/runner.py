@@ -1,7 +1,8 @@
 """Run experiment files against the local stack and write their outputs.
 
 The CLI calls `run_files`; it builds one RunContext per experiment, runs the engine,
-then writes junit.xml and report.html beside the journal in runs/<time>-<name>/.
+then writes junit.xml and report.html beside the journal in runs/<time>-<name>/ —
+for every experiment, refused ones included, so a suite goes on and says why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from harness.errors import HarnessError, InvalidInput, Issue, StackError
 from harness.faults import FaultEnv
 from harness.prometheus import PrometheusClient
 from harness.report import write_html, write_junit
-from harness.safety.journal import Journal
+from harness.safety.journal import JOURNAL_FILE, Journal
 from harness.spec import Experiment, load_experiment
 from harness.stack.layout import RunDir
 from harness.stack.state import StackState, read_state
@@ -80,17 +81,16 @@ def run_one(
     out_dir = runs_dir / f"{run_id}-{exp.slug}"
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = seed if seed is not None else secrets.randbelow(2**31)
-    journal = Journal(
-        out_dir / "journal.json",
-        {
-            "run_id": run_id,
-            "experiment": exp.name,
-            "source": str(source),
-            "seed": seed,
-            "hypothesis": exp.hypothesis,
-            "dry_run": dry_run,
-            "started": time.time(),
-        },
+    journal = Journal.create(
+        out_dir / JOURNAL_FILE,
+        "harness",
+        run_id=run_id,
+        experiment=exp.name,
+        source=str(source),
+        seed=seed,
+        hypothesis=exp.hypothesis,
+        dry_run=dry_run,
+        started=time.time(),
     )
     host = topo.host
     with (
@@ -114,17 +114,23 @@ def run_one(
             dry_run=dry_run,
         )
         started = time.time()
-        try:
-            outcome = run_experiment(ctx)
-        except HarnessError:
-            journal.set(verdict="refused")
-            raise
+        outcome = run_experiment(ctx)  # never raises: refusals and errors are verdicts
         seconds = time.time() - started
         write_junit(out_dir / "junit.xml", exp.name, outcome, seconds)
         services = sorted({r.rsplit("-", 1)[0] for r in (ctx.plan.replicas if ctx.plan else set())})
-        write_html(
-            out_dir / "report.html", exp, outcome, journal.events, prom, run_id, started, services
-        )
+        try:
+            write_html(
+                out_dir / "report.html",
+                exp,
+                outcome,
+                journal.events,
+                prom,
+                run_id,
+                started,
+                services,
+            )
+        except (HarnessError, OSError) as exc:  # the verdict and junit.xml stand without it
+            outcome.reasons.append(f"report.html could not be written: {exc}")
     return RunResult(source, exp.name, outcome, out_dir, seconds, exp.designed_verdict)
 
 

@@ -2,22 +2,31 @@
 
 preflight → load on → steady state before (not steady: stop, inject nothing) →
 faults on the engine clock, observed every tick (guardrails, expectations, the
-control plane) → rollback (always) → recovery (measured) → steady state after →
-checks → verdict. Each phase is a small function in `phases`; rollback lives in
-`faultloop`; this module only orders them and turns what happened into a verdict.
+control plane) → rollback (always) → watchdog released → recovery (measured) →
+steady state after → checks → verdict. Each phase is a small function in `phases`;
+rollback lives in `faultloop`; this module orders them, runs every cleanup on one
+stack, and turns what happened into a verdict. It never raises for what happens in a
+run: a refusal, an error or a signal ends in the outcome, and the verdict is written
+whatever happened — "error" when none was reached, never a default "held".
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
 
 from harness.engine.context import EXIT_CODES, Display, Outcome, RunContext
 from harness.engine.faultloop import Aborted, run_fault_window
+from harness.engine.judge import judge_during
 from harness.engine.phases import (
     await_recovery,
     await_steady_state,
     check_writes,
+    describe_plan,
     phase,
     preflight,
     start_load,
@@ -25,50 +34,46 @@ from harness.engine.phases import (
     steady_state,
     stop_load,
 )
-from harness.errors import HarnessError
-from harness.safety.journal import open_faults
-from harness.safety.lock import RunLock, clear_active
-from harness.safety.signals import Interrupted, raise_on_signals
+from harness.errors import HarnessError, InvalidInput, Refused
+from harness.safety.heartbeat import Heartbeat
+from harness.safety.journal import render_json, still_open
+from harness.safety.lock import RunLock, clear_active, read_active
+from harness.safety.signals import Interrupted, deferred_signals, raise_on_signals
 
 __all__ = ["EXIT_CODES", "Display", "Outcome", "RunContext", "run_experiment"]
 
 
 def run_experiment(ctx: RunContext) -> Outcome:
-    """Run one experiment; Refused/InvalidInput from preflight propagate (nothing injected)."""
-    lock = RunLock(ctx.stack_run.root)
-    with phase(ctx, "preflight"):
-        lock.acquire()
+    """Run one experiment and return its outcome; the journal ends with the verdict."""
+    with raise_on_signals(), ExitStack() as cleanup:
+        cleanup.callback(_finish, ctx)  # registered first: runs last, whatever happened
         try:
-            preflight(ctx)
-        except BaseException:
-            lock.release()
-            raise
-    try:
-        with raise_on_signals():
-            _run(ctx)
-    except Interrupted as exc:
-        ctx.outcome.fail("interrupted", f"{exc}; every fault was rolled back")
-    except HarnessError as exc:
-        ctx.outcome.fail("error", str(exc))
-    finally:
-        stop_load(ctx)
-        if not open_faults(ctx.journal.events):
-            clear_active(ctx.stack_run.root)
-        lock.release()
-        _finish(ctx)
+            _run(ctx, cleanup)
+        except (Refused, InvalidInput) as exc:
+            ctx.outcome.fail("refused", str(exc))
+        except Interrupted as exc:
+            ctx.outcome.fail("interrupted", f"{exc}; {_what_is_left(ctx)}")
+        except HarnessError as exc:
+            ctx.outcome.fail("error", str(exc))
+        except Exception as exc:  # a bug must still end as a verdict, with its traceback
+            ctx.journal.record("exception", traceback=traceback.format_exc())
+            ctx.outcome.fail("error", f"unexpected {type(exc).__name__}: {exc}")
     return ctx.outcome
 
 
-def _run(ctx: RunContext) -> None:
+def _run(ctx: RunContext, cleanup: ExitStack) -> None:
+    lock = RunLock(ctx.stack_run.root)
+    with phase(ctx, "preflight"):
+        lock.acquire()
+        cleanup.callback(_safely, ctx, "releasing the lock", lock.release)
+        preflight(ctx)
+    beat = Heartbeat(ctx.out_dir / "heartbeat").start()
+    cleanup.callback(_safely, ctx, "stopping the heartbeat", beat.stop)
     if ctx.dry_run:
-        with phase(ctx, "dry run", "nothing is injected"):
-            results = steady_state(ctx, "dry-run")
-        ctx.outcome.verdict = "dry run"
-        for r in results:
-            if not r.ok:
-                ctx.outcome.reasons.append(f"steady state would fail: {r.summary()}")
+        _dry_run(ctx)
         return
     with phase(ctx, "load"):
+        cleanup.callback(_safely, ctx, "stopping the load", stop_load, ctx)
         start_load(ctx)
     with phase(ctx, "steady state before"):
         before = await_steady_state(ctx)
@@ -77,73 +82,97 @@ def _run(ctx: RunContext) -> None:
             if not r.ok:
                 ctx.outcome.fail("not steady", f"not steady before the fault: {r.summary()}")
         return
-    _faults_then_recovery(ctx)
+    _faults_then_recovery(ctx, cleanup)
+    ctx.outcome.reach("held")
 
 
-def _faults_then_recovery(ctx: RunContext) -> None:
-    heartbeat = ctx.out_dir / "heartbeat"
-    watchdog = start_watchdog(ctx, heartbeat)
-    try:
-        with phase(ctx, "fault"):
-            try:
-                run_fault_window(ctx, heartbeat)
-            except Aborted as exc:
-                _aborted(ctx, exc)
-        _judge_during(ctx)
-        with phase(ctx, "recovery"):
-            seconds = await_recovery(ctx)
-        ctx.outcome.figures["recovery_seconds"] = seconds
-        if seconds is None:
-            limit = ctx.exp.expectations.recovery_within or 60.0
-            ctx.outcome.fail(
-                "deviated", f"steady state did not return within {limit:g}s of rollback"
-            )
-        with phase(ctx, "steady state after"):
-            after = steady_state(ctx, "after")
-        for r in after:
-            if not r.ok:
-                ctx.outcome.fail("deviated", f"not steady after the fault: {r.summary()}")
-        stop_load(ctx)
-        check_writes(ctx)
-    finally:
-        if not open_faults(ctx.journal.events):
-            clear_active(ctx.stack_run.root)
-            _stop_watchdog(watchdog)
-        # else: the watchdog stays, and retries the revert once this process is gone
+def _dry_run(ctx: RunContext) -> None:
+    ctx.outcome.plan = describe_plan(ctx)
+    with phase(ctx, "dry run", "nothing is injected"):
+        results = steady_state(ctx, "dry-run")
+    failing = [r for r in results if not r.ok]
+    for r in failing:
+        ctx.outcome.fail("not steady", f"steady state would fail: {r.summary()}")
+    if not failing:
+        ctx.outcome.reach("dry run")
 
 
-def _aborted(ctx: RunContext, exc: Aborted) -> None:
-    """The decision was journaled when taken (faultloop); here it becomes the verdict."""
-    ctx.outcome.fail("aborted", exc.reason)
+def _faults_then_recovery(ctx: RunContext, cleanup: ExitStack) -> None:
+    watchdog = start_watchdog(ctx, ctx.out_dir / "heartbeat")
+    cleanup.callback(_safely, ctx, "releasing the watchdog", _release_watchdog, ctx, watchdog)
+    with phase(ctx, "fault"):
+        try:
+            run_fault_window(ctx)  # RollbackFailed propagates: the run is an error
+        except Aborted as exc:
+            ctx.outcome.fail("aborted", exc.reason)  # journaled when decided (faultloop)
+    _release_watchdog(ctx, watchdog)  # every fault is off: the switch is no longer needed
+    judge_during(ctx)
+    with phase(ctx, "recovery"):
+        seconds = await_recovery(ctx)
+    ctx.outcome.figures["recovery_seconds"] = seconds
+    if seconds is None:
+        limit = ctx.exp.expectations.recovery_within or 60.0
+        ctx.outcome.fail("deviated", f"steady state did not return within {limit:g}s of rollback")
+    with phase(ctx, "steady state after"):
+        after = steady_state(ctx, "after")
+    for r in after:
+        if not r.ok:
+            ctx.outcome.fail("deviated", f"not steady after the fault: {r.summary()}")
+    stop_load(ctx)
+    check_writes(ctx)
 
 
-def _judge_during(ctx: RunContext) -> None:
-    if ctx.outcome.abort is not None:
+def _release_watchdog(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
+    """Once the journal lists no fault in place: clear the pointer and let the watchdog
+    exit. While a fault may be in place, leave both: the watchdog takes over when we exit."""
+    if proc.poll() is not None or still_open(ctx.journal.path):
         return
-    failing = [p for p in ctx.outcome.probes if p["phase"] == "during" and p["status"] != "pass"]
-    if failing:
-        names = sorted({p["name"] for p in failing})
-        worst = failing[0]
-        ctx.outcome.fail(
-            "deviated",
-            f"expectation {', '.join(names)} did not hold during the fault "
-            f"({len(failing)} evaluations; first: {worst['value']} "
-            f"{worst['op']} {worst['threshold']} is {worst['status']})",
-        )
-
-
-def _stop_watchdog(proc: subprocess.Popen[bytes]) -> None:
-    """The watchdog exits by itself once the pointer is gone; wait briefly, then stop it."""
+    active = read_active(ctx.stack_run.root)
+    if active is not None and active.journal == str(ctx.journal.path):
+        clear_active(ctx.stack_run.root)
     try:
         proc.wait(timeout=3)
     except subprocess.TimeoutExpired:
         proc.terminate()
         proc.wait(timeout=5)
+    ctx.journal.record("watchdog.released", exit_code=proc.returncode)
+
+
+def _what_is_left(ctx: RunContext) -> str:
+    left = still_open(ctx.journal.path)
+    if not left:
+        return "every fault was rolled back"
+    return f"{len(left)} fault(s) may still be in place: run `harness recover`"
+
+
+def _safely(ctx: RunContext, what: str, fn: Callable[..., Any], *args: Any) -> None:
+    """One cleanup step: its failure (or a signal during it) is recorded, not allowed to
+    skip the steps after it (releasing the lock, writing the verdict)."""
+    try:
+        fn(*args)
+    except Interrupted as exc:
+        ctx.outcome.fail("interrupted", f"{exc} while {what}")
+    except Exception as exc:
+        ctx.outcome.fail("error", f"{what} failed: {type(exc).__name__}: {exc}")
 
 
 def _finish(ctx: RunContext) -> None:
+    """Write the verdict (only now is it reached) and render journal.json."""
+    try:
+        with deferred_signals():
+            _write_verdict(ctx)
+    except Interrupted:
+        pass  # it arrived while the verdict was being written: the verdict stands
+
+
+def _write_verdict(ctx: RunContext) -> None:
     o = ctx.outcome
-    ctx.journal.set(
+    if o.abort is not None and o.abort["reason"] not in o.reasons:
+        o.reasons.insert(0, o.abort["reason"])  # a rollback failure must not hide why we aborted
+    if o.verdict is None:
+        o.fail("error", "the run ended without reaching a verdict")
+    ctx.journal.record(
+        "verdict",
         verdict=o.verdict,
         exit_code=o.exit_code,
         reasons=o.reasons,
@@ -153,6 +182,7 @@ def _finish(ctx: RunContext) -> None:
         abort=o.abort,
         phases=o.phases,
         fault_windows=o.fault_windows,
+        plan=o.plan,
         finished=time.time(),
     )
-    ctx.journal.record("verdict", verdict=o.verdict, exit_code=o.exit_code)
+    render_json(ctx.journal.path)

@@ -19,9 +19,11 @@ from harness.spec import AnyProbe, ClientProbe, Experiment
 from harness.stack.layout import RunDir
 from harness.topology import Topology
 
-__all__ = ["Display", "EXIT_CODES", "Outcome", "RunContext", "Verdict"]
+__all__ = ["Display", "EXIT_CODES", "SEVERITY", "Outcome", "RunContext", "Verdict"]
 
-Verdict = Literal["held", "deviated", "aborted", "not steady", "interrupted", "error", "dry run"]
+Verdict = Literal[
+    "held", "dry run", "deviated", "not steady", "aborted", "refused", "interrupted", "error"
+]
 
 EXIT_CODES: dict[str, int] = {
     "held": 0,
@@ -29,9 +31,21 @@ EXIT_CODES: dict[str, int] = {
     "deviated": 1,
     "not steady": 1,
     "aborted": 2,
+    "refused": 3,
     "interrupted": 4,
     "error": 4,
 }
+# the most severe verdict wins when several phases disagree
+SEVERITY: tuple[Verdict, ...] = (
+    "held",
+    "dry run",
+    "deviated",
+    "not steady",
+    "aborted",
+    "refused",
+    "interrupted",
+    "error",
+)
 
 
 class Display(Protocol):
@@ -44,7 +58,10 @@ class Display(Protocol):
 
 @dataclass
 class Outcome:
-    verdict: Verdict = "held"  # until a phase says otherwise
+    """What a run found. The verdict is None until one is reached: a run that ends
+    without reaching one is an "error", never a default "held"."""
+
+    verdict: Verdict | None = None
     reasons: list[str] = field(default_factory=list)
     probes: list[dict[str, Any]] = field(default_factory=list)  # every evaluation, with its phase
     phases: list[dict[str, Any]] = field(default_factory=list)  # name, start, end
@@ -54,16 +71,21 @@ class Outcome:
     checks: list[dict[str, Any]] = field(default_factory=list)
     abort: dict[str, Any] | None = None
 
+    plan: list[str] = field(default_factory=list)  # what the faults hit (shown by --dry-run)
+
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
+        return EXIT_CODES[self.verdict or "error"]
 
     def fail(self, verdict: Verdict, reason: str) -> None:
         """Record a reason; the most severe verdict wins (aborted > deviated)."""
-        order = ["held", "dry run", "deviated", "not steady", "aborted", "interrupted", "error"]
-        if order.index(verdict) > order.index(self.verdict):
-            self.verdict = verdict
+        self.reach(verdict)
         self.reasons.append(reason)
+
+    def reach(self, verdict: Verdict) -> None:
+        """Conclude `verdict` unless a more severe one was reached already."""
+        if self.verdict is None or SEVERITY.index(verdict) > SEVERITY.index(self.verdict):
+            self.verdict = verdict
 
 
 @dataclass

@@ -1,27 +1,28 @@
 """Inject, observe every tick, and always roll back.
 
-Each action is journaled before it is applied and its revert pushed onto an
-ExitStack, so the stack unwinds on every exit path: the end of the fault window,
-the engine's `max_duration` clock, a guardrail breach, Toxiproxy or Prometheus
-going dark, SIGINT/SIGTERM, or an exception. A heartbeat file is touched every
-tick for the watchdog.
+Each action is journaled before it is applied and its revert pushed onto the run's
+RevertStack, which unwinds on every exit path: the end of a fault's window, the
+engine's `max_duration` clock, a guardrail breach, Toxiproxy or Prometheus going
+dark, the watchdog taking over, SIGINT/SIGTERM, or an exception. Signals wait while
+faults are being removed and act as soon as the removal is done. A revert that fails
+is not hidden: the rollback is journaled incomplete, naming what may still be in place.
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import httpx
 
 from harness.engine.context import RunContext
-from harness.faults import Action, actions_for
+from harness.errors import RollbackFailed
+from harness.faults import actions_for
 from harness.faults.process import Signal
 from harness.plan import PlannedFault
 from harness.probes import ProbeResult
-from harness.safety.signals import hold_signals
+from harness.safety.rollback import RevertStack
+from harness.safety.signals import deferred_signals
 from harness.toxiproxy import ToxiproxyError
 
 __all__ = ["Aborted", "run_fault_window"]
@@ -50,54 +51,74 @@ class _Scheduled:
     fault: PlannedFault
     start: float
     end: float
-    stack: ExitStack = field(default_factory=ExitStack)
     state: str = "pending"  # pending -> active -> removed
 
 
-def run_fault_window(ctx: RunContext, heartbeat: Path) -> None:
-    """Run the faults on the engine clock; returns after every fault is reverted."""
+def run_fault_window(ctx: RunContext) -> None:
+    """Run the faults on the engine clock; returns only after every fault is reverted
+    (RollbackFailed when one could not be)."""
     assert ctx.plan is not None
     t0 = time.monotonic()
-    hard_stop = t0 + ctx.exp.blast_radius.max_duration
     schedule = [
         _Scheduled(f, t0 + f.spec.start_after, t0 + f.spec.start_after + f.spec.duration)
         for f in ctx.plan.faults
     ]
+    reverts = RevertStack(ctx.journal, ctx.env)
+    try:
+        _loop(ctx, schedule, reverts, t0 + ctx.exp.blast_radius.max_duration)
+    finally:
+        _roll_back(ctx, schedule, reverts)
+
+
+def _loop(
+    ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack, hard_stop: float
+) -> None:
     restarts: list[_Restart] = []
-    next_expectation = t0
-    with ExitStack() as rollback:
-        rollback.callback(_rollback_done, ctx)
+    next_expectation = time.monotonic()
+    while True:
+        now = time.monotonic()
+        _check_takeover(ctx)
         for item in schedule:
-            rollback.push(_closer(item))  # unwinds in reverse: last injected, first removed
-        rollback.callback(_rollback_started, ctx)
-        while True:
-            now = time.monotonic()
-            heartbeat.touch()
-            for item in schedule:
-                _advance(ctx, item, now, hard_stop, restarts)
-            _track_restarts(ctx, restarts)
-            if all(i.state == "removed" for i in schedule):
-                return
-            if any(i.state == "active" for i in schedule):
-                expect = now >= next_expectation
-                if expect:
-                    next_expectation = now + ctx.exp.tick
-                _observe(ctx, max(i.end for i in schedule) - now, expect)
-            time.sleep(max(0.0, now + ctx.exp.guard_interval - time.monotonic()))
+            _advance(ctx, item, now, hard_stop, reverts, restarts)
+        _track_restarts(ctx, restarts)
+        if all(i.state == "removed" for i in schedule):
+            return
+        if any(i.state == "active" for i in schedule):
+            expect = now >= next_expectation
+            if expect:
+                next_expectation = now + ctx.exp.tick
+            _observe(ctx, max(i.end for i in schedule) - now, expect)
+        time.sleep(max(0.0, now + ctx.exp.guard_interval - time.monotonic()))
+
+
+def _check_takeover(ctx: RunContext) -> None:
+    """If the watchdog decided this process was dead (it was stopped or starved), it is
+    reverting now: stop injecting and abort instead of fighting it."""
+    for event in ctx.journal.tail():
+        if event["event"] == "watchdog.recovering":
+            raise _abort(ctx, f"the watchdog took over: {event.get('reason', '')}", [])
 
 
 def _advance(
-    ctx: RunContext, item: _Scheduled, now: float, hard_stop: float, restarts: list[_Restart]
+    ctx: RunContext,
+    item: _Scheduled,
+    now: float,
+    hard_stop: float,
+    reverts: RevertStack,
+    restarts: list[_Restart],
 ) -> None:
     if item.state == "pending" and now >= item.start:
-        _inject(ctx, item, restarts)
+        _inject(ctx, item, reverts, restarts)
     if item.state == "active" and (now >= item.end or now >= hard_stop):
         if now >= hard_stop and now < item.end:
             ctx.journal.record("fault.max_duration", fault=item.fault.index)
-        _close(ctx, item)
+        with deferred_signals():
+            _close(ctx, item, reverts)
 
 
-def _inject(ctx: RunContext, item: _Scheduled, restarts: list[_Restart]) -> None:
+def _inject(
+    ctx: RunContext, item: _Scheduled, reverts: RevertStack, restarts: list[_Restart]
+) -> None:
     item.state = "active"
     ctx.outcome.fault_windows.append(
         {
@@ -115,7 +136,7 @@ def _inject(ctx: RunContext, item: _Scheduled, restarts: list[_Restart]) -> None
             action=action.to_json(),
             description=action.describe(),
         )
-        item.stack.callback(_revert, ctx, action, fault_id)  # registered before apply: fail safe
+        reverts.push(item.fault.index, fault_id, action)  # before apply: fail safe
         action.apply(ctx.env)
         ctx.journal.record("fault.applied", fault_id=fault_id)
         if isinstance(action, Signal) and action.signal in ("SIGKILL", "SIGTERM"):
@@ -150,50 +171,43 @@ def _ready(ctx: RunContext, port: int) -> bool:
         return False
 
 
-def _revert(ctx: RunContext, action: Action, fault_id: str) -> None:
-    start = time.monotonic()
-    action.revert(ctx.env)
-    ctx.journal.record(
-        "fault.removed", fault_id=fault_id, by="engine", seconds=round(time.monotonic() - start, 3)
-    )
-
-
-def _close(ctx: RunContext, item: _Scheduled) -> None:
-    if item.state != "active":
-        item.state = "removed"
-        return
+def _close(ctx: RunContext, item: _Scheduled, reverts: RevertStack) -> None:
+    """End one fault's window; a failed revert stays on the stack for the final rollback."""
     item.state = "removed"
-    try:
-        item.stack.close()
-    finally:
-        for window in ctx.outcome.fault_windows:
-            if window["fault"] == item.fault.index and "end" not in window:
-                window["end"] = time.time()
+    reverts.unwind(group=item.fault.index)
+    _end_window(ctx, item.fault.index, time.time())
 
 
-def _closer(item: _Scheduled):  # type: ignore[no-untyped-def]
-    def close(*exc: object) -> bool:
-        item.stack.close()
-        if item.state == "active":
-            item.state = "removed"
-        return False
-
-    return close
-
-
-def _rollback_started(ctx: RunContext) -> None:
-    hold_signals()  # a second Ctrl-C must not interrupt the rollback itself
-    ctx.outcome.figures["rollback_started"] = time.time()
-
-
-def _rollback_done(ctx: RunContext) -> None:
-    done = time.time()
-    started = ctx.outcome.figures.get("rollback_started") or done
-    ctx.outcome.figures["rollback_complete"] = done
-    ctx.outcome.figures["rollback_seconds"] = round(done - started, 3)
+def _end_window(ctx: RunContext, index: int | None, when: float) -> None:
     for window in ctx.outcome.fault_windows:
-        window.setdefault("end", done)
-    ctx.journal.record("rollback.complete", seconds=ctx.outcome.figures["rollback_seconds"])
+        if (index is None or window["fault"] == index) and "end" not in window:
+            window["end"] = when
+
+
+def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack) -> None:
+    """Remove whatever is still applied, signals held; journal what was really removed."""
+    with deferred_signals():
+        started = time.time()
+        for item in schedule:
+            item.state = "removed"
+        failed = reverts.unwind()
+        done = time.time()
+        _end_window(ctx, None, done)
+        ctx.outcome.figures["rollback_started"] = started
+        ctx.outcome.figures["rollback_complete"] = done
+        ctx.outcome.figures["rollback_seconds"] = round(done - started, 3)
+        if failed:
+            ctx.journal.record(
+                "rollback.incomplete",
+                seconds=ctx.outcome.figures["rollback_seconds"],
+                still_open=[h.fault_id for h in failed],
+            )
+            raise RollbackFailed(
+                f"could not remove {len(failed)} fault(s), which may still be in place: "
+                + "; ".join(h.describe() for h in failed)
+                + ". The watchdog keeps retrying; run `harness recover` to make sure"
+            )
+        ctx.journal.record("rollback.complete", seconds=ctx.outcome.figures["rollback_seconds"])
 
 
 def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from harness.checks import acknowledged_writes_persisted
@@ -24,6 +25,7 @@ __all__ = [
     "await_recovery",
     "await_steady_state",
     "check_writes",
+    "describe_plan",
     "phase",
     "preflight",
     "start_load",
@@ -72,6 +74,19 @@ def preflight(ctx: RunContext) -> None:
             replicas=list(fault.replicas),
             links=[lk.name for lk in fault.links],
         )
+
+
+def describe_plan(ctx: RunContext) -> list[str]:
+    """One line per planned fault: what it is, when, and the replicas and links it hits."""
+    assert ctx.plan is not None
+    lines = []
+    for f in ctx.plan.faults:
+        where = ", ".join(lk.name for lk in f.links) or "no proxy link"
+        lines.append(
+            f"fault {f.index}: {f.spec.type} at +{f.spec.start_after:g}s for "
+            f"{f.spec.duration:g}s on {', '.join(f.replicas) or 'no replica'} (links: {where})"
+        )
+    return lines
 
 
 def start_load(ctx: RunContext) -> None:
@@ -129,20 +144,30 @@ def await_recovery(ctx: RunContext) -> float | None:
 
 
 def check_writes(ctx: RunContext) -> None:
-    """Every write the load generator got a 2xx for is in the database."""
-    if not ctx.exp.expectations.acknowledged_writes_persisted or ctx.load_result is None:
+    """Every write the load generator got a 2xx for is in the database; none is no data."""
+    if not ctx.exp.expectations.acknowledged_writes_persisted:
+        return
+    if ctx.load_result is None:
+        ctx.outcome.fail("deviated", "acknowledged_writes_persisted: no load ran, no data")
         return
     check = acknowledged_writes_persisted(ctx.topo, ctx.load_result)
     ctx.outcome.checks.append(check)
     ctx.journal.record("check", **check)
-    if not check["ok"]:
+    if check["status"] == "error":
+        ctx.outcome.fail("error", check["detail"])
+    elif not check["ok"]:
         ctx.outcome.fail("deviated", check["detail"])
 
 
 def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
-    """Start the dead-man's switch and point the stack at this run's journal."""
-    heartbeat.touch()
+    """Point the stack at this run's journal, then start the dead-man's switch.
+
+    The pointer is written first: a watchdog that started before it would find no run
+    to watch and exit, leaving the run unguarded.
+    """
     me = ProcessRef.of(os.getpid())
+    pointer = ActiveRun(str(ctx.journal.path), me.pid, me.start_time, str(heartbeat))
+    write_active(ctx.stack_run.root, pointer)
     log = (ctx.out_dir / "watchdog.log").open("ab")
     with log:
         proc = subprocess.Popen(
@@ -164,10 +189,7 @@ def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
         )
     wd = ProcessRef.of(proc.pid)
     write_active(
-        ctx.stack_run.root,
-        ActiveRun(
-            str(ctx.journal.path), me.pid, me.start_time, str(heartbeat), wd.pid, wd.start_time
-        ),
+        ctx.stack_run.root, replace(pointer, watchdog_pid=wd.pid, watchdog_start_time=wd.start_time)
     )
-    ctx.journal.record("watchdog.started", pid=wd.pid)
+    ctx.journal.record("watchdog.started", watchdog_pid=wd.pid)
     return proc

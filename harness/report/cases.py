@@ -60,7 +60,18 @@ def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
         cases.append(
             Case(f"{experiment}.run", "no guardrail breach", False, outcome.abort["reason"])
         )
+    if outcome.verdict in _NOT_RUN_THROUGH:
+        why = "; ".join(outcome.reasons) or "no reason recorded"
+        cases.append(Case(f"{experiment}.run", _NOT_RUN_THROUGH[outcome.verdict], False, why))
     return cases
+
+
+# verdicts that say the run itself did not go through, and the case that fails for each
+_NOT_RUN_THROUGH = {
+    "refused": "the run is allowed (preflight)",
+    "interrupted": "the run is not interrupted",
+    "error": "the run completes without error",
+}
 
 
 def _evidence(p: dict[str, Any], total: int, failed: int) -> str:

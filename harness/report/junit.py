@@ -25,7 +25,7 @@ def write_junit(path: Path, experiment: str, outcome: Outcome, seconds: float) -
         },
     )
     props = ET.SubElement(suite, "properties")
-    for key, value in (("verdict", outcome.verdict), ("exit_code", str(outcome.exit_code))):
+    for key, value in (("verdict", str(outcome.verdict)), ("exit_code", str(outcome.exit_code))):
         ET.SubElement(props, "property", {"name": key, "value": value})
     for case in cases:
         el = ET.SubElement(suite, "testcase", {"classname": case.classname, "name": case.name})

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import Refused
-from harness.safety.journal import Journal, open_faults
+from harness.procs import ProcessRef, start_time_of
+from harness.safety.journal import still_open
 
 __all__ = [
     "ActiveRun",
@@ -29,25 +30,34 @@ __all__ = [
 
 
 class RunLock:
-    def __init__(self, stack_run_dir: Path) -> None:
+    """The stack's experiment lock; `role` (harness run, harness recover, watchdog) is
+    written beside the PID so whoever is refused is told who holds it."""
+
+    def __init__(self, stack_run_dir: Path, role: str = "harness run") -> None:
         self.path = stack_run_dir / "experiment.lock"
+        self.role = role
         self._fh: IO[str] | None = None
 
     def acquire(self) -> None:
+        """Take the lock or raise Refused naming the holder; never waits."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 — held for the run
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            holder = fh.read().strip() or "another process"
+            holder = describe_holder(fh.read())
             fh.close()
-            raise Refused(f"another experiment is running on this stack (pid {holder})") from None
+            raise Refused(f"{holder} holds the experiment lock of this stack") from None
         fh.seek(0)
         fh.truncate()
-        fh.write(str(os.getpid()))
+        fh.write(f"{os.getpid()} {self.role}")
         fh.flush()
         self._fh = fh
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
 
     def release(self) -> None:
         if self._fh is not None:
@@ -61,6 +71,18 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def describe_holder(text: str) -> str:
+    """`pid 123 (harness run)`, saying when that process is stopped (SIGSTOP)."""
+    pid_text, _, role = text.strip().partition(" ")
+    if not pid_text.isdigit():
+        return "another process"
+    pid = int(pid_text)
+    start = start_time_of(pid)
+    stopped = start is not None and ProcessRef(pid, start).stopped()
+    state = ", stopped: send it SIGCONT or end it first" if stopped else ""
+    return f"pid {pid} ({role or 'harness'}{state})"
 
 
 @dataclass(frozen=True)
@@ -79,7 +101,7 @@ def _pointer(stack_run_dir: Path) -> Path:
 
 def write_active(stack_run_dir: Path, active: ActiveRun) -> None:
     path = _pointer(stack_run_dir)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # never shared between writers
     tmp.write_text(json.dumps(asdict(active)), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -101,7 +123,7 @@ def refuse_if_unrecovered(stack_run_dir: Path) -> None:
     if active is None:
         return
     path = Path(active.journal)
-    faults = open_faults(Journal(path).events) if path.exists() else []
+    faults = still_open(path)
     if not faults:
         clear_active(stack_run_dir)  # the run ended cleanly but did not tidy up
         return

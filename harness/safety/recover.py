@@ -1,14 +1,19 @@
-"""Undo what a run left behind, from its journal: used by `harness recover`, the
-watchdog, and the engine's own rollback bookkeeping."""
+"""Undo what a run left behind, from its journal: used by `harness recover` and the watchdog.
+
+Only what the journal lists as applied-and-not-removed is reverted, newest first; each
+success and each failure is appended to the same journal under the recoverer's name,
+and a fault whose revert failed stays listed, so the next attempt tries it again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import Refused
 from harness.faults import FaultEnv, action_from_json
-from harness.safety.journal import Journal, open_faults
-from harness.safety.lock import clear_active, read_active
+from harness.safety.journal import Journal, render_json, still_open
+from harness.safety.lock import RunLock, clear_active, read_active
 
 __all__ = ["RecoveryReport", "recover_journal", "recover_stack"]
 
@@ -24,32 +29,60 @@ class RecoveryReport:
         return not self.failed
 
 
-def recover_journal(journal: Journal, env: FaultEnv, by: str) -> RecoveryReport:
-    """Revert every fault the journal lists as not removed, newest first."""
-    report = RecoveryReport(str(journal.path))
-    for entry in reversed(open_faults(journal.events)):
+def recover_journal(path: Path, env: FaultEnv, by: str) -> RecoveryReport:
+    """Revert every fault the journal at `path` lists as not removed, newest first."""
+    journal = Journal(path, by)
+    report = RecoveryReport(str(path))
+    for entry in reversed(still_open(path)):
         action = action_from_json(entry["action"])
         try:
             action.revert(env)
         except Exception as exc:  # keep going: one stuck fault must not block the others
-            journal.record("fault.revert_failed", fault_id=entry["fault_id"], by=by, error=str(exc))
+            journal.record("fault.revert_failed", fault_id=entry["fault_id"], error=str(exc))
             report.failed.append(f"{action.describe()}: {exc}")
             continue
-        journal.record("fault.removed", fault_id=entry["fault_id"], by=by)
+        journal.record("fault.removed", fault_id=entry["fault_id"])
         report.reverted.append(action.describe())
-    journal.record("recovered", by=by, reverted=len(report.reverted), failed=len(report.failed))
+    journal.record("recovered", reverted=len(report.reverted), failed=len(report.failed))
+    render_json(path)
     return report
 
 
 def recover_stack(
-    stack_run_dir: Path, env: FaultEnv, by: str = "harness recover"
+    stack_run_dir: Path, env: FaultEnv, by: str = "harness recover", lock: bool = True
 ) -> RecoveryReport:
-    """Recover the run the stack's pointer names (if any) and clear the pointer."""
-    active = read_active(stack_run_dir)
-    if active is None:
-        return RecoveryReport(None)
-    path = Path(active.journal)
-    report = recover_journal(Journal(path), env, by) if path.exists() else RecoveryReport(str(path))
-    if report.ok:
-        clear_active(stack_run_dir)
-    return report
+    """Recover the run the stack's pointer names (if any) and clear the pointer.
+
+    With `lock` (the CLI), the experiment lock is taken first: a live run, or a
+    watchdog already recovering, makes this raise Refused naming its PID.
+    """
+    held = RunLock(stack_run_dir, role=by)
+    if lock:
+        try:
+            held.acquire()
+        except Refused as exc:
+            raise Refused(
+                f"{exc}; `harness recover` only undoes what a dead run left "
+                "(a live run removes its own faults; its watchdog covers a crash)"
+            ) from None
+    try:
+        active = read_active(stack_run_dir)
+        if active is None:
+            return RecoveryReport(None)
+        path = Path(active.journal)
+        report = recover_journal(path, env, by) if path.exists() else RecoveryReport(str(path))
+        if report.ok:
+            clear_active(stack_run_dir)
+        return report
+    finally:
+        held.release()
+
+
+def try_lock(stack_run_dir: Path, role: str) -> RunLock | None:
+    """The lock if it is free, else None: the watchdog acts even when a hung harness holds it."""
+    held = RunLock(stack_run_dir, role=role)
+    try:
+        held.acquire()
+    except Refused:
+        return None
+    return held

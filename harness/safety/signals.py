@@ -1,4 +1,11 @@
-"""SIGINT/SIGTERM become one typed exception while a run holds faults, so rollback runs."""
+"""SIGINT/SIGTERM become one typed exception during a run, and wait while faults come off.
+
+`raise_on_signals` is installed for the whole run: a signal raises `Interrupted`
+wherever the run is, so rollback runs in `finally`. While faults are being removed
+`deferred_signals` notes a signal instead of raising (a second Ctrl-C must not cut a
+rollback short) and raises it as soon as the removal is done: the run still ends
+"interrupted", within the time the removal takes, instead of swallowing the signal.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["Interrupted", "hold_signals", "raise_on_signals"]
+__all__ = ["SIGNALS", "Interrupted", "deferred_signals", "raise_on_signals"]
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupted(Exception):  # noqa: N818 — it is an event, not an error
@@ -16,15 +25,14 @@ class Interrupted(Exception):  # noqa: N818 — it is an event, not an error
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
 @contextmanager
 def raise_on_signals(*signums: signal.Signals) -> Iterator[None]:
     """Install handlers that raise Interrupted; restore the previous ones on exit."""
-    signums = signums or (signal.SIGINT, signal.SIGTERM)
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted(signum)
-
-    previous = {s: signal.signal(s, handler) for s in signums}
+    previous = {s: signal.signal(s, _raise) for s in signums or SIGNALS}
     try:
         yield
     finally:
@@ -32,14 +40,22 @@ def raise_on_signals(*signums: signal.Signals) -> Iterator[None]:
             signal.signal(s, old)
 
 
-def hold_signals(
-    signums: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM),
-) -> list[int]:
-    """From now on, note SIGINT/SIGTERM instead of raising: rollback must not be cut short.
+@contextmanager
+def deferred_signals(*signums: signal.Signals) -> Iterator[list[int]]:
+    """Note SIGINT/SIGTERM instead of acting on them for the block; then restore the
+    handlers and, if one arrived, raise Interrupted for the first.
 
-    The handlers installed by `raise_on_signals` are restored when its block exits.
+    The block is not interrupted; a signal that arrived is not lost. When an exception
+    already leaves the block, it goes on unchanged (the signal stays in the list).
     """
     seen: list[int] = []
-    for s in signums:
-        signal.signal(s, lambda signum, frame: seen.append(signum))
-    return seen
+    previous = {
+        s: signal.signal(s, lambda signum, frame: seen.append(signum)) for s in signums or SIGNALS
+    }
+    try:
+        yield seen
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+    if seen:
+        raise Interrupted(seen[0])

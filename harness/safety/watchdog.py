@@ -1,11 +1,14 @@
 """The dead-man's switch: a process outside the harness that undoes a run's faults
 when the harness stops heart-beating (killed with -9, hung, or stopped).
 
-The engine starts it before the first injection and touches a heartbeat file every
-tick. When the heartbeat is older than `--stale` seconds or the harness process is
-gone, the watchdog reverts every fault the journal lists as still in place, records
-that in the journal, clears the stack's active-run pointer and exits. When the run
-ends normally the pointer disappears and the watchdog exits quietly.
+The engine writes the stack's active-run pointer, starts this process before the
+first injection, and beats a heartbeat file from a thread for the whole run. When
+the heartbeat is older than `--stale` seconds, or the harness is gone or stopped
+(SIGSTOP), the watchdog journals that it takes over, then reverts every fault the
+journal lists as still in place, retrying with backoff until every revert succeeds,
+the journal says the faults are gone (someone else removed them), or the stack
+itself is down (its faults went with it). When the run removes its own faults it
+clears the pointer, and the watchdog exits quietly.
 
 Run as: python -m harness.safety.watchdog --stack stack.yaml --run-dir .run --stale 5
 """
@@ -16,29 +19,76 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.faults import FaultEnv
 from harness.procs import ProcessRef
-from harness.safety.lock import read_active
-from harness.safety.recover import recover_stack
+from harness.safety.journal import Journal, still_open
+from harness.safety.lock import ActiveRun, clear_active, read_active
+from harness.safety.recover import recover_journal, try_lock
 from harness.stack.layout import RunDir
 from harness.stack.state import StackState, read_state
 from harness.topology import load_topology
 from harness.toxiproxy import ToxiproxyClient
 
+__all__ = ["Backoff", "main", "recover_until_done", "stale_reason", "watch"]
+
 POLL = 0.2
-
-
-def _stack_state(run: RunDir) -> StackState:
-    state = read_state(run.state_file)
-    if state is None:
-        raise RuntimeError(f"no stack state in {run.root}")
-    return state
+BY = "watchdog"
 
 
 def _log(msg: str) -> None:
     print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} watchdog[{os.getpid()}]: {msg}", flush=True)
+
+
+def stale_reason(owner: ProcessRef, heartbeat_age: float, stale: float) -> str | None:
+    """Why the watchdog must act now, or None while the harness is alive and beating."""
+    if not owner.alive():
+        return f"the harness (pid {owner.pid}) is gone"
+    if owner.stopped():
+        return f"the harness (pid {owner.pid}) is stopped"
+    if heartbeat_age > stale:
+        return f"no heartbeat for {heartbeat_age:.1f}s (stale after {stale:g}s)"
+    return None
+
+
+class Backoff:
+    """0.5 s doubling to a cap: retries that neither hammer nor give up."""
+
+    def __init__(self, first: float = 0.5, cap: float = 8.0) -> None:
+        self.delay, self.cap = first, cap
+
+    def next(self) -> float:
+        delay, self.delay = self.delay, min(self.delay * 2, self.cap)
+        return delay
+
+
+def recover_until_done(
+    journal_path: Path,
+    env: FaultEnv,
+    stack_alive: Callable[[], bool],
+    sleep: Callable[[float], None] = time.sleep,
+    backoff: Backoff | None = None,
+) -> bool:
+    """Revert until the journal lists nothing open; False when the stack went down first."""
+    backoff = backoff or Backoff()
+    while still_open(journal_path):
+        if not stack_alive():
+            Journal(journal_path, BY).record(
+                "watchdog.stack_gone", open=[f["fault_id"] for f in still_open(journal_path)]
+            )
+            _log("the stack is down: its proxies and replicas went with it; stopping")
+            return False
+        report = recover_journal(journal_path, env, BY)
+        for line in report.reverted:
+            _log(f"reverted {line}")
+        for line in report.failed:
+            _log(f"FAILED to revert {line}; retrying")
+        if report.ok:
+            break
+        sleep(backoff.next())
+    return True
 
 
 def watch(stack_file: Path, run_dir: Path, stale: float) -> int:
@@ -52,27 +102,43 @@ def watch(stack_file: Path, run_dir: Path, stale: float) -> int:
     while True:
         active = read_active(run.root)
         if active is None or active.journal != first.journal:
-            _log("the run ended; exiting")
+            _log("the run removed its faults; exiting")
             return 0
-        age = _age(Path(active.heartbeat))
-        if owner.alive() and age <= stale and not owner.stopped():
+        why = stale_reason(owner, _age(Path(active.heartbeat)), stale)
+        if why is None:
             time.sleep(POLL)
             continue
-        why = "the harness is gone" if not owner.alive() else f"no heartbeat for {age:.1f}s"
-        _log(f"{why}: recovering")
-        return _recover(stack_file, run)
+        _log(f"{why}: taking over")
+        return _take_over(stack_file, run, active, why)
 
 
-def _recover(stack_file: Path, run: RunDir) -> int:
-    topo = load_topology(stack_file)
-    with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
-        env = FaultEnv(toxiproxy=tp, stack_state=lambda: _stack_state(run))
-        report = recover_stack(run.root, env, by="watchdog")
-    for line in report.reverted:
-        _log(f"reverted {line}")
-    for line in report.failed:
-        _log(f"FAILED to revert {line}")
-    return 0 if report.ok else 1
+def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> int:
+    journal_path = Path(active.journal)
+    Journal(journal_path, BY).record("watchdog.recovering", reason=why)
+    lock = try_lock(run.root, BY)  # None when a hung harness still holds it: act anyway
+    try:
+        topo = load_topology(stack_file)
+        with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
+            env = FaultEnv(toxiproxy=tp, stack_state=lambda: _stack_state(run))
+            done = recover_until_done(journal_path, env, lambda: _stack_alive(run))
+        if read_active(run.root) == active:
+            clear_active(run.root)
+        return 0 if done else 1
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _stack_state(run: RunDir) -> StackState:
+    state = read_state(run.state_file)
+    if state is None:
+        raise RuntimeError(f"no stack state in {run.root}")
+    return state
+
+
+def _stack_alive(run: RunDir) -> bool:
+    state = read_state(run.state_file)
+    return state is not None and state.supervisor().alive()
 
 
 def _age(path: Path) -> float:

@@ -5,105 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import textwrap
 import time
 from pathlib import Path
 
+from harness.safety.journal import read_events, rendered_path
 from harness.toxiproxy import ToxiproxyClient
-from tests.integration.conftest import await_healthy
-from tests.integration.stackfixture import HARNESS, ROOT, Stack, harness
+from tests.integration.runs import (
+    assert_clean,
+    events,
+    experiment,
+    long_latency,
+    run,
+    start_run,
+)
+from tests.integration.stackfixture import ROOT, Stack, harness
 from tests.waiting import wait_for
-
-AVAILABILITY = """
-  - name: availability
-    query: |
-      sum(rate(http_server_requests_total{service="gateway",code!~"5.."}[10s]))
-        / sum(rate(http_server_requests_total{service="gateway"}[10s]))
-    op: ">="
-    threshold: 0.95
-"""
-
-LOAD = """
-load:
-  rate: 15
-  routes:
-    - {method: GET, path: /products, weight: 2}
-    - {method: POST, path: /orders, weight: 2, json: {product_id: 1, quantity: 1}}
-"""
-
-
-def experiment(
-    tmp: Path,
-    name: str,
-    targets: str,
-    faults: str,
-    *,
-    guardrails: str = "",
-    expectations: str = "",
-    blast: str = "max_duration: 30s",
-    steady: str = AVAILABILITY,
-    load: str = LOAD,
-) -> Path:
-    text = f"""
-version: harness/v1
-name: {name}
-hypothesis: test {name}
-settle: 3s
-targets:
-{textwrap.indent(textwrap.dedent(targets).strip(), "  ")}
-faults:
-{textwrap.indent(textwrap.dedent(faults).strip(), "  ")}
-{load}
-steady_state:{steady}
-guardrails:{guardrails or " []"}
-expectations:
-  recovery_within: 30s
-{textwrap.indent(textwrap.dedent(expectations).strip(), "  ")}
-blast_radius:
-  {blast}
-"""
-    path = tmp / f"{name}.yaml"
-    path.write_text(text)
-    return path
-
-
-def run(
-    stack: Stack, path: Path, tmp: Path, *extra: str
-) -> tuple[subprocess.CompletedProcess[str], dict]:
-    result = harness(
-        "run",
-        str(path),
-        "--stack",
-        str(stack.stack_file),
-        "--run-dir",
-        str(stack.run_dir),
-        "--runs-dir",
-        str(tmp / "runs"),
-        *extra,
-        timeout=300,
-    )
-    journals = sorted((tmp / "runs").glob("*/journal.json"))
-    journal = json.loads(journals[-1].read_text()) if journals else {}
-    return result, journal
-
-
-def assert_clean(stack: Stack) -> None:
-    """No toxic anywhere, every proxy enabled, every replica up and ready."""
-    with ToxiproxyClient(stack.toxiproxy) as tp:
-        proxies = tp.proxies()
-    assert all(p.enabled for p in proxies.values()), [
-        n for n, p in proxies.items() if not p.enabled
-    ]
-    assert all(not p.toxics for p in proxies.values()), {
-        n: p.toxics for n, p in proxies.items() if p.toxics
-    }
-    await_healthy(stack)
-    assert not (stack.run_dir / "active-run.json").exists()
-
-
-def events(journal: dict, kind: str) -> list[dict]:
-    return [e for e in journal["events"] if e["event"] == kind]
 
 
 def test_latency_fault_holds_and_is_removed(stack: Stack, tmp_path: Path):
@@ -212,7 +128,9 @@ def test_blast_radius_refusal_injects_nothing(stack: Stack, tmp_path: Path):
     )
     result, journal = run(stack, path, tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "allow_total_outage" in result.stderr
+    assert "allow_total_outage" in result.stdout
+    assert journal["verdict"] == "refused"
+    assert list((tmp_path / "runs").glob("*/junit.xml")), "a refused run writes junit.xml"
     assert not events(journal, "fault.applying")
     assert_clean(stack)
 
@@ -242,59 +160,14 @@ def test_a_probe_with_no_data_never_passes(stack: Stack, tmp_path: Path):
     assert not events(journal, "fault.applying")
 
 
-def _start_run(stack: Stack, path: Path, tmp: Path) -> tuple[subprocess.Popen[str], Path]:
-    proc = subprocess.Popen(
-        [
-            *HARNESS,
-            "run",
-            str(path),
-            "--stack",
-            str(stack.stack_file),
-            "--run-dir",
-            str(stack.run_dir),
-            "--runs-dir",
-            str(tmp / "runs"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-    def applied() -> Path | None:
-        for j in (tmp / "runs").glob("*/journal.json"):
-            try:
-                if events(json.loads(j.read_text()), "fault.applied"):
-                    return j
-            except (json.JSONDecodeError, FileNotFoundError):
-                continue
-        return None
-
-    return proc, wait_for(applied, 60, "the fault to be applied")
-
-
-def _long_latency(tmp: Path, name: str) -> Path:
-    return experiment(
-        tmp,
-        name,
-        """
-        two-catalog: {service: catalog, count: 1}
-    """,
-        """
-        - {type: latency, target: two-catalog, latency_ms: 100, duration: 40s}
-    """,
-        blast="max_targets: 1\n  max_duration: 60s",
-    )
-
-
 def test_sigint_and_sigterm_during_the_fault_roll_back(stack: Stack, tmp_path: Path):
     for sig in (signal.SIGINT, signal.SIGTERM):
         tmp = tmp_path / sig.name
         tmp.mkdir()
-        proc, journal_path = _start_run(stack, _long_latency(tmp, f"sig-{sig.name.lower()}"), tmp)
+        proc, journal_path = start_run(stack, long_latency(tmp, f"sig-{sig.name.lower()}"), tmp)
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
-        journal = json.loads(journal_path.read_text())
+        journal = json.loads(rendered_path(journal_path).read_text())
         assert proc.returncode == 4, out
         assert journal["verdict"] == "interrupted"
         assert len(events(journal, "fault.removed")) == len(events(journal, "fault.applied"))
@@ -302,7 +175,7 @@ def test_sigint_and_sigterm_during_the_fault_roll_back(stack: Stack, tmp_path: P
 
 
 def test_sigkill_of_the_harness_is_undone_by_the_watchdog(stack: Stack, tmp_path: Path):
-    proc, journal_path = _start_run(stack, _long_latency(tmp_path, "crash"), tmp_path)
+    proc, journal_path = start_run(stack, long_latency(tmp_path, "crash"), tmp_path)
     killed_at = time.monotonic()
     proc.kill()
     proc.communicate(timeout=10)
@@ -313,8 +186,10 @@ def test_sigkill_of_the_harness_is_undone_by_the_watchdog(stack: Stack, tmp_path
             "the watchdog to remove the toxic",
         )
     assert time.monotonic() - killed_at < 15
-    journal = json.loads(journal_path.read_text())
-    assert [e["by"] for e in events(journal, "fault.removed")] == ["watchdog"]
+    removed = [e for e in read_events(journal_path) if e["event"] == "fault.removed"]
+    assert [e["by"] for e in removed] == ["watchdog"]
+    # the harness never reached a verdict: none is assumed
+    assert not [e for e in read_events(journal_path) if e["event"] == "verdict"]
     assert_clean(stack)
     assert (
         "nothing to recover"
@@ -325,7 +200,7 @@ def test_sigkill_of_the_harness_is_undone_by_the_watchdog(stack: Stack, tmp_path
 
 
 def test_without_the_watchdog_run_refuses_until_recover(stack: Stack, tmp_path: Path):
-    proc, journal_path = _start_run(stack, _long_latency(tmp_path, "orphan"), tmp_path)
+    proc, journal_path = start_run(stack, long_latency(tmp_path, "orphan"), tmp_path)
     active = json.loads((stack.run_dir / "active-run.json").read_text())
     # take the dead-man's switch away first, then crash the harness: faults stay behind
     os.kill(active["watchdog_pid"], signal.SIGKILL)
@@ -336,9 +211,9 @@ def test_without_the_watchdog_run_refuses_until_recover(stack: Stack, tmp_path: 
 
     again = tmp_path / "again"
     again.mkdir()
-    refused, _ = run(stack, _long_latency(again, "blocked"), again)
+    refused, _ = run(stack, long_latency(again, "blocked"), again)
     assert refused.returncode == 3
-    assert "harness recover" in refused.stderr
+    assert "harness recover" in refused.stdout
 
     recovered = harness(
         "recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir)

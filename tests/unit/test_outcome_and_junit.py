@@ -20,9 +20,35 @@ def _probe(phase, name, status, value=0.5, t=1_800_000_000.0):
     }
 
 
+def test_no_verdict_is_assumed():
+    o = Outcome()
+    assert (o.verdict, o.exit_code) == (None, 4)  # nothing reached: never a default "held"
+    o.reach("held")
+    assert (o.verdict, o.exit_code) == ("held", 0)
+
+
+def test_refused_exits_3_and_outranks_deviated():
+    o = Outcome()
+    o.fail("deviated", "x")
+    o.fail("refused", "blast radius")
+    assert (o.verdict, o.exit_code) == ("refused", 3)
+
+
+def test_a_refused_run_is_a_failing_junit_case(tmp_path):
+    o = Outcome()
+    o.fail("refused", "max_targets 1 < 2 replicas")
+    path = tmp_path / "junit.xml"
+    write_junit(path, "exp", o, 0.1)
+    suite = ET.parse(path).getroot()
+    (case,) = suite.iter("testcase")
+    assert case.get("name") == "the run is allowed (preflight)"
+    assert "max_targets 1 < 2 replicas" in case.find("failure").text
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")}["exit_code"] == "3"
+
+
 def test_most_severe_verdict_wins_and_every_reason_is_kept():
     o = Outcome()
-    assert (o.verdict, o.exit_code) == ("held", 0)
+    o.reach("held")
     o.fail("deviated", "expectation failed")
     o.fail("aborted", "guardrail")
     o.fail("deviated", "not steady after")
