@@ -6,20 +6,28 @@ exit code, in one place: `main`.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+import traceback
 from contextlib import nullcontext
+from functools import partial
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from harness import runner
+from harness import __version__, runner
 from harness.cli_display import make_display
-from harness.errors import HarnessError, InvalidInput
+from harness.errors import HarnessError, InvalidInput, Issue
 from harness.faults import FaultEnv
+from harness.plan import topology_problems
 from harness.safety.recover import recover_stack
-from harness.spec import Experiment
+from harness.spec import json_schema, load_experiment
 from harness.stack import control
 from harness.stack.compose import compose_files
 from harness.stack.layout import RunDir
@@ -29,7 +37,9 @@ from harness.toxiproxy import ToxiproxyClient
 
 app = typer.Typer(
     add_completion=False,
-    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # a bug is reported by `main` in one line; never render a traceback with its locals
+    pretty_exceptions_enable=False,
     help="Chaos harness: bring up the local shop stack and run experiments against it.",
 )
 out = Console(soft_wrap=True)  # plain lines stay whole when piped
@@ -37,6 +47,32 @@ err = Console(stderr=True)
 
 StackOpt = typer.Option(Path("stack.yaml"), "--stack", "-s", help="The topology file.")
 RunDirOpt = typer.Option(Path(".run"), "--run-dir", help="Where the stack keeps its state.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"harness {_version()}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+def _version() -> str:
+    """The installed distribution's version; the source tree's when it is not installed."""
+    try:
+        return metadata.version("chaos-harness")
+    except metadata.PackageNotFoundError:
+        return __version__
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    # bare `harness` is a usage mistake (exit 3), said in one line like the others
+    if ctx.invoked_subcommand is None and isinstance(ctx.command, TyperGroup):
+        ctx.fail("missing command: one of " + ", ".join(ctx.command.list_commands(ctx)))
 
 
 @app.command()
@@ -100,9 +136,26 @@ def compose(
 @app.command()
 def validate(
     files: list[Path] = typer.Argument(..., help="Experiment files or directories."),
+    stack: Path | None = typer.Option(
+        None, "--stack", "-s", help="Also check targets against this topology file."
+    ),
 ) -> None:
-    """Check experiment files; every error as file:line: field: message."""
-    loaded = runner.load_all(files)
+    """Check experiment files without a stack; every error of every file as file:line: field: message."""
+    issues: list[Issue] = []
+    check = None
+    if stack is not None:
+        try:
+            check = partial(topology_problems, topo=load_topology(stack))
+        except InvalidInput as exc:
+            issues += exc.issues
+    loaded = []
+    for path in runner.expand_paths(files):
+        try:
+            loaded.append((path, load_experiment(path, check)))
+        except InvalidInput as exc:
+            issues += exc.issues
+    if issues:
+        raise InvalidInput(issues)
     for path, exp in loaded:
         out.print(f"{path}: ok ({exp.name}: {len(exp.faults)} fault(s))")
 
@@ -112,7 +165,7 @@ def schema() -> None:
     """Print the JSON Schema of experiment files (for editors)."""
     import json
 
-    print(json.dumps(Experiment.model_json_schema(by_alias=True), indent=2))
+    print(json.dumps(json_schema(), indent=2))
 
 
 @app.command()
@@ -147,8 +200,8 @@ def run(
             f"{exp.name}: [bold]{last.outcome.verdict}[/bold] (exit {last.outcome.exit_code}) "
             f"— report {last.out_dir / 'report.html'}"
         )
-        for reason in last.outcome.reasons:
-            out.print(f"  {reason}", markup=False, highlight=False)
+        for line in [*last.outcome.plan, *last.outcome.reasons]:
+            out.print(f"  {line}", markup=False, highlight=False)
     if len(results) > 1:
         _print_summary(results)
     if as_designed:
@@ -233,28 +286,81 @@ def _print_urls(state: StackState) -> None:
         out.print(f"  {name:<19} {url}")
 
 
-def main() -> None:
-    """Console-script entry: map HarnessError to its message and exit code."""
-    try:
-        # without standalone mode click returns typer.Exit's code instead of exiting
-        code = app(standalone_mode=False)
-    except InvalidInput as exc:
-        for issue in exc.issues:
-            err.print(str(issue), markup=False, highlight=False)
-        sys.exit(exc.exit_code)
-    except HarnessError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
+USAGE_EXIT = InvalidInput.exit_code  # a usage mistake is invalid input: 3
+INTERNAL_EXIT = HarnessError.exit_code  # a bug: 4
+ABORTED_EXIT = 130  # Ctrl-C outside a run's fault window (a run exits 4 "interrupted")
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code if exc.exit_code != 2 else 3)
-        raise
+
+def main() -> None:
+    """Console-script entry: the one place that turns every outcome into an exit code."""
+    try:
+        code = app(prog_name="harness", standalone_mode=False)  # returns typer.Exit's code
+    except InvalidInput as exc:
+        code = _say(*(str(issue) for issue in exc.issues), code=exc.exit_code)
+    except HarnessError as exc:
+        code = _say(f"error: {exc}", code=exc.exit_code)
+    except typer.TyperException as exc:  # click's usage errors: unknown command, bad value…
+        code = _usage_error(exc)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        code = ABORTED_EXIT
+    except Exception as exc:
+        if os.environ.get("HARNESS_DEBUG") == "1":
+            raise
+        code = _internal_error(exc)
+    if code == ABORTED_EXIT:  # typer turns a KeyboardInterrupt into Exit(130)
+        _say("aborted", code=code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _say(*lines: str, code: int) -> int:
+    """Print lines to stderr as they are (no markup) and return `code`."""
+    for line in lines:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    return code
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """What is wrong in one line, then the usage and where to find help."""
+    message = " ".join(exc.format_message().split())
+    lines = [f"error: {message[:1].lower()}{message[1:]}"]
+    ctx = getattr(exc, "ctx", None) or _innermost_context(exc)
+    if ctx is not None:
+        lines.append(ctx.get_usage())
+    lines.append(f"see `{ctx.command_path if ctx else 'harness'} --help`")
+    return _say(*lines, code=USAGE_EXIT)
+
+
+def _innermost_context(exc: BaseException) -> Any:
+    """The context of the command being parsed: click's parser leaves some errors without one."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        ctx = tb.tb_frame.f_locals.get("ctx")
+        found = ctx if hasattr(ctx, "get_usage") else found
+        tb = tb.tb_next
+    return found
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug: one line for the user, the traceback in a file for the report."""
+    saved = _save_traceback(exc)
+    message = " ".join(str(exc).split())
+    return _say(
+        f"error: internal error: {type(exc).__name__}: {message} (please report; {saved})",
+        code=INTERNAL_EXIT,
+    )
+
+
+def _save_traceback(exc: Exception) -> str:
+    """Write the traceback under $HARNESS_TRACEBACK_DIR (or the temp dir); say where."""
+    folder = Path(os.environ.get("HARNESS_TRACEBACK_DIR") or tempfile.gettempdir())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="harness-traceback-", suffix=".txt", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError as write_error:
+        return f"the traceback could not be saved: {write_error}"
+    return f"traceback in {name}"
