@@ -175,7 +175,10 @@ def run(
     run_dir: Path = RunDirOpt,
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run outputs go."),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Validate, resolve, probe; inject nothing."
+        False,
+        "--dry-run",
+        help="Everything before the first injection (load, steady state); print what the "
+        "faults would hit; inject nothing. Exit 1 when the steady state would fail.",
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed for target selection and load."),
     as_designed: bool = typer.Option(

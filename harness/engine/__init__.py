@@ -70,7 +70,7 @@ def _run(ctx: RunContext, cleanup: ExitStack) -> None:
     beat = Heartbeat(ctx.out_dir / "heartbeat").start()
     cleanup.callback(_safely, ctx, "stopping the heartbeat", beat.stop)
     if ctx.dry_run:
-        _dry_run(ctx)
+        _dry_run(ctx, cleanup)
         return
     with phase(ctx, "load"):
         cleanup.callback(_safely, ctx, "stopping the load", stop_load, ctx)
@@ -86,10 +86,15 @@ def _run(ctx: RunContext, cleanup: ExitStack) -> None:
     ctx.outcome.reach("held")
 
 
-def _dry_run(ctx: RunContext) -> None:
+def _dry_run(ctx: RunContext, cleanup: ExitStack) -> None:
+    """Everything a run does before its first injection (load, steady state), then stop:
+    exit 1 when the run would stop there, and say what the faults would hit."""
     ctx.outcome.plan = describe_plan(ctx)
-    with phase(ctx, "dry run", "nothing is injected"):
-        results = steady_state(ctx, "dry-run")
+    with phase(ctx, "load", "dry run: nothing will be injected"):
+        cleanup.callback(_safely, ctx, "stopping the load", stop_load, ctx)
+        start_load(ctx)
+    with phase(ctx, "steady state before"):
+        results = await_steady_state(ctx, "dry-run")
     failing = [r for r in results if not r.ok]
     for r in failing:
         ctx.outcome.fail("not steady", f"steady state would fail: {r.summary()}")

@@ -115,7 +115,7 @@ def steady_state(ctx: RunContext, label: str) -> list[ProbeResult]:
     return results
 
 
-def await_steady_state(ctx: RunContext) -> list[ProbeResult]:
+def await_steady_state(ctx: RunContext, label: str = "before") -> list[ProbeResult]:
     """Poll the steady state each tick until it holds or `steady_wait` runs out.
 
     A freshly started stack may not have two scrapes in a rate window yet; that is
@@ -124,7 +124,7 @@ def await_steady_state(ctx: RunContext) -> list[ProbeResult]:
     deadline = time.monotonic() + ctx.exp.steady_wait
     while True:
         tick = time.monotonic()
-        results = steady_state(ctx, "before")
+        results = steady_state(ctx, label)
         if all(r.ok for r in results) or tick >= deadline:
             return results
         time.sleep(max(0.0, tick + ctx.exp.tick - time.monotonic()))

@@ -40,7 +40,7 @@ def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
     for (phase, name), evals in grouped.items():
         bad = [e for e in evals if e["status"] != "pass"]
         # "before" is polled until it holds, so its last evaluation decides; elsewhere any failure
-        polled = phase == "before"
+        polled = phase in ("before", "dry-run")
         ok = evals[-1]["status"] == "pass" if polled else not bad
         shown = evals[-1] if polled or not bad else bad[0]
         title = f"{experiment}.{_PHASE_TITLES[phase]}"

@@ -256,6 +256,61 @@ def test_dry_run_resolves_and_probes_but_injects_nothing(stack: Stack, tmp_path:
     assert events(journal, "planned")[0]["replicas"][0].startswith("orders-")
     assert not events(journal, "fault.applying")
     assert {c.name: c.pid for c in stack.state.components} == pids
+    (target,) = events(journal, "planned")[0]["replicas"]
+    assert f"kill at +0s for 5s on {target}" in result.stdout
+
+
+def test_a_dry_run_that_would_not_be_steady_exits_1(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "dry-unsteady",
+        """
+        one-catalog: {service: catalog, count: 1}
+    """,
+        """
+        - {type: latency, target: one-catalog, latency_ms: 50, duration: 5s}
+    """,
+        steady="""
+  - {name: impossible, query: 'vector(1)', op: "<", threshold: 0}
+""",
+        blast="max_targets: 1\n  max_duration: 30s",
+    )
+    result, journal = run(stack, path, tmp_path, "--dry-run")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert journal["verdict"] == "not steady"
+    assert "steady state would fail: impossible" in result.stdout
+    assert "links: gateway_catalog-" in result.stdout
+
+
+def test_a_failed_expectation_deviates_naming_the_worst_value(stack: Stack, tmp_path: Path):
+    path = experiment(
+        tmp_path,
+        "slow-catalog",
+        """
+        catalogs: {service: catalog, percent: 100}
+    """,
+        """
+        - {type: latency, target: catalogs, latency_ms: 200, duration: 5s}
+    """,
+        load="""
+load:
+  rate: 15
+  routes:
+    - {method: GET, path: /products}
+""",
+        expectations="""
+  during:
+    - {name: fast, metric: p50_seconds, window: 1s, op: "<", threshold: 0.1}
+""",
+        blast="max_duration: 30s\n  allow_total_outage: true",
+    )
+    result, journal = run(stack, path, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert journal["verdict"] == "deviated"
+    (reason,) = [r for r in journal["reasons"] if r.startswith("expectation fast")]
+    worst = max(p["value"] for p in events(journal, "probe") if p["name"] == "fast" and p["value"])
+    assert f"worst {worst:.4g}" in reason and "(needs < 0.1)" in reason, reason
+    assert_clean(stack)
 
 
 def test_blackhole_on_every_catalog_link_degrades_and_recovers(stack: Stack, tmp_path: Path):
