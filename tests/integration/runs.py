@@ -66,10 +66,9 @@ blast_radius:
     return path
 
 
-def run(
-    stack: Stack, path: Path, tmp: Path, *extra: str
-) -> tuple[subprocess.CompletedProcess[str], dict]:
-    result = harness(
+def run_args(stack: Stack, path: Path, tmp: Path) -> list[str]:
+    """`harness run` arguments for this stack, with outputs under `tmp/runs`."""
+    return [
         "run",
         str(path),
         "--stack",
@@ -78,9 +77,13 @@ def run(
         str(stack.run_dir),
         "--runs-dir",
         str(tmp / "runs"),
-        *extra,
-        timeout=300,
-    )
+    ]
+
+
+def run(
+    stack: Stack, path: Path, tmp: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    result = harness(*run_args(stack, path, tmp), *extra, timeout=300)
     journals = sorted((tmp / "runs").glob("*/journal.json"))
     journal = json.loads(journals[-1].read_text()) if journals else {}
     return result, journal
@@ -106,17 +109,7 @@ def events(journal: dict, kind: str) -> list[dict]:
 
 def start_run(stack: Stack, path: Path, tmp: Path) -> tuple[subprocess.Popen[str], Path]:
     proc = subprocess.Popen(
-        [
-            *HARNESS,
-            "run",
-            str(path),
-            "--stack",
-            str(stack.stack_file),
-            "--run-dir",
-            str(stack.run_dir),
-            "--runs-dir",
-            str(tmp / "runs"),
-        ],
+        [*HARNESS, *run_args(stack, path, tmp)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
