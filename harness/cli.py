@@ -137,10 +137,13 @@ def compose(
 def validate(
     files: list[Path] = typer.Argument(..., help="Experiment files or directories."),
     stack: Path | None = typer.Option(
-        None, "--stack", "-s", help="Also check targets against this topology file."
+        None,
+        "--stack",
+        "-s",
+        help="Also check targets against this topology (names, counts, hops).",
     ),
 ) -> None:
-    """Check experiment files without a stack; every error of every file as file:line: field: message."""
+    """Check experiment files without a running stack; every issue of every file at once."""
     issues: list[Issue] = []
     check = None
     if stack is not None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from harness.errors import InvalidInput, Issue, Refused
 from harness.spec import NETWORK_FAULTS, Experiment, FaultSpec, TargetSelector
 from harness.topology import Link, Topology
+from harness.yamlload import Problem
 
-__all__ = ["Plan", "PlannedFault", "plan_experiment"]
+__all__ = ["Plan", "PlannedFault", "plan_experiment", "topology_problems"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,18 @@ def plan_experiment(
     exp: Experiment, topo: Topology, live: Iterable[str], seed: int, source: str = "experiment"
 ) -> Plan:
     """Resolve every fault's target; raise Refused if the blast radius is exceeded."""
+    problems = topology_problems(exp, topo)
+    if problems:
+        raise InvalidInput(
+            Issue(source, None, ".".join(map(str, loc)), message) for loc, message in problems
+        )
     live_set = set(live)
     rng = random.Random(seed)
     chosen: dict[str, tuple[str, ...]] = {}
     for name, selector in exp.targets.items():
-        chosen[name] = _select(selector, topo, live_set, rng, source, name)
+        chosen[name] = _select(selector, topo, live_set, rng, name)
     faults = tuple(
-        _planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo, source)
+        _planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo)
         for i, fault in enumerate(exp.faults)
     )
     plan = Plan(faults, seed)
@@ -61,84 +67,95 @@ def plan_experiment(
     return plan
 
 
+def topology_problems(exp: Experiment, topo: Topology) -> list[Problem]:
+    """What the topology rules out whichever replicas are live, located in the file.
+
+    Unknown services, replicas or links; a count above a service's replicas; a hop a
+    replica does not have. `validate --stack` reports these with lines; the planner
+    refuses to plan with any of them.
+    """
+    problems: list[Problem] = []
+    for name, sel in exp.targets.items():
+        problems += [(("targets", name, *loc), msg) for loc, msg in _selector_problems(sel, topo)]
+    for i, fault in enumerate(exp.faults):
+        sel = exp.targets[fault.target]
+        if fault.type in NETWORK_FAULTS and sel.links is None and not _selector_problems(sel, topo):
+            problems += [(("faults", i, "target"), msg) for msg in _hop_problems(sel, topo)]
+    return problems
+
+
+def _selector_problems(sel: TargetSelector, topo: Topology) -> list[Problem]:
+    if sel.links is not None:
+        return _unknown(sel.links, {lk.name for lk in topo.links}, "links", "link")
+    if sel.replicas is not None:
+        return _unknown(sel.replicas, {r.name for r in topo.replicas}, "replicas", "replica")
+    assert sel.service is not None
+    if sel.service not in topo.services:
+        known = ", ".join(sorted(topo.services))
+        return [(("service",), f"unknown service {sel.service!r} (known: {known})")]
+    total = len(topo.replicas_of(sel.service))
+    if sel.count is not None and sel.count > total:
+        message = f"count {sel.count} is more than the {total} replicas of {sel.service}"
+        return [(("count",), message)]
+    return []
+
+
+def _unknown(names: tuple[str, ...], known: set[str], field: str, what: str) -> list[Problem]:
+    unknown = [n for n in names if n not in known]
+    return [((field,), f"unknown {what} {', '.join(unknown)}")] if unknown else []
+
+
+def _hop_problems(sel: TargetSelector, topo: Topology) -> list[str]:
+    """Replicas a network fault could pick that have no link of the selector's hop."""
+    if sel.replicas is not None:
+        replicas = list(sel.replicas)
+    else:
+        assert sel.service is not None
+        replicas = [r.name for r in topo.replicas_of(sel.service)]
+    missing = [r for r in replicas if not _hop_links(topo, r, sel.hop)]
+    return [f"no {sel.hop} link for {', '.join(missing)}"] if missing else []
+
+
 def _select(
-    sel: TargetSelector, topo: Topology, live: set[str], rng: random.Random, source: str, name: str
+    sel: TargetSelector, topo: Topology, live: set[str], rng: random.Random, name: str
 ) -> tuple[str, ...]:
-    """Replica names for a service/replicas selector; link names for a links selector."""
+    """Replica names for a service/replicas selector; link names for a links selector.
+
+    Names are known here (topology_problems); what can still fail is liveness.
+    """
     where = f"targets.{name}"
     if sel.links is not None:
-        _require_known(sel.links, {lk.name for lk in topo.links}, source, f"{where}.links", "link")
         return tuple(sel.links)
     if sel.replicas is not None:
-        known = {r.name for r in topo.replicas}
-        _require_known(sel.replicas, known, source, f"{where}.replicas", "replica")
         down = [n for n in sel.replicas if n not in live]
         if down:
             raise Refused(f"{where}: replica {', '.join(down)} is not live; refusing to select it")
         return tuple(sel.replicas)
     assert sel.service is not None
-    if sel.service not in topo.services:
-        raise InvalidInput(
-            [Issue(source, None, f"{where}.service", f"unknown service {sel.service!r}")]
-        )
     pool = sorted(r.name for r in topo.replicas_of(sel.service) if r.name in live)
     if not pool:
         raise Refused(f"{where}: no live replica of {sel.service}")
     want = len(pool)
     if sel.count is not None:
         want = sel.count
-    elif sel.percent is not None:
+    elif sel.percent is not None:  # rounds down, at least one (see TargetSelector.percent)
         want = max(1, math.floor(len(pool) * sel.percent / 100 + 1e-9))
     if want > len(pool):
         raise Refused(f"{where}: wants {want} replicas of {sel.service} but {len(pool)} are live")
     return tuple(sorted(rng.sample(pool, want)))
 
 
-def _require_known(
-    names: tuple[str, ...], known: set[str], source: str, field: str, what: str
-) -> None:
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise InvalidInput([Issue(source, None, field, f"unknown {what} {', '.join(unknown)}")])
-
-
 def _planned(
-    index: int,
-    fault: FaultSpec,
-    sel: TargetSelector,
-    chosen: tuple[str, ...],
-    topo: Topology,
-    source: str,
+    index: int, fault: FaultSpec, sel: TargetSelector, chosen: tuple[str, ...], topo: Topology
 ) -> PlannedFault:
-    by_name = {link.name: link for link in topo.links}
+    """Process faults hit replicas; network faults hit the chosen links or hops."""
     if sel.links is not None:
+        by_name = {link.name: link for link in topo.links}
         links = tuple(by_name[n] for n in chosen)
-        if fault.type not in NETWORK_FAULTS:
-            raise InvalidInput(
-                [
-                    Issue(
-                        source,
-                        None,
-                        f"faults.{index}.target",
-                        f"a {fault.type} fault needs replicas, not links",
-                    )
-                ]
-            )
         return PlannedFault(index, fault, tuple(sorted({_hurt(lk) for lk in links})), links)
     if fault.type not in NETWORK_FAULTS:
         return PlannedFault(index, fault, chosen, ())
     links = tuple(lk for r in chosen for lk in _hop_links(topo, r, sel.hop))
-    if not links:
-        raise InvalidInput(
-            [
-                Issue(
-                    source,
-                    None,
-                    f"faults.{index}.target",
-                    f"no {sel.hop} link for {', '.join(chosen)}",
-                )
-            ]
-        )
     return PlannedFault(index, fault, chosen, links)
 
 

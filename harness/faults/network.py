@@ -71,7 +71,7 @@ def _toxic(fault: PlannedFault) -> tuple[str, dict[str, Any]]:
     return {
         "latency": lambda: ("latency", {"latency": s.latency_ms, "jitter": s.jitter_ms}),
         "blackhole": lambda: ("timeout", {"timeout": 0}),
-        "bandwidth": lambda: ("bandwidth", {"rate": s.rate_kbps}),
+        "bandwidth": lambda: ("bandwidth", {"rate": s.rate_kb_per_s}),
         "reset_peer": lambda: ("reset_peer", {"timeout": s.timeout_ms}),
         "slow_close": lambda: ("slow_close", {"delay": s.delay_ms}),
         "slicer": lambda: (

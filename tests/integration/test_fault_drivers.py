@@ -14,7 +14,7 @@ from tests.integration.stackfixture import Stack
 FAULTS = {
     "latency": ({"latency_ms": 120, "jitter_ms": 10}, "latency", {"latency": 120, "jitter": 10}),
     "blackhole": ({}, "timeout", {"timeout": 0}),
-    "bandwidth": ({"rate_kbps": 64}, "bandwidth", {"rate": 64}),
+    "bandwidth": ({"rate_kb_per_s": 64}, "bandwidth", {"rate": 64}),
     "reset_peer": ({"timeout_ms": 100}, "reset_peer", {"timeout": 100}),
     "slow_close": ({"delay_ms": 300}, "slow_close", {"delay": 300}),
     "slicer": (

@@ -1,11 +1,14 @@
 """Experiment files: exact error messages for bad ones; target resolution; blast radius."""
 
+import re
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from harness import cli
 from harness.errors import InvalidInput, Refused
-from harness.plan import plan_experiment
+from harness.plan import plan_experiment, topology_problems
 from harness.spec import Experiment, load_experiment
 from harness.topology import load_topology
 from harness.yamlload import parse_model
@@ -143,8 +146,21 @@ def test_a_dead_replica_counts_against_total_outage():
         plan_experiment(_parse(text), TOPO, ["orders-1", "orders-2"], seed=1)
 
 
-def test_fault_longer_than_max_duration_is_refused():
-    exp = _parse(_edit("duration: 30s", "duration: 90s"))
+def test_fault_longer_than_max_duration_is_invalid_at_the_faults_line():
+    with pytest.raises(InvalidInput) as exc:
+        _parse(_edit("start_after: 0s", "start_after: 40s"))
+    assert [str(i) for i in exc.value.issues] == [
+        "exp.yaml:15: faults.0: ends at 70s (start_after + duration), "
+        "past blast_radius.max_duration=60s"
+    ]
+
+
+def test_a_fault_window_designed_to_be_refused_is_left_to_the_planner():
+    exp = _parse(
+        _edit("duration: 30s", "duration: 90s").replace(
+            "\ntargets:", "\ndesigned_verdict: refused\ntargets:"
+        )
+    )
     with pytest.raises(Refused, match="past max_duration=60s"):
         plan_experiment(exp, TOPO, ALL_LIVE, seed=1)
 
@@ -158,3 +174,250 @@ def test_database_hop_resolves_to_the_replicas_db_links():
     plan = plan_experiment(exp, TOPO, ALL_LIVE, seed=1)
     assert [link.name for link in plan.faults[0].links] == ["orders-2_postgres"]
     assert plan.faults[0].replicas == ("orders-2",)
+
+
+# -- numbers that are not numbers, and absurd ones ---------------------------------
+
+NOT_A_NUMBER = [
+    ("duration: 30s", "duration: .inf", "exp.yaml:20: faults.0.duration: inf is not finite"),
+    ("duration: 30s", "duration: .nan", "exp.yaml:20: faults.0.duration: nan is not a duration"),
+    (
+        "start_after: 0s",
+        "start_after: 999999999h",
+        "exp.yaml:19: faults.0.start_after: '999999999h' is longer than the limit of 24h",
+    ),
+    ("count: 1", "count: 1.0e+30", "exp.yaml:12: targets.slow-orders.count: "),
+    ("count: 1", "count: 5000", "exp.yaml:12: targets.slow-orders.count: Input should be less"),
+    (
+        "count: 1",
+        "percent: .nan",
+        "exp.yaml:12: targets.slow-orders.percent: Input should be a finite",
+    ),
+    ("weight: 3}", "weight: .inf}", "exp.yaml:25: load.routes.0.weight: Input should be a finite"),
+    ("latency_ms: 300", "latency_ms: 300\n    toxicity: .nan", "exp.yaml:19: faults.0.toxicity:"),
+    (
+        "threshold: 0.99",
+        "threshold: .nan",
+        "exp.yaml:35: steady_state.0.threshold: a threshold must be a number, not NaN",
+    ),
+    (
+        "recovery_within: 30s",
+        "recovery_within: .inf",
+        "exp.yaml:59: expectations.recovery_within: inf is not finite",
+    ),
+    (
+        "max_duration: 60s",
+        "max_duration: 25h",
+        "exp.yaml:64: blast_radius.max_duration: '25h' is longer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "issue"), NOT_A_NUMBER)
+def test_non_finite_and_absurd_numbers_are_rejected(old, new, issue):
+    with pytest.raises(InvalidInput) as exc:
+        _parse(_edit(old, new))
+    assert [str(i) for i in exc.value.issues if issue in str(i)], exc.value.issues
+
+
+def test_settle_inf_is_rejected_not_slept_on():
+    with pytest.raises(InvalidInput, match=r"exp.yaml:\d+: settle: inf is not finite"):
+        _parse(EXAMPLE.read_text() + "settle: .inf\n")
+
+
+def test_an_infinite_threshold_is_allowed():
+    exp = _parse(_edit("threshold: 1.0", "threshold: .inf"))
+    assert exp.steady_state[1].threshold == float("inf")
+
+
+# -- PromQL -----------------------------------------------------------------------
+
+
+def test_every_bad_query_is_reported_at_once_with_its_line():
+    lines = EXAMPLE.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == "query: |":
+            lines[i + 1] += " )"  # one parenthesis too many in every query
+    text = "\n".join(lines) + "\n"
+    with pytest.raises(InvalidInput) as exc:
+        _parse(text)
+    where = [(i.line, i.field) for i in exc.value.issues]
+    assert where == [
+        (31, "steady_state.0.query"),
+        (37, "steady_state.1.query"),
+        (45, "guardrails.0.query"),
+        (54, "expectations.during.0.query"),
+    ]
+    assert all(i.message.startswith("PromQL syntax: ") for i in exc.value.issues)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("up[5m]", "a probe needs an instant vector or a scalar, and this is a range vector"),
+        ("(rate(up[1m])[5m:1m])", "and this is a range vector"),
+        ('"text"', "and this is a string"),
+        ("nosuchfunc(up)", "PromQL syntax: unknown function with name 'nosuchfunc'"),
+        ("up offset Inf", "PromQL syntax"),  # the Rust parser panics on this one
+        ("(" * 200 + "1" + ")" * 200, "nested more than 100 levels deep"),
+        ("(" * 20_000 + "1" + ")" * 20_000, "longer than 10000 characters"),
+    ],
+)
+def test_queries_that_cannot_be_a_probe(query, message):
+    text = EXAMPLE.read_text().replace(
+        "threshold: 0.2", "threshold: 0.2\n  - {name: q, query: 'QUERY', op: '<', threshold: 1}"
+    )
+    with pytest.raises(InvalidInput) as exc:
+        _parse(text.replace("QUERY", query.replace("'", "''")))
+    assert [(i.line, i.field) for i in exc.value.issues] == [(50, "guardrails.1.query")]
+    assert message in exc.value.issues[0].message
+
+
+# -- load routes ----------------------------------------------------------------------
+
+ROUTE = '- {method: GET, path: "/products/{product_id}", weight: 3, choices: {product_id: [1, 2, 3, 4, 5]}}'
+
+
+@pytest.mark.parametrize(
+    ("route", "issues"),
+    [
+        (
+            '- {path: "/products/{product_id}/{size}", choices: {product_id: [1], size: []}}',
+            [
+                "exp.yaml:26: load.routes.1.choices.size: no values to choose from",
+            ],
+        ),
+        (
+            '- {path: "/products/{id}"}',
+            ["exp.yaml:26: load.routes.1.path: placeholder {id} has no entry in choices"],
+        ),
+        (
+            '- {path: "/products/{id!r}/{}", choices: {id: [1]}}',
+            [
+                "exp.yaml:26: load.routes.1.path: placeholder {id} must be a plain {name}",
+                "exp.yaml:26: load.routes.1.path: placeholder {} must be a plain {name}",
+            ],
+        ),
+        (
+            '- {path: "/products/{", choices: {id: [1]}}',
+            [
+                "exp.yaml:26: load.routes.1.path: '/products/{': Single '{' encountered in format string (write {{ and }} for braces)"
+            ],
+        ),
+        (
+            '- {method: POST, path: /orders, json: {product_id: "{product_id}"}}',
+            [
+                "exp.yaml:26: load.routes.1.json.product_id: placeholder {product_id} has no entry in choices"
+            ],
+        ),
+    ],
+)
+def test_route_placeholders_the_load_generator_cannot_fill(route, issues):
+    with pytest.raises(InvalidInput) as exc:
+        _parse(_edit(ROUTE, route))
+    assert sorted(str(i) for i in exc.value.issues) == sorted(issues)
+
+
+def test_a_filled_body_placeholder_is_fine():
+    route = '- {method: POST, path: /orders, json: {product_id: "{product_id}"}, choices: {product_id: [1, 2]}}'
+    assert _parse(_edit(ROUTE, route)).load is not None
+
+
+# -- faults --------------------------------------------------------------------------
+
+
+def test_bandwidth_rate_is_kilobytes_per_second_and_the_old_name_says_so():
+    from harness.faults.network import network_actions
+    from harness.plan import PlannedFault
+
+    old = _edit("type: latency", "type: bandwidth").replace("latency_ms: 300", "rate_kbps: 64")
+    with pytest.raises(InvalidInput) as exc:
+        _parse(old)
+    assert [str(i) for i in exc.value.issues] == [
+        "exp.yaml:18: faults.0.rate_kbps: renamed to rate_kb_per_s: the rate is kilobytes per second"
+    ]
+    exp = _parse(old.replace("rate_kbps: 64", "rate_kb_per_s: 64"))
+    link = next(lk for lk in TOPO.links if lk.name == "gateway_orders-1")
+    actions = network_actions(PlannedFault(0, exp.faults[0], ("orders-1",), (link,)), "r1")
+    assert [(a.type, a.stream, a.attributes) for a in actions] == [
+        ("bandwidth", "downstream", {"rate": 64})
+    ]
+
+
+def test_a_process_fault_on_links_is_invalid():
+    text = _edit("    service: orders\n    count: 1", "    links: [gateway_orders-1]")
+    with pytest.raises(InvalidInput) as exc:
+        _parse(
+            text.replace("type: latency", "type: kill")
+            .replace("    latency_ms: 300\n", "")
+            .replace("    direction: downstream\n", "")
+        )
+    assert [str(i) for i in exc.value.issues] == [
+        "exp.yaml:15: faults.0.target: a kill fault needs replicas, not links"
+    ]
+
+
+def test_refused_is_a_verdict_an_experiment_can_be_designed_for():
+    exp = _parse(_edit("\ntargets:", "\ndesigned_verdict: refused\ntargets:"))
+    assert exp.designed_verdict == "refused"
+
+
+# -- the topology (validate --stack, and the planner) --------------------------------
+
+TOPOLOGY_BAD = [
+    (
+        "    service: orders\n",
+        "    service: order\n",
+        "exp.yaml:11: targets.slow-orders.service: unknown service 'order' (known: catalog, gateway, orders)",
+    ),
+    (
+        "    count: 1",
+        "    count: 4",
+        "exp.yaml:12: targets.slow-orders.count: count 4 is more than the 3 replicas of orders",
+    ),
+    (
+        "    service: orders\n    count: 1",
+        "    replicas: [orders-1, orders-9]",
+        "exp.yaml:11: targets.slow-orders.replicas: unknown replica orders-9",
+    ),
+    (
+        "    service: orders\n    count: 1",
+        "    links: [gateway_orders-7]",
+        "exp.yaml:11: targets.slow-orders.links: unknown link gateway_orders-7",
+    ),
+    (
+        "    service: orders\n",
+        "    service: gateway\n",
+        "exp.yaml:16: faults.0.target: no ingress link for gateway-1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "issue"), TOPOLOGY_BAD)
+def test_validate_with_a_stack_locates_every_selector_problem(tmp_path, old, new, issue):
+    path = tmp_path / "exp.yaml"
+    path.write_text(_edit(old, new))
+    load_experiment(path)  # fine without the topology
+    with pytest.raises(InvalidInput) as exc:
+        load_experiment(path, partial(topology_problems, topo=TOPO))
+    assert [str(i).replace(str(path), "exp.yaml") for i in exc.value.issues] == [issue]
+    with pytest.raises(InvalidInput, match=re.escape(issue.split(": ", 1)[1])):
+        plan_experiment(load_experiment(path), TOPO, ALL_LIVE, seed=1)
+
+
+def test_validate_reports_every_issue_of_every_file(tmp_path):
+    good, bad, worse = tmp_path / "a.yaml", tmp_path / "b.yaml", tmp_path / "c.yaml"
+    good.write_text(EXAMPLE.read_text())
+    bad.write_text(_edit("    count: 1", "    count: 4"))
+    worse.write_text(
+        _edit("duration: 30s", "duration: .inf").replace("latency_ms: 300", "latency_ms: 0")
+    )
+    with pytest.raises(InvalidInput) as exc:
+        cli.app(
+            ["validate", "--stack", str(ROOT / "stack.yaml"), str(tmp_path)], standalone_mode=False
+        )
+    assert [(Path(i.file).name, i.line, i.field) for i in exc.value.issues] == [
+        ("b.yaml", 12, "targets.slow-orders.count"),
+        ("c.yaml", 18, "faults.0.latency_ms"),
+        ("c.yaml", 20, "faults.0.duration"),
+    ]
