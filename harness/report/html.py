@@ -38,8 +38,10 @@ def write_html(
 ) -> None:
     end = time.time()
     abort_at = outcome.abort["time"] if outcome.abort else None
-    charts = charts_for(prom, started - 10, end + 2, services, outcome.fault_windows, abort_at)
-    charts += _probe_charts(outcome, abort_at)
+    charts: list[Chart] = []
+    if outcome.probes:  # a run refused or failed in preflight measured nothing to plot
+        charts = charts_for(prom, started - 10, end + 2, services, outcome.fault_windows, abort_at)
+        charts += _probe_charts(outcome, abort_at)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(
         resources.files("harness.report").joinpath("template.html").read_text()
