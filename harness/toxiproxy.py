@@ -23,7 +23,11 @@ DEFAULT_TIMEOUT = httpx.Timeout(3.0)
 
 
 class ToxiproxyError(HarnessError):
-    """Toxiproxy answered with an error or could not be reached in time."""
+    """Toxiproxy answered with an error (`status`) or could not be reached in time (None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Toxic(BaseModel):
@@ -91,7 +95,8 @@ class ToxiproxyClient:
         try:
             self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")
         except ToxiproxyError as exc:
-            if not (missing_ok and "404" in str(exc)):
+            # only Toxiproxy's own 404 means "already gone"; "404" in a URL or time does not
+            if not (missing_ok and exc.status == 404):
                 raise
 
     def toxics(self, proxy: str) -> list[Toxic]:
@@ -115,5 +120,7 @@ class ToxiproxyClient:
                 detail = resp.json().get("error", resp.text)
             except ValueError:
                 detail = resp.text
-            raise ToxiproxyError(f"Toxiproxy {method} {path}: {resp.status_code} {detail}")
+            raise ToxiproxyError(
+                f"Toxiproxy {method} {path}: {resp.status_code} {detail}", resp.status_code
+            )
         return resp

@@ -38,34 +38,58 @@ from harness.errors import HarnessError, InvalidInput, Refused
 from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import render_json, still_open
 from harness.safety.lock import RunLock, clear_active, read_active
-from harness.safety.signals import Interrupted, deferred_signals, raise_on_signals
+from harness.safety.signals import (
+    Interrupted,
+    deferred_signals,
+    hold_signals,
+    raise_on_signals,
+)
 
 __all__ = ["EXIT_CODES", "Display", "Outcome", "RunContext", "run_experiment"]
 
 
 def run_experiment(ctx: RunContext) -> Outcome:
-    """Run one experiment and return its outcome; the journal ends with the verdict."""
-    with raise_on_signals(), ExitStack() as cleanup:
-        cleanup.callback(_finish, ctx)  # registered first: runs last, whatever happened
+    """Run one experiment and return its outcome; the journal ends with the verdict.
+
+    The first SIGINT/SIGTERM raises where the run is; from the moment anything ends
+    the run, signals are only noted, so the cleanup, the verdict and the lock release
+    that follow are never cut short. The lock is released after the verdict is
+    written: the next run cannot start before this one's journal is complete.
+    """
+    lock = RunLock(ctx.stack_run.root)
+    cleanup = ExitStack()
+    with raise_on_signals():
         try:
-            _run(ctx, cleanup)
-        except (Refused, InvalidInput) as exc:
-            ctx.outcome.fail("refused", str(exc))
-        except Interrupted as exc:
-            ctx.outcome.fail("interrupted", f"{exc}; {_what_is_left(ctx)}")
-        except HarnessError as exc:
-            ctx.outcome.fail("error", str(exc))
-        except Exception as exc:  # a bug must still end as a verdict, with its traceback
-            ctx.journal.record("exception", traceback=traceback.format_exc())
-            ctx.outcome.fail("error", f"unexpected {type(exc).__name__}: {exc}")
+            try:
+                _run(ctx, lock, cleanup)
+            except BaseException as exc:  # whatever ended the run becomes its outcome
+                hold_signals()
+                _conclude(ctx, exc)
+        except Interrupted as late:  # a signal landed before hold_signals(): it was the last
+            _conclude(ctx, late)
+        hold_signals()
+        cleanup.close()  # every step is _safely: none can skip the next
+        _finish(ctx)
+        _safely(ctx, "releasing the lock", lock.release)
     return ctx.outcome
 
 
-def _run(ctx: RunContext, cleanup: ExitStack) -> None:
-    lock = RunLock(ctx.stack_run.root)
+def _conclude(ctx: RunContext, exc: BaseException) -> None:
+    if isinstance(exc, Refused | InvalidInput):
+        ctx.outcome.fail("refused", str(exc))
+    elif isinstance(exc, Interrupted):
+        ctx.outcome.fail("interrupted", f"{exc}; {_what_is_left(ctx)}")
+    elif isinstance(exc, HarnessError):
+        ctx.outcome.fail("error", str(exc))
+    else:  # a bug must still end as a verdict, with its traceback
+        trace = "".join(traceback.format_exception(exc))
+        ctx.journal.record("exception", traceback=trace)
+        ctx.outcome.fail("error", f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _run(ctx: RunContext, lock: RunLock, cleanup: ExitStack) -> None:
     with phase(ctx, "preflight"):
         lock.acquire()
-        cleanup.callback(_safely, ctx, "releasing the lock", lock.release)
         preflight(ctx)
     beat = Heartbeat(ctx.out_dir / "heartbeat").start()
     cleanup.callback(_safely, ctx, "stopping the heartbeat", beat.stop)
@@ -103,8 +127,9 @@ def _dry_run(ctx: RunContext, cleanup: ExitStack) -> None:
 
 
 def _faults_then_recovery(ctx: RunContext, cleanup: ExitStack) -> None:
-    watchdog = start_watchdog(ctx, ctx.out_dir / "heartbeat")
-    cleanup.callback(_safely, ctx, "releasing the watchdog", _release_watchdog, ctx, watchdog)
+    with deferred_signals():  # no signal between starting the watchdog and owning its release
+        watchdog = start_watchdog(ctx, ctx.out_dir / "heartbeat")
+        cleanup.callback(_safely, ctx, "releasing the watchdog", _release_watchdog, ctx, watchdog)
     with phase(ctx, "fault"):
         try:
             run_fault_window(ctx)  # RollbackFailed propagates: the run is an error
@@ -163,14 +188,6 @@ def _safely(ctx: RunContext, what: str, fn: Callable[..., Any], *args: Any) -> N
 
 def _finish(ctx: RunContext) -> None:
     """Write the verdict (only now is it reached) and render journal.json."""
-    try:
-        with deferred_signals():
-            _write_verdict(ctx)
-    except Interrupted:
-        pass  # it arrived while the verdict was being written: the verdict stands
-
-
-def _write_verdict(ctx: RunContext) -> None:
     o = ctx.outcome
     if o.abort is not None and o.abort["reason"] not in o.reasons:
         o.reasons.insert(0, o.abort["reason"])  # a rollback failure must not hide why we aborted

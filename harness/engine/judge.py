@@ -48,7 +48,7 @@ def worst_of(results: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _summary(name: str, results: list[dict[str, Any]], bad: list[dict[str, Any]]) -> str:
-    worst = worst_of(bad) or worst_of(results)
+    worst = worst_of(bad)  # a passing value is never named the worst
     no_data = sum(1 for p in bad if p["status"] in ("no data", "error"))
     counts = f"{len(bad)} of {len(results)} evaluations in the fault window failed"
     counts += f", {no_data} with no data" if no_data else ""

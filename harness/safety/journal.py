@@ -12,6 +12,7 @@ A crash can leave a torn last line; readers skip a line that does not parse.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -52,9 +53,9 @@ class Journal:
         entry = {"time": time.time(), "event": event, "by": self.by, "pid": os.getpid(), **fields}
         line = (json.dumps(entry, default=str) + "\n").encode()
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, line)
+                _append(fd, line)
                 if durable:
                     os.fsync(fd)
             finally:
@@ -82,6 +83,20 @@ class Journal:
             complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits
             self._offset += len(complete)
         return _parse(complete)
+
+
+def _append(fd: int, line: bytes) -> None:
+    """Append one line; after a line torn by a crash (no final newline), start on a
+    fresh line so this event is not lost with it. The file's lock makes the look at
+    the last byte and the write one step for every process (the kernel drops it if a
+    writer dies)."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        line = b"\n" + line
+    while line:
+        written = os.write(fd, line)
+        line = line[written:]
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

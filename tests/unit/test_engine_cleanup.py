@@ -1,0 +1,528 @@
+"""The engine's cleanup on every exit path, against a fake Toxiproxy and a stack of child
+processes: whatever happens, a verdict is written, faults come off (or are named as left),
+the lock is released, and the watchdog it spawned is gone or still guarding."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import harness.engine as engine
+import harness.engine.faultloop as faultloop
+from harness.engine import Outcome, RunContext, run_experiment
+from harness.engine.judge import judge_during, worst_of
+from harness.procs import ProcessRef, start_time_of
+from harness.prometheus import PrometheusClient
+from harness.safety.journal import JOURNAL_FILE, Journal, read_events, rendered_path, still_open
+from harness.safety.lock import ActiveRun, RunLock, read_active, write_active
+from harness.safety.recover import recover_stack
+from harness.spec import Experiment
+from tests.fakes import (
+    Children,
+    FakeStack,
+    FakeToxiproxy,
+    RecordingDisplay,
+    fake_prometheus,
+    fault_env,
+    make_stack,
+)
+from tests.waiting import wait_for
+
+LINK = "gateway_catalog-1"
+
+EXPERIMENT: dict[str, Any] = {
+    "version": "harness/v1",
+    "name": "unit-cleanup",
+    "hypothesis": "the shop shrugs off latency on one catalog link",
+    "targets": {"one-link": {"links": [LINK]}},
+    "faults": [{"type": "latency", "target": "one-link", "latency_ms": 100, "duration": 0.3}],
+    "steady_state": [{"name": "up", "query": "up", "op": ">=", "threshold": 1}],
+    "expectations": {"recovery_within": 2},
+    "blast_radius": {"max_duration": 5},
+    "tick": 0.05,
+    "guard_interval": 0.05,
+    "settle": 0,
+    "steady_wait": 0,
+}
+
+
+@dataclass
+class World:
+    tmp: Path
+    fake: FakeToxiproxy
+    stack: FakeStack
+    children: Children
+    watchdogs: list[tuple[subprocess.Popen[bytes], ProcessRef]] = field(default_factory=list)
+    runs: int = 0
+
+    def ctx(self, prom: PrometheusClient | None = None, **exp: Any) -> RunContext:
+        self.runs += 1
+        run_id = f"t{self.runs}"
+        out_dir = self.tmp / "runs" / run_id
+        out_dir.mkdir(parents=True)
+        experiment = Experiment.model_validate({**EXPERIMENT, **exp})
+        journal = Journal.create(out_dir / JOURNAL_FILE, "harness", run_id=run_id, seed=1)
+        return RunContext(
+            exp=experiment,
+            source=self.tmp / "experiment.yaml",
+            topo=self.stack.topo,
+            stack_file=self.stack.stack_file,
+            stack_run=self.stack.run,
+            out_dir=out_dir,
+            run_id=run_id,
+            journal=journal,
+            prom=prom or fake_prometheus(),
+            env=fault_env(self.fake.client(), self.stack),
+            display=RecordingDisplay(),
+            seed=1,
+        )
+
+    def watchdog(self) -> tuple[subprocess.Popen[bytes], ProcessRef]:
+        (only,) = self.watchdogs
+        return only
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch) -> Iterator[World]:
+    children = Children()
+    fake = FakeToxiproxy()
+    # served on loopback too: a watchdog that takes over acts on this same fake
+    with fake.serve() as url:
+        stack = make_stack(tmp_path / "stack", children, toxiproxy_port=int(url.rsplit(":", 1)[1]))
+        for link in stack.topo.links:
+            fake.add_proxy(link.name)
+        w = World(tmp_path, fake, stack, children)
+        real_start = engine.start_watchdog
+
+        def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
+            proc = real_start(ctx, heartbeat)
+            w.watchdogs.append((proc, ProcessRef.of(proc.pid)))
+            return proc
+
+        monkeypatch.setattr(engine, "start_watchdog", start_watchdog)
+        try:
+            yield w
+        finally:
+            _stop_watchdogs(w)
+            children.close()
+
+
+def _stop_watchdogs(world: World) -> None:
+    """Never leave a watchdog behind, whatever the test did: those we saw start, and the
+    one the stack's pointer names (its PID and start time, so only that process)."""
+    for proc, ref in world.watchdogs:
+        if proc.poll() is None:
+            ref.stop(timeout=2)
+        proc.wait(timeout=5)
+    pointer = read_active(world.stack.run.root)
+    if pointer and pointer.watchdog_pid and pointer.watchdog_start_time:
+        ProcessRef(pointer.watchdog_pid, pointer.watchdog_start_time).stop(timeout=2)
+
+
+def _events(ctx: RunContext) -> list[dict[str, Any]]:
+    return read_events(ctx.journal.path)
+
+
+def _names(ctx: RunContext) -> list[str]:
+    return [e["event"] for e in _events(ctx)]
+
+
+def _assert_finished(ctx: RunContext, outcome: Outcome, verdict: str, exit_code: int) -> None:
+    """The verdict is the journal's last word, rendered, and the lock is free."""
+    assert (outcome.verdict, outcome.exit_code) == (verdict, exit_code)
+    last = _events(ctx)[-1]
+    assert last["event"] == "verdict"
+    assert (last["verdict"], last["exit_code"]) == (verdict, exit_code)
+    doc = json.loads(rendered_path(ctx.journal.path).read_text())
+    assert doc["verdict"] == verdict and doc["run_id"] == ctx.run_id
+    with RunLock(ctx.stack_run.root, role="test"):
+        pass  # free again
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert not [t for t in threading.enumerate() if t.name == "heartbeat"]
+    assert not [p for p in ctx.out_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def _assert_clean(world: World, ctx: RunContext) -> None:
+    """Every fault is off, the pointer is gone and the watchdog exited."""
+    assert world.fake.all_toxics() == [] and world.fake.disabled() == []
+    assert still_open(ctx.journal.path) == []
+    assert read_active(world.stack.run.root) is None
+    proc, _ = world.watchdog()
+    assert proc.poll() is not None, "the run left its watchdog running"
+    released = [e for e in _events(ctx) if e["event"] == "watchdog.released"]
+    assert [e["exit_code"] for e in released] == [0]
+
+
+# -- a clean run ----------------------------------------------------------------------
+
+
+def test_a_clean_run_holds_and_leaves_nothing_behind(world):
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "held", 0)
+    _assert_clean(world, ctx)
+    assert outcome.reasons == []
+    assert world.fake.count("POST", f"/proxies/{LINK}/toxics") == 1
+    assert world.fake.count("DELETE", f"/proxies/{LINK}/toxics/") == 1
+    names = _names(ctx)
+    assert names.index("fault.applying") < names.index("fault.applied")
+    assert names.index("watchdog.started") < names.index("fault.applying")
+    assert "rollback.complete" in names and "exception" not in names
+    (window,) = outcome.fault_windows
+    assert 0.25 <= window["end"] - window["start"] < 2
+
+
+# -- an unexpected exception ----------------------------------------------------------
+
+
+def test_an_exception_while_the_fault_is_on_is_an_error_and_rolls_back(world, monkeypatch):
+    seen: list[list[str]] = []
+
+    def observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
+        seen.append(world.fake.all_toxics())
+        raise RuntimeError("boom in the fault loop")
+
+    monkeypatch.setattr(faultloop, "_observe", observe)
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    assert seen == [[f"{LINK}/harness-t1-f0-downstream"]]  # the fault was really on
+    _assert_finished(ctx, outcome, "error", 4)
+    _assert_clean(world, ctx)
+    assert outcome.reasons[0] == "unexpected RuntimeError: boom in the fault loop"
+    (exc,) = [e for e in _events(ctx) if e["event"] == "exception"]
+    assert "Traceback" in exc["traceback"] and "RuntimeError: boom" in exc["traceback"]
+    assert "rollback.complete" in _names(ctx)
+
+
+def test_an_exception_after_the_fault_is_an_error_never_held(world, monkeypatch):
+    def judge(ctx: RunContext) -> None:
+        raise RuntimeError("boom in a phase")
+
+    monkeypatch.setattr(engine, "judge_during", judge)
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "error", 4)
+    _assert_clean(world, ctx)
+    assert "held" not in [e.get("verdict") for e in _events(ctx)]
+    assert "exception" in _names(ctx)
+
+
+# -- a revert that fails --------------------------------------------------------------
+
+
+def test_a_failed_revert_is_an_error_naming_the_fault_and_keeps_the_watchdog(world):
+    world.fake.fail(status=503, methods={"DELETE"})  # until healed
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+
+    _assert_finished(ctx, outcome, "error", 4)
+    reason = " ".join(outcome.reasons)
+    assert "could not remove 1 fault(s)" in reason
+    assert f"latency toxic on {LINK}" in reason and "[t1/f0/0]" in reason
+    assert "`harness recover`" in reason
+    names = _names(ctx)
+    assert "rollback.incomplete" in names and "rollback.complete" not in names
+    (incomplete,) = [e for e in _events(ctx) if e["event"] == "rollback.incomplete"]
+    assert incomplete["still_open"] == ["t1/f0/0"]
+    assert [f["fault_id"] for f in still_open(ctx.journal.path)] == ["t1/f0/0"]
+    assert world.fake.all_toxics() == [f"{LINK}/harness-t1-f0-downstream"]
+
+    # the stack still points at this run, and its watchdog still guards it
+    pointer = read_active(world.stack.run.root)
+    assert pointer is not None and pointer.journal == str(ctx.journal.path)
+    proc, ref = world.watchdog()
+    assert proc.poll() is None
+    (started,) = [e for e in _events(ctx) if e["event"] == "watchdog.started"]
+    assert started["watchdog_pid"] == pointer.watchdog_pid == ref.pid
+    assert pointer.watchdog_start_time == ref.start_time
+    after = run_experiment(world.ctx())  # a new run is refused until recovered
+    assert after.verdict == "refused" and "`harness recover`" in after.reasons[0]
+
+    # `harness recover` once Toxiproxy is back: the pointer goes and the watchdog leaves
+    world.fake.heal()
+    report = recover_stack(world.stack.run.root, fault_env(world.fake.client(), world.stack))
+    assert report.ok
+    assert world.fake.all_toxics() == []
+    assert read_active(world.stack.run.root) is None
+    wait_for(lambda: proc.poll() is not None, timeout=5, what="the watchdog to exit")
+    assert proc.returncode == 0
+
+
+# -- cleanup steps that fail ----------------------------------------------------------
+
+
+class StuckLoad:
+    def stop(self) -> None:
+        raise RuntimeError("the load generator is stuck")
+
+
+def test_a_failing_stop_load_still_writes_the_verdict_and_releases_the_lock(world):
+    ctx = world.ctx()
+    ctx.load = StuckLoad()  # type: ignore[assignment]
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "error", 4)
+    _assert_clean(world, ctx)
+    assert any("the load generator is stuck" in r for r in outcome.reasons)
+    assert any(r.startswith("stopping the load failed") for r in outcome.reasons)
+
+
+# -- signals --------------------------------------------------------------------------
+
+
+def test_sigint_during_recovery_ends_the_run_interrupted_at_once(world, monkeypatch):
+    sent: list[float] = []
+
+    def await_recovery(ctx: RunContext) -> float | None:
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the signal must cut this short
+        return 0.0
+
+    monkeypatch.setattr(engine, "await_recovery", await_recovery)
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    returned = time.monotonic()
+    assert sent and returned - sent[0] < 2
+    _assert_finished(ctx, outcome, "interrupted", 4)
+    _assert_clean(world, ctx)
+    assert outcome.reasons == ["interrupted by SIGINT; every fault was rolled back"]
+
+
+def test_sigterm_while_the_fault_is_on_rolls_back_and_is_interrupted(world, monkeypatch):
+    real_observe = faultloop._observe
+    seen: list[list[str]] = []
+
+    def observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
+        if not seen:
+            seen.append(world.fake.all_toxics())
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_observe(ctx, remaining, expectations)
+
+    monkeypatch.setattr(faultloop, "_observe", observe)
+    ctx = world.ctx(faults=[{**EXPERIMENT["faults"][0], "duration": 3}])
+    started = time.monotonic()
+    outcome = run_experiment(ctx)
+    assert time.monotonic() - started < 2.5  # not the 3 s of the fault
+    assert seen == [[f"{LINK}/harness-t1-f0-downstream"]]
+    _assert_finished(ctx, outcome, "interrupted", 4)
+    _assert_clean(world, ctx)
+    assert outcome.reasons == ["interrupted by SIGTERM; every fault was rolled back"]
+
+
+def test_a_second_sigint_while_the_first_is_handled_stays_interrupted(world, monkeypatch):
+    real_what_is_left = engine._what_is_left
+
+    def await_recovery(ctx: RunContext) -> float | None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        return 0.0
+
+    def what_is_left(ctx: RunContext) -> str:  # Ctrl-C pressed twice: the second lands here
+        os.kill(os.getpid(), signal.SIGINT)
+        return real_what_is_left(ctx)
+
+    monkeypatch.setattr(engine, "await_recovery", await_recovery)
+    monkeypatch.setattr(engine, "_what_is_left", what_is_left)
+    ctx = world.ctx()
+    try:
+        outcome = run_experiment(ctx)  # documented: never raises for a signal
+    finally:
+        _assert_clean(world, ctx)  # the faults and the lock are safe either way
+    _assert_finished(ctx, outcome, "interrupted", 4)
+
+
+class SignalAfter(Journal):
+    """A journal that sends SIGINT to this process right after writing `event`."""
+
+    def __init__(self, path: Path, by: str, event: str) -> None:
+        super().__init__(path, by)
+        self.event = event
+
+    def record(self, event: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
+        entry = super().record(event, durable, **fields)
+        if event == self.event:
+            os.kill(os.getpid(), signal.SIGINT)
+        return entry
+
+
+def test_a_signal_while_the_watchdog_starts_leaves_no_watchdog(world):
+    ctx = world.ctx()
+    ctx.journal = SignalAfter(ctx.journal.path, "harness", "watchdog.started")
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "interrupted", 4)
+    (started,) = [e for e in _events(ctx) if e["event"] == "watchdog.started"]
+    assert read_active(world.stack.run.root) is None
+    assert start_time_of(started["watchdog_pid"]) is None  # exited and reaped
+
+
+# -- aborts ---------------------------------------------------------------------------
+
+
+def test_a_watchdog_taking_over_aborts_the_run(world, monkeypatch):
+    real_observe = faultloop._observe
+
+    def observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
+        if "watchdog.recovering" not in _names(ctx):  # as if the harness had looked dead
+            Journal(ctx.journal.path, "watchdog").record("watchdog.recovering", reason="stale")
+        real_observe(ctx, remaining, expectations)
+
+    monkeypatch.setattr(faultloop, "_observe", observe)
+    ctx = world.ctx(faults=[{**EXPERIMENT["faults"][0], "duration": 3}])
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "aborted", 2)
+    _assert_clean(world, ctx)
+    assert outcome.reasons == ["the watchdog took over: stale"]
+    assert world.fake.count("POST", f"/proxies/{LINK}/toxics") == 1  # no injection after it
+
+
+def test_not_steady_before_injects_nothing(world):
+    ctx = world.ctx(prom=fake_prometheus(value=lambda: 0.0))
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "not steady", 1)
+    assert world.watchdogs == [] and "fault.applying" not in _names(ctx)
+    assert [m for m, _ in world.fake.calls if m != "GET"] == []
+    assert outcome.reasons == ["not steady before the fault: up: 0 >= 1 -> fail"]
+
+
+def test_prometheus_going_dark_aborts_and_rolls_back(world):
+    ready = iter([True] * 3)  # preflight, then the first guard tick; then dark
+    ctx = world.ctx(prom=fake_prometheus(ready=lambda: next(ready, False)))
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "aborted", 2)
+    _assert_clean(world, ctx)
+    assert "Prometheus" in outcome.reasons[0] and "unreachable" in outcome.reasons[0]
+    names = _names(ctx)
+    assert names.index("abort") < names.index("rollback.complete")
+
+
+# -- refusals -------------------------------------------------------------------------
+
+
+def test_a_held_lock_refuses_the_run_before_anything_is_injected(world):
+    holder = world.children.hold_lock(world.stack.run.root, role="harness run")
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    assert f"pid {holder.pid} (harness run)" in outcome.reasons[0]
+    world.children.kill_and_reap(holder)
+    _assert_refused(world, ctx, outcome)
+
+
+def test_an_unrecovered_run_refuses_and_keeps_its_pointer(world):
+    old = Journal.create(world.tmp / "old.jsonl", "harness", run_id="old")
+    old.record("fault.applying", fault_id="old/f0/0", action={"kind": "proxy_disabled"})
+    me = ProcessRef.of(os.getpid())
+    pointer = ActiveRun(str(old.path), me.pid, me.start_time, str(world.tmp / "hb"))
+    write_active(world.stack.run.root, pointer)
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    _assert_refused(world, ctx, outcome)
+    assert "`harness recover`" in outcome.reasons[0]
+    assert read_active(world.stack.run.root) == pointer
+
+
+def _assert_refused(world: World, ctx: RunContext, outcome: Outcome) -> None:
+    _assert_finished(ctx, outcome, "refused", 3)
+    assert world.watchdogs == []
+    assert "fault.applying" not in _names(ctx)
+    assert [m for m, _ in world.fake.calls if m != "GET"] == []
+
+
+# -- judging the expectations during the fault ----------------------------------------
+
+
+def _probe(t: float, value: float | None, status: str, phase: str = "during", **kw: Any):
+    return {
+        "phase": phase,
+        "name": kw.get("name", "availability"),
+        "query": "avail",
+        "op": kw.get("op", ">="),
+        "threshold": kw.get("threshold", 0.99),
+        "value": value,
+        "time": t,
+        "status": status,
+        "detail": "",
+    }
+
+
+def _judged(probes: list[dict[str, Any]], windows: list[dict[str, Any]]) -> Outcome:
+    outcome = Outcome(probes=probes, fault_windows=windows)
+    judge_during(SimpleNamespace(outcome=outcome))  # type: ignore[arg-type]
+    return outcome
+
+
+WINDOW = [{"fault": 0, "start": 1000.0, "end": 1010.0}]
+
+
+def test_judge_names_the_worst_value_inside_the_window_only():
+    outcome = _judged(
+        [
+            _probe(995.0, 0.05, "fail"),  # before the fault: ignored
+            _probe(1001.0, 0.95, "fail"),
+            _probe(1004.0, 0.90, "fail"),
+            _probe(1006.0, 0.999, "pass"),
+            _probe(1005.0, 0.01, "fail", phase="guardrail", name="errors"),  # not an expectation
+            _probe(1020.0, 0.10, "fail"),  # after the fault: ignored
+        ],
+        WINDOW,
+    )
+    assert outcome.verdict == "deviated"
+    (reason,) = outcome.reasons
+    assert reason.startswith("expectation availability did not hold during the fault: worst 0.9 ")
+    assert "(needs >= 0.99)" in reason
+    assert "2 of 3 evaluations in the fault window failed" in reason
+    assert "0.05" not in reason and "0.1 " not in reason
+
+
+def test_judge_counts_no_data_as_a_failure():
+    outcome = _judged([_probe(1001.0, None, "no data"), _probe(1002.0, None, "error")], WINDOW)
+    assert outcome.verdict == "deviated"
+    assert outcome.reasons == [
+        "expectation availability had no data during the fault "
+        "(2 of 2 evaluations in the fault window failed, 2 with no data)"
+    ]
+    mixed = _judged([_probe(1001.0, 1.0, "pass"), _probe(1002.0, None, "no data")], WINDOW)
+    assert mixed.verdict == "deviated"
+    assert "1 of 2 evaluations in the fault window failed, 1 with no data" in mixed.reasons[0]
+
+
+def test_judge_does_not_call_a_passing_value_the_worst():
+    outcome = _judged([_probe(1001.0, 1.0, "pass"), _probe(1002.0, None, "no data")], WINDOW)
+    (reason,) = outcome.reasons
+    assert "worst 1 " not in reason  # 1 >= 0.99 held: it is not why the expectation failed
+
+
+def test_judge_passes_what_held_inside_the_window_and_skips_aborted_runs():
+    assert (
+        _judged([_probe(1001.0, 1.0, "pass"), _probe(1020.0, 0.1, "fail")], WINDOW).verdict is None
+    )
+    open_window = [{"fault": 0, "start": 1000.0}]  # not ended yet: open to the right
+    assert _judged([_probe(5000.0, 0.1, "fail")], open_window).verdict == "deviated"
+    aborted = Outcome(probes=[_probe(1001.0, 0.1, "fail")], fault_windows=WINDOW)
+    aborted.abort = {"time": 1001.0, "reason": "guardrail", "evidence": []}
+    judge_during(SimpleNamespace(outcome=aborted))  # type: ignore[arg-type]
+    assert aborted.verdict is None
+
+
+def test_worst_of_follows_the_direction_of_the_threshold():
+    def values(op: str, *vs: float) -> float:
+        worst = worst_of(
+            [_probe(1001.0 + i, v, "fail", op=op, threshold=1.0) for i, v in enumerate(vs)]
+        )
+        assert worst is not None
+        return worst["value"]
+
+    assert values(">=", 0.9, 0.5, 0.7) == 0.5
+    assert values("<", 2.0, 5.0, 3.0) == 5.0
+    assert values("==", 1.5, -3.0, 0.8) == -3.0
+    assert worst_of([_probe(1001.0, None, "no data")]) is None
