@@ -15,6 +15,8 @@ BENCHES = [
     ["bench.instrumentation_overhead"],
     ["bench.rollback_latency", "--runs", "10"],
     ["bench.suite_walltime"],
+    ["bench.load_generator"],
+    ["bench.crash_recovery", "--runs", "20"],  # brings up its own stack (ports -7000)
 ]
 
 

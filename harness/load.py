@@ -102,7 +102,10 @@ async def run_load(
     """Send `rate` requests per second for `duration` seconds (or until `stop` is set)."""
     rng = random.Random(seed)
     weights = [r.weight for r in routes]
-    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=200)
+    # few idle connections kept: httpcore 1.0 scans every pooled connection on each request
+    # start and end, so hundreds kept after a stall left the schedule seconds behind
+    # (bench/README.md, "after a stall")
+    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=20)
     async with httpx.AsyncClient(
         base_url=base_url, timeout=timeout, limits=limits, headers=headers
     ) as client:
