@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.load import Route, run_load
+from harness.load.generator import Route, run_load
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -45,8 +45,8 @@ from bench.leftovers import (
     open_at,
     phase_at,
 )
-from harness.stack.state import read_state
-from harness.toxiproxy import ToxiproxyClient
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.runtime.local.state import read_state
 from tests.integration.stackfixture import HARNESS, ROOT, Stack, start_stack, stop_stack
 
 OFFSET, DEADLINE = -7000, 30.0

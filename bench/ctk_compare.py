@@ -44,8 +44,8 @@ from typing import Any
 import httpx
 
 from bench.common import db_down_experiment, save
-from harness.load import LoadResult, Route, run_load
-from harness.toxiproxy import ToxiproxyClient
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.load.generator import LoadResult, Route, run_load
 
 ROOT = Path(__file__).resolve().parent.parent
 CTK_DIR = ROOT / "bench" / "ctk"

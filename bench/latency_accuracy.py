@@ -12,8 +12,8 @@ import argparse
 from pathlib import Path
 
 from bench.common import fixed_rate, save
-from harness.topology import load_topology
-from harness.toxiproxy import Toxic, ToxiproxyClient
+from harness.clients.toxiproxy import Toxic, ToxiproxyClient
+from harness.specs.topology import load_topology
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.stack.state import read_state
-from harness.toxiproxy import ToxiproxyClient
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.runtime.local.state import read_state
 
 __all__ = [
     "Leftovers",

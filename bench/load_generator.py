@@ -37,7 +37,7 @@ from unittest import mock
 import httpx
 
 from bench.common import median, save
-from harness.load import LoadResult, Route, run_load
+from harness.load.generator import LoadResult, Route, run_load
 
 GEN_CPU, TARGET_CPU = 0, 1
 ROUTE = Route("POST", "/", json={"n": 1})  # POST: run_load keys each request (pairing)

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from bench.common import fixed_rate, median, save, wrk_ceiling
-from harness.topology import load_topology
+from harness.specs.topology import load_topology
 
 
 def main() -> None:

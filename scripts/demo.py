@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.stack.state import read_state
+from harness.runtime.local.state import read_state
 
 RUN_DIR = Path(".run")
 

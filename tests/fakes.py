@@ -29,14 +29,14 @@ from typing import Any
 
 import httpx
 
+from harness.clients.prometheus import PrometheusClient
+from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
-from harness.probes import ProbeResult
-from harness.procs import ProcessRef
-from harness.prometheus import PrometheusClient
-from harness.stack.layout import RunDir
-from harness.stack.state import ComponentState, StackState, read_state, write_state
-from harness.topology import Topology, load_topology
-from harness.toxiproxy import ToxiproxyClient
+from harness.probes.promql import ProbeResult
+from harness.runtime.local.layout import RunDir
+from harness.runtime.local.procs import ProcessRef
+from harness.runtime.local.state import ComponentState, StackState, read_state, write_state
+from harness.specs.topology import Topology, load_topology
 from tests.waiting import wait_for
 
 __all__ = [

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness.experiment.plan import PlannedFault
 from harness.faults.base import Action, FaultEnv, action_from_json
 from harness.faults.network import network_actions
 from harness.faults.process import process_actions
-from harness.plan import PlannedFault
-from harness.spec import NETWORK_FAULTS, PROCESS_FAULTS
+from harness.specs.experiment import NETWORK_FAULTS, PROCESS_FAULTS
 
 __all__ = ["Action", "FaultEnv", "action_from_json", "actions_for"]
 

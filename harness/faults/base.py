@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from harness.stack.state import StackState
-from harness.toxiproxy import ToxiproxyClient
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.runtime.local.state import StackState
 
 __all__ = ["Action", "FaultEnv", "action_from_json", "register"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from harness.clients.toxiproxy import Toxic
+from harness.experiment.plan import PlannedFault
 from harness.faults.base import FaultEnv, register
-from harness.plan import PlannedFault
-from harness.toxiproxy import Toxic
 
 __all__ = ["DisableProxy", "ToxicOn", "network_actions"]
 

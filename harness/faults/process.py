@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from harness.errors import HarnessError
+from harness.experiment.plan import PlannedFault
 from harness.faults.base import FaultEnv, register
-from harness.plan import PlannedFault
-from harness.procs import ProcessRef
+from harness.runtime.local.procs import ProcessRef
 
 __all__ = ["Signal", "process_actions"]
 

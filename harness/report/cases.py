@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from harness.engine.context import Outcome
+from harness.experiment.context import Outcome
 
 __all__ = ["Case", "cases_of"]
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import jinja2
 
-from harness.engine.context import Outcome
-from harness.prometheus import PrometheusClient, PrometheusError
+from harness.clients.prometheus import PrometheusClient, PrometheusError
+from harness.experiment.context import Outcome
 from harness.report.cases import cases_of
 from harness.report.plots import Chart, charts_for, probe_chart
-from harness.spec import Experiment
+from harness.specs.experiment import Experiment
 
 __all__ = ["write_html"]
 

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402 — after choosing the backend
 import matplotlib.pyplot as plt  # noqa: E402
 
-from harness.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
+from harness.clients.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
 
 __all__ = ["Chart", "charts_for", "probe_chart"]
 

@@ -22,15 +22,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
-from harness.procs import ProcessRef
+from harness.runtime.local.layout import RunDir
+from harness.runtime.local.procs import ProcessRef
+from harness.runtime.local.state import StackState, read_state
 from harness.safety.journal import Journal, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
 from harness.safety.recover import recover_journal, try_lock
-from harness.stack.layout import RunDir
-from harness.stack.state import StackState, read_state
-from harness.topology import load_topology
-from harness.toxiproxy import ToxiproxyClient
+from harness.specs.topology import load_topology
 
 __all__ = ["Backoff", "main", "recover_until_done", "stale_reason", "watch"]
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.toxiproxy import ToxiproxyClient
+from harness.clients.toxiproxy import ToxiproxyClient
 from tests.integration.stackfixture import Stack, start_stack, stop_stack
 from tests.waiting import wait_for
 

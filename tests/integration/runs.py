@@ -7,8 +7,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+from harness.clients.toxiproxy import ToxiproxyClient
 from harness.safety.journal import read_events
-from harness.toxiproxy import ToxiproxyClient
 from tests.integration.conftest import await_healthy
 from tests.integration.stackfixture import HARNESS, ROOT, Stack, harness
 from tests.waiting import wait_for

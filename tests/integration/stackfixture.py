@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from harness.stack.state import StackState, read_state
-from harness.topology import Topology, load_topology
+from harness.runtime.local.state import StackState, read_state
+from harness.specs.topology import Topology, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = [sys.executable, "-m", "harness"]

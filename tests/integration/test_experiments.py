@@ -8,8 +8,8 @@ import signal
 import time
 from pathlib import Path
 
+from harness.clients.toxiproxy import ToxiproxyClient
 from harness.safety.journal import read_events, rendered_path
-from harness.toxiproxy import ToxiproxyClient
 from tests.integration.runs import (
     assert_clean,
     events,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.experiment.plan import plan_experiment
 from harness.faults import FaultEnv, action_from_json, actions_for
-from harness.plan import plan_experiment
-from harness.spec import Experiment
-from harness.toxiproxy import ToxiproxyClient
+from harness.specs.experiment import Experiment
 from tests.integration.stackfixture import Stack
 
 FAULTS = {

@@ -12,8 +12,8 @@ import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.procs import ProcessRef
-from harness.toxiproxy import Toxic, ToxiproxyClient
+from harness.clients.toxiproxy import Toxic, ToxiproxyClient
+from harness.runtime.local.procs import ProcessRef
 from tests.integration.stackfixture import Stack
 from tests.waiting import wait_for
 

@@ -52,7 +52,7 @@ def test_down_stops_exactly_what_up_started(own_stack):
 
 def test_taken_port_is_a_one_line_error_with_a_fix(tmp_path):
     stack_file = shifted_stack(tmp_path / "stack.yaml", OFFSET - 1000)
-    from harness.topology import load_topology
+    from harness.specs.topology import load_topology
 
     port = load_topology(stack_file).prometheus.port
     with socket.socket() as squatter:

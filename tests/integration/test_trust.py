@@ -13,9 +13,9 @@ import signal
 import time
 from pathlib import Path
 
-from harness.procs import ProcessRef
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.runtime.local.procs import ProcessRef
 from harness.safety.journal import read_events, rendered_path
-from harness.toxiproxy import ToxiproxyClient
 from tests.integration.runs import (
     assert_clean,
     events,

@@ -3,7 +3,7 @@
 import pytest
 
 from harness.errors import PreflightError
-from harness.stack import binaries
+from harness.runtime.local import binaries
 
 
 def test_missing_postgres_names_the_fix(monkeypatch, tmp_path):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from harness.checks import acknowledged_writes_persisted
-from harness.load import LoadResult, Record
+from harness.load.generator import LoadResult, Record
+from harness.probes.writes import acknowledged_writes_persisted
 from tests.fakes import make_stack
 
 

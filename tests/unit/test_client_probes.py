@@ -2,11 +2,11 @@
 
 import pytest
 
-from harness.clientprobes import evaluate_client
 from harness.errors import InvalidInput
-from harness.load import Record
-from harness.spec import ClientProbe, Experiment
-from harness.yamlload import parse_model
+from harness.load.generator import Record
+from harness.probes.client import evaluate_client
+from harness.specs.experiment import ClientProbe, Experiment
+from harness.specs.yamlload import parse_model
 from tests.unit.test_spec_and_plan import EXAMPLE
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.stack.compose import compose_files
-from harness.topology import load_topology
+from harness.runtime.compose import compose_files
+from harness.specs.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 import pytest
 
-from harness.durations import MAX_SECONDS, parse_duration
+from harness.specs.durations import MAX_SECONDS, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -18,16 +18,16 @@ from typing import Any
 
 import pytest
 
-import harness.engine as engine
-import harness.engine.faultloop as faultloop
-from harness.engine import Outcome, RunContext, run_experiment
-from harness.engine.judge import judge_during, worst_of
-from harness.procs import ProcessRef, start_time_of
-from harness.prometheus import PrometheusClient
+import harness.experiment.faultloop as faultloop
+import harness.experiment.run as engine
+from harness.clients.prometheus import PrometheusClient
+from harness.experiment.judge import judge_during, worst_of
+from harness.experiment.run import Outcome, RunContext, run_experiment
+from harness.runtime.local.procs import ProcessRef, start_time_of
 from harness.safety.journal import JOURNAL_FILE, Journal, read_events, rendered_path, still_open
 from harness.safety.lock import ActiveRun, RunLock, read_active, write_active
 from harness.safety.recover import recover_stack
-from harness.spec import Experiment
+from harness.specs.experiment import Experiment
 from tests.fakes import (
     Children,
     FakeStack,

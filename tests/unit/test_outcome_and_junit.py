@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from harness.engine.context import Outcome
+from harness.experiment.context import Outcome
 from harness.report.junit import write_junit
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack import promconfig
-from harness.topology import load_topology
+from harness.runtime.local import promconfig
+from harness.specs.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "prometheus.yml"

@@ -13,11 +13,11 @@ from harness.errors import Refused
 from harness.faults import Action
 from harness.faults.network import DisableProxy, ToxicOn
 from harness.faults.process import Signal
-from harness.procs import ProcessRef
+from harness.runtime.local.procs import ProcessRef
+from harness.runtime.local.state import write_state
 from harness.safety.journal import Journal, read_events, rendered_path, still_open
 from harness.safety.lock import ActiveRun, RunLock, read_active, write_active
 from harness.safety.recover import recover_journal, recover_stack
-from harness.stack.state import write_state
 from tests.fakes import FakeStack, fault_env
 from tests.waiting import wait_for
 

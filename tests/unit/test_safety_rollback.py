@@ -9,9 +9,9 @@ import pytest
 
 from harness.faults import FaultEnv
 from harness.faults.network import ToxicOn
+from harness.runtime.local.state import StackState
 from harness.safety.journal import Journal, still_open
 from harness.safety.rollback import RevertStack
-from harness.stack.state import StackState
 from tests.fakes import FakeToxiproxy
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from harness.faults.network import ToxicOn
-from harness.procs import ProcessRef
+from harness.runtime.local.procs import ProcessRef
 from harness.safety.journal import Journal, read_events, still_open
 from harness.safety.lock import ActiveRun, read_active, write_active
 from harness.safety.watchdog import Backoff, recover_until_done, stale_reason

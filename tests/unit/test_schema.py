@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from harness import cli
-from harness.spec import NETWORK_FAULTS, PROCESS_FAULTS, Experiment, json_schema
+from harness.specs.experiment import NETWORK_FAULTS, PROCESS_FAULTS, Experiment, json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "experiments").glob("*.yaml"))

@@ -8,10 +8,10 @@ import pytest
 
 from harness import cli
 from harness.errors import InvalidInput, Refused
-from harness.plan import plan_experiment, topology_problems
-from harness.spec import Experiment, load_experiment
-from harness.topology import load_topology
-from harness.yamlload import parse_model
+from harness.experiment.plan import plan_experiment, topology_problems
+from harness.specs.experiment import Experiment, load_experiment
+from harness.specs.topology import load_topology
+from harness.specs.yamlload import parse_model
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "experiments" / "orders-latency-one-replica.yaml"
@@ -327,8 +327,8 @@ def test_a_filled_body_placeholder_is_fine():
 
 
 def test_bandwidth_rate_is_kilobytes_per_second_and_the_old_name_says_so():
+    from harness.experiment.plan import PlannedFault
     from harness.faults.network import network_actions
-    from harness.plan import PlannedFault
 
     old = _edit("type: latency", "type: bandwidth").replace("latency_ms: 300", "rate_kbps: 64")
     with pytest.raises(InvalidInput) as exc:

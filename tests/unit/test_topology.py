@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import InvalidInput
-from harness.topology import Topology, load_topology
-from harness.yamlload import parse_model
+from harness.specs.topology import Topology, load_topology
+from harness.specs.yamlload import parse_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from harness.toxiproxy import Proxy, Toxic, ToxiproxyClient, ToxiproxyError
+from harness.clients.toxiproxy import Proxy, Toxic, ToxiproxyClient, ToxiproxyError
 
 
 def _client(handler):

@@ -6,9 +6,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import InvalidInput
-from harness.spec import Experiment
-from harness.yamlload import MAX_ISSUES, load_model, parse_model
-from harness.yamlsafe import MAX_ALIAS_NODES, MAX_DEPTH
+from harness.specs.experiment import Experiment
+from harness.specs.yamlload import MAX_ISSUES, load_model, parse_model
+from harness.specs.yamlsafe import MAX_ALIAS_NODES, MAX_DEPTH
 from tests.unit.test_spec_and_plan import EXAMPLE
 
 

@@ -1,0 +1,1 @@
+"""Running an experiment: planning, the run context, phases, the fault loop and the verdict."""

@@ -1,0 +1,244 @@
+"""Inject, observe every tick, and always roll back.
+
+Each action is journaled before it is applied and its revert pushed onto the run's
+RevertStack, which unwinds on every exit path: the end of a fault's window, the
+engine's `max_duration` clock, a guardrail breach, Toxiproxy or Prometheus going
+dark, the watchdog taking over, SIGINT/SIGTERM, or an exception. Signals wait while
+faults are being removed and act as soon as the removal is done. A revert that fails
+is not hidden: the rollback is journaled incomplete, naming what may still be in place.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from harness.clients.toxiproxy import ToxiproxyError
+from harness.errors import RollbackFailed
+from harness.experiment.context import RunContext
+from harness.experiment.plan import PlannedFault
+from harness.faults import actions_for
+from harness.faults.process import Signal
+from harness.probes.promql import ProbeResult
+from harness.safety.rollback import RevertStack
+from harness.safety.signals import deferred_signals
+
+__all__ = ["Aborted", "run_fault_window"]
+
+
+class Aborted(Exception):  # noqa: N818 — a decision, not a failure
+    """A guardrail breached (or the control plane went dark): stop and roll back."""
+
+    def __init__(self, reason: str, evidence: list[ProbeResult]) -> None:
+        super().__init__(reason)
+        self.reason, self.evidence = reason, evidence
+
+
+@dataclass
+class _Restart:
+    """A replica we killed: when, its old PID, and when the supervisor had it ready again."""
+
+    replica: str
+    old_pid: int
+    killed: float
+    back: float | None = None
+
+
+@dataclass
+class _Scheduled:
+    fault: PlannedFault
+    start: float
+    end: float
+    state: str = "pending"  # pending -> active -> removed
+
+
+def run_fault_window(ctx: RunContext) -> None:
+    """Run the faults on the engine clock; returns only after every fault is reverted
+    (RollbackFailed when one could not be)."""
+    assert ctx.plan is not None
+    t0 = time.monotonic()
+    schedule = [
+        _Scheduled(f, t0 + f.spec.start_after, t0 + f.spec.start_after + f.spec.duration)
+        for f in ctx.plan.faults
+    ]
+    reverts = RevertStack(ctx.journal, ctx.env)
+    try:
+        _loop(ctx, schedule, reverts, t0 + ctx.exp.blast_radius.max_duration)
+    finally:
+        _roll_back(ctx, schedule, reverts)
+
+
+def _loop(
+    ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack, hard_stop: float
+) -> None:
+    restarts: list[_Restart] = []
+    next_expectation = time.monotonic()
+    while True:
+        now = time.monotonic()
+        _check_takeover(ctx)
+        for item in schedule:
+            _advance(ctx, item, now, hard_stop, reverts, restarts)
+        _track_restarts(ctx, restarts)
+        if all(i.state == "removed" for i in schedule):
+            return
+        if any(i.state == "active" for i in schedule):
+            expect = now >= next_expectation
+            if expect:
+                next_expectation = now + ctx.exp.tick
+            _observe(ctx, max(i.end for i in schedule) - now, expect)
+        time.sleep(max(0.0, now + ctx.exp.guard_interval - time.monotonic()))
+
+
+def _check_takeover(ctx: RunContext) -> None:
+    """If the watchdog decided this process was dead (it was stopped or starved), it is
+    reverting now: stop injecting and abort instead of fighting it."""
+    for event in ctx.journal.tail():
+        if event["event"] == "watchdog.recovering":
+            raise _abort(ctx, f"the watchdog took over: {event.get('reason', '')}", [])
+
+
+def _advance(
+    ctx: RunContext,
+    item: _Scheduled,
+    now: float,
+    hard_stop: float,
+    reverts: RevertStack,
+    restarts: list[_Restart],
+) -> None:
+    if item.state == "pending" and now >= item.start:
+        _inject(ctx, item, reverts, restarts)
+    if item.state == "active" and (now >= item.end or now >= hard_stop):
+        if now >= hard_stop and now < item.end:
+            ctx.journal.record("fault.max_duration", fault=item.fault.index)
+        with deferred_signals():
+            _close(ctx, item, reverts)
+
+
+def _inject(
+    ctx: RunContext, item: _Scheduled, reverts: RevertStack, restarts: list[_Restart]
+) -> None:
+    item.state = "active"
+    ctx.outcome.fault_windows.append(
+        {
+            "fault": item.fault.index,
+            "type": item.fault.spec.type,
+            "targets": list(item.fault.replicas),
+            "start": time.time(),
+        }
+    )
+    for n, action in enumerate(actions_for(item.fault, ctx.env, ctx.run_id)):
+        fault_id = f"{ctx.run_id}/f{item.fault.index}/{n}"
+        ctx.journal.record(
+            "fault.applying",
+            fault_id=fault_id,
+            action=action.to_json(),
+            description=action.describe(),
+        )
+        reverts.push(item.fault.index, fault_id, action)  # before apply: fail safe
+        action.apply(ctx.env)
+        ctx.journal.record("fault.applied", fault_id=fault_id)
+        if isinstance(action, Signal) and action.signal in ("SIGKILL", "SIGTERM"):
+            restarts.append(_Restart(action.replica, action.pid, time.monotonic()))
+    ctx.display.phase("inject", ", ".join(item.fault.replicas))
+
+
+def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
+    """Measure process fault → replica running and ready again, as the supervisor restarts it."""
+    waiting = [r for r in restarts if r.back is None]
+    if not waiting:
+        return
+    state = ctx.env.stack_state()
+    for r in waiting:
+        comp = state.component(r.replica)
+        ref = comp.process()
+        if comp.pid == r.old_pid or ref is None or not ref.alive() or not _ready(ctx, comp.port):
+            continue
+        r.back = time.monotonic()
+        seconds = round(r.back - r.killed, 3)
+        ctx.journal.record("replica.back", replica=r.replica, pid=comp.pid, seconds=seconds)
+        previous = ctx.outcome.figures.get("restart_seconds") or 0.0
+        ctx.outcome.figures["restart_seconds"] = max(previous, seconds)
+
+
+def _ready(ctx: RunContext, port: int) -> bool:
+    try:
+        return (
+            httpx.get(f"http://{ctx.topo.host}:{port}/health/ready", timeout=0.5).status_code == 200
+        )
+    except httpx.HTTPError:
+        return False
+
+
+def _close(ctx: RunContext, item: _Scheduled, reverts: RevertStack) -> None:
+    """End one fault's window; a failed revert stays on the stack for the final rollback."""
+    item.state = "removed"
+    reverts.unwind(group=item.fault.index)
+    _end_window(ctx, item.fault.index, time.time())
+
+
+def _end_window(ctx: RunContext, index: int | None, when: float) -> None:
+    for window in ctx.outcome.fault_windows:
+        if (index is None or window["fault"] == index) and "end" not in window:
+            window["end"] = when
+
+
+def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack) -> None:
+    """Remove whatever is still applied, signals held; journal what was really removed."""
+    with deferred_signals():
+        started = time.time()
+        for item in schedule:
+            item.state = "removed"
+        failed = reverts.unwind()
+        done = time.time()
+        _end_window(ctx, None, done)
+        ctx.outcome.figures["rollback_started"] = started
+        ctx.outcome.figures["rollback_complete"] = done
+        ctx.outcome.figures["rollback_seconds"] = round(done - started, 3)
+        if failed:
+            ctx.journal.record(
+                "rollback.incomplete",
+                seconds=ctx.outcome.figures["rollback_seconds"],
+                still_open=[h.fault_id for h in failed],
+            )
+            raise RollbackFailed(
+                f"could not remove {len(failed)} fault(s), which may still be in place: "
+                + "; ".join(h.describe() for h in failed)
+                + ". The watchdog keeps retrying; run `harness recover` to make sure"
+            )
+        ctx.journal.record("rollback.complete", seconds=ctx.outcome.figures["rollback_seconds"])
+
+
+def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
+    """Guardrails (breach or no data: abort) and the control plane every guard interval;
+    expectations every tick."""
+    try:
+        ctx.env.toxiproxy.version()
+    except ToxiproxyError as exc:
+        raise _abort(ctx, f"Toxiproxy unreachable during the fault: {exc}", []) from exc
+    if not ctx.prom.ready():
+        raise _abort(ctx, f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
+    guard = [ctx.evaluate(p) for p in ctx.exp.guardrails]
+    for r in guard:
+        ctx.record_probe("guardrail", r)
+    breached = [r for r in guard if not r.ok]
+    during = [ctx.evaluate(p) for p in ctx.exp.expectations.during] if expectations else []
+    for r in during:
+        ctx.record_probe("during", r)
+    if expectations or breached:
+        ctx.display.tick("fault", remaining, guard + during)
+    if breached:
+        raise _abort(
+            ctx, "guardrail breached: " + "; ".join(r.summary() for r in breached), breached
+        )
+
+
+def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted:
+    """Record the abort decision at the moment it is taken (before rollback starts)."""
+    now = time.time()
+    first = min((w["start"] for w in ctx.outcome.fault_windows), default=now)
+    ctx.outcome.abort = {"time": now, "reason": reason, "evidence": [r.to_json() for r in evidence]}
+    ctx.outcome.figures["detection_seconds"] = round(now - first, 3)
+    ctx.journal.record("abort", reason=reason)
+    return Aborted(reason, evidence)

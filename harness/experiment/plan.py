@@ -1,0 +1,204 @@
+"""Resolve an experiment's selectors to concrete targets and enforce its blast radius.
+
+Selectors resolve against the replicas that are live right now (their process, as
+recorded by the supervisor, exists). The blast radius is checked before anything is
+injected: too many targets, too large a share of a service, a fault longer than
+`max_duration`, or every replica of a service without `allow_total_outage` is a
+refusal (exit code 3) whose message names the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from harness.errors import InvalidInput, Issue, Refused
+from harness.specs.experiment import NETWORK_FAULTS, Experiment, FaultSpec, TargetSelector
+from harness.specs.topology import Link, Topology
+from harness.specs.yamlload import Problem
+
+__all__ = ["Plan", "PlannedFault", "plan_experiment", "topology_problems"]
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    index: int
+    spec: FaultSpec
+    replicas: tuple[str, ...]  # the replicas this fault hurts (for the blast radius)
+    links: tuple[Link, ...]  # network faults: the proxies to act on
+
+    @property
+    def is_network(self) -> bool:
+        return self.spec.type in NETWORK_FAULTS
+
+
+@dataclass(frozen=True)
+class Plan:
+    faults: tuple[PlannedFault, ...]
+    seed: int
+
+    @property
+    def replicas(self) -> set[str]:
+        return {r for f in self.faults for r in f.replicas}
+
+
+def plan_experiment(
+    exp: Experiment, topo: Topology, live: Iterable[str], seed: int, source: str = "experiment"
+) -> Plan:
+    """Resolve every fault's target; raise Refused if the blast radius is exceeded."""
+    problems = topology_problems(exp, topo)
+    if problems:
+        raise InvalidInput(
+            Issue(source, None, ".".join(map(str, loc)), message) for loc, message in problems
+        )
+    live_set = set(live)
+    rng = random.Random(seed)
+    chosen: dict[str, tuple[str, ...]] = {}
+    for name, selector in exp.targets.items():
+        chosen[name] = _select(selector, topo, live_set, rng, name)
+    faults = tuple(
+        _planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo)
+        for i, fault in enumerate(exp.faults)
+    )
+    plan = Plan(faults, seed)
+    _check_blast_radius(exp, topo, live_set, plan)
+    return plan
+
+
+def topology_problems(exp: Experiment, topo: Topology) -> list[Problem]:
+    """What the topology rules out whichever replicas are live, located in the file.
+
+    Unknown services, replicas or links; a count above a service's replicas; a hop a
+    replica does not have. `validate --stack` reports these with lines; the planner
+    refuses to plan with any of them.
+    """
+    problems: list[Problem] = []
+    for name, sel in exp.targets.items():
+        problems += [(("targets", name, *loc), msg) for loc, msg in _selector_problems(sel, topo)]
+    for i, fault in enumerate(exp.faults):
+        sel = exp.targets[fault.target]
+        if fault.type in NETWORK_FAULTS and sel.links is None and not _selector_problems(sel, topo):
+            problems += [(("faults", i, "target"), msg) for msg in _hop_problems(sel, topo)]
+    return problems
+
+
+def _selector_problems(sel: TargetSelector, topo: Topology) -> list[Problem]:
+    if sel.links is not None:
+        return _unknown(sel.links, {lk.name for lk in topo.links}, "links", "link")
+    if sel.replicas is not None:
+        return _unknown(sel.replicas, {r.name for r in topo.replicas}, "replicas", "replica")
+    assert sel.service is not None
+    if sel.service not in topo.services:
+        known = ", ".join(sorted(topo.services))
+        return [(("service",), f"unknown service {sel.service!r} (known: {known})")]
+    total = len(topo.replicas_of(sel.service))
+    if sel.count is not None and sel.count > total:
+        message = f"count {sel.count} is more than the {total} replicas of {sel.service}"
+        return [(("count",), message)]
+    return []
+
+
+def _unknown(names: tuple[str, ...], known: set[str], field: str, what: str) -> list[Problem]:
+    unknown = [n for n in names if n not in known]
+    return [((field,), f"unknown {what} {', '.join(unknown)}")] if unknown else []
+
+
+def _hop_problems(sel: TargetSelector, topo: Topology) -> list[str]:
+    """Replicas a network fault could pick that have no link of the selector's hop."""
+    if sel.replicas is not None:
+        replicas = list(sel.replicas)
+    else:
+        assert sel.service is not None
+        replicas = [r.name for r in topo.replicas_of(sel.service)]
+    missing = [r for r in replicas if not _hop_links(topo, r, sel.hop)]
+    return [f"no {sel.hop} link for {', '.join(missing)}"] if missing else []
+
+
+def _select(
+    sel: TargetSelector, topo: Topology, live: set[str], rng: random.Random, name: str
+) -> tuple[str, ...]:
+    """Replica names for a service/replicas selector; link names for a links selector.
+
+    Names are known here (topology_problems); what can still fail is liveness.
+    """
+    where = f"targets.{name}"
+    if sel.links is not None:
+        return tuple(sel.links)
+    if sel.replicas is not None:
+        down = [n for n in sel.replicas if n not in live]
+        if down:
+            raise Refused(f"{where}: replica {', '.join(down)} is not live; refusing to select it")
+        return tuple(sel.replicas)
+    assert sel.service is not None
+    pool = sorted(r.name for r in topo.replicas_of(sel.service) if r.name in live)
+    if not pool:
+        raise Refused(f"{where}: no live replica of {sel.service}")
+    want = len(pool)
+    if sel.count is not None:
+        want = sel.count
+    elif sel.percent is not None:  # rounds down, at least one (see TargetSelector.percent)
+        want = max(1, math.floor(len(pool) * sel.percent / 100 + 1e-9))
+    if want > len(pool):
+        raise Refused(f"{where}: wants {want} replicas of {sel.service} but {len(pool)} are live")
+    return tuple(sorted(rng.sample(pool, want)))
+
+
+def _planned(
+    index: int, fault: FaultSpec, sel: TargetSelector, chosen: tuple[str, ...], topo: Topology
+) -> PlannedFault:
+    """Process faults hit replicas; network faults hit the chosen links or hops."""
+    if sel.links is not None:
+        by_name = {link.name: link for link in topo.links}
+        links = tuple(by_name[n] for n in chosen)
+        return PlannedFault(index, fault, tuple(sorted({_hurt(lk) for lk in links})), links)
+    if fault.type not in NETWORK_FAULTS:
+        return PlannedFault(index, fault, chosen, ())
+    links = tuple(lk for r in chosen for lk in _hop_links(topo, r, sel.hop))
+    return PlannedFault(index, fault, chosen, links)
+
+
+def _hop_links(topo: Topology, replica: str, hop: str) -> list[Link]:
+    if hop == "database":
+        return [lk for lk in topo.links if lk.kind == "database" and lk.source == replica]
+    kind = "edge" if hop == "edge" else "service"
+    return [lk for lk in topo.links if lk.kind == kind and lk.target == replica]
+
+
+def _hurt(link: Link) -> str:
+    """The replica a link fault hurts: the callee, or the caller for its database link."""
+    return link.source if link.kind == "database" else link.target
+
+
+def _check_blast_radius(exp: Experiment, topo: Topology, live: set[str], plan: Plan) -> None:
+    br = exp.blast_radius
+    hit = plan.replicas
+    if br.max_targets is not None and len(hit) > br.max_targets:
+        raise Refused(
+            f"blast radius: {len(hit)} targets ({', '.join(sorted(hit))}) exceed max_targets={br.max_targets}"
+        )
+    for service in topo.services:
+        total = [r.name for r in topo.replicas_of(service)]
+        mine = [r for r in total if r in hit]
+        if not mine:
+            continue
+        share = 100 * len(mine) / len(total)
+        if br.max_percent is not None and share > br.max_percent + 1e-9:
+            raise Refused(
+                f"blast radius: {len(mine)} of {len(total)} {service} replicas "
+                f"({share:.0f}%) exceed max_percent={br.max_percent:g}"
+            )
+        survivors = [r for r in total if r in live and r not in mine]
+        if not survivors and not br.allow_total_outage:
+            raise Refused(
+                f"blast radius: every live {service} replica would be hit; "
+                "set allow_total_outage: true to allow a total outage"
+            )
+    for fault in exp.faults:
+        end = fault.start_after + fault.duration
+        if end > br.max_duration:
+            raise Refused(
+                f"blast radius: a {fault.type} fault ends at {end:g}s, "
+                f"past max_duration={br.max_duration:g}s"
+            )

@@ -1,0 +1,141 @@
+"""Run experiment files against the local stack and write their outputs.
+
+The CLI calls `run_files`; it builds one RunContext per experiment, runs the engine,
+then writes junit.xml and report.html beside the journal in runs/<time>-<name>/ —
+for every experiment, refused ones included, so a suite goes on and says why.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.clients.prometheus import PrometheusClient
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.errors import HarnessError, InvalidInput, Issue, StackError
+from harness.experiment.run import Display, Outcome, RunContext, run_experiment
+from harness.faults import FaultEnv
+from harness.report import write_html, write_junit
+from harness.runtime.local.layout import RunDir
+from harness.runtime.local.state import StackState, read_state
+from harness.safety.journal import JOURNAL_FILE, Journal
+from harness.specs.experiment import Experiment, load_experiment
+from harness.specs.topology import load_topology
+
+__all__ = ["RunResult", "expand_paths", "load_all", "run_one"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    source: Path
+    name: str
+    outcome: Outcome
+    out_dir: Path
+    seconds: float
+    designed: str = "held"
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; directories expand to their *.yaml/*.yml files, sorted."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        else:
+            out.append(p)
+    if not out:
+        raise InvalidInput(
+            [Issue(", ".join(map(str, paths)), None, "", "no experiment files found")]
+        )
+    return out
+
+
+def load_all(paths: list[Path]) -> list[tuple[Path, Experiment]]:
+    """Validate every file; raise one InvalidInput with every issue of every file."""
+    loaded, issues = [], []
+    for path in expand_paths(paths):
+        try:
+            loaded.append((path, load_experiment(path)))
+        except InvalidInput as exc:
+            issues += exc.issues
+    if issues:
+        raise InvalidInput(issues)
+    return loaded
+
+
+def run_one(
+    source: Path,
+    exp: Experiment,
+    stack_file: Path,
+    stack_run_dir: Path,
+    runs_dir: Path,
+    display: Display,
+    dry_run: bool = False,
+    seed: int | None = None,
+) -> RunResult:
+    topo = load_topology(stack_file)
+    run = RunDir(stack_run_dir)
+    run_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+    out_dir = runs_dir / f"{run_id}-{exp.slug}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seed = seed if seed is not None else secrets.randbelow(2**31)
+    journal = Journal.create(
+        out_dir / JOURNAL_FILE,
+        "harness",
+        run_id=run_id,
+        experiment=exp.name,
+        source=str(source),
+        seed=seed,
+        hypothesis=exp.hypothesis,
+        dry_run=dry_run,
+        started=time.time(),
+    )
+    host = topo.host
+    with (
+        PrometheusClient(f"http://{host}:{topo.prometheus.port}", timeout=2.0) as prom,
+        ToxiproxyClient(f"http://{host}:{topo.toxiproxy.port}") as tp,
+    ):
+        env = FaultEnv(toxiproxy=tp, stack_state=lambda: _state(run))
+        ctx = RunContext(
+            exp=exp,
+            source=source,
+            topo=topo,
+            stack_file=stack_file.resolve(),
+            stack_run=run,
+            out_dir=out_dir,
+            run_id=run_id,
+            journal=journal,
+            prom=prom,
+            env=env,
+            display=display,
+            seed=seed,
+            dry_run=dry_run,
+        )
+        started = time.time()
+        outcome = run_experiment(ctx)  # never raises: refusals and errors are verdicts
+        seconds = time.time() - started
+        write_junit(out_dir / "junit.xml", exp.name, outcome, seconds)
+        services = sorted({r.rsplit("-", 1)[0] for r in (ctx.plan.replicas if ctx.plan else set())})
+        try:
+            write_html(
+                out_dir / "report.html",
+                exp,
+                outcome,
+                journal.events,
+                prom,
+                run_id,
+                started,
+                services,
+            )
+        except (HarnessError, OSError) as exc:  # the verdict and junit.xml stand without it
+            outcome.reasons.append(f"report.html could not be written: {exc}")
+    return RunResult(source, exp.name, outcome, out_dir, seconds, exp.designed_verdict)
+
+
+def _state(run: RunDir) -> StackState:
+    state = read_state(run.state_file)
+    if state is None:
+        raise StackError(f"no stack state in {run.root}: is the stack up?")
+    return state

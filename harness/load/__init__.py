@@ -1,0 +1,1 @@
+"""Open-loop load: the generator and the background runner a run drives it from."""

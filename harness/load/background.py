@@ -1,0 +1,71 @@
+"""Run the open-loop load generator in a background thread for the length of a run."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from harness.load.generator import LoadResult, Record, Route, run_load
+from harness.specs.experiment import LoadSpec
+
+__all__ = ["BackgroundLoad", "routes_of"]
+
+
+def routes_of(spec: LoadSpec) -> list[Route]:
+    return [
+        Route(
+            r.method,
+            r.path,
+            r.weight,
+            dict(r.json_body) if r.json_body is not None else None,
+            {k: list(v) for k, v in r.choices.items()},
+        )
+        for r in spec.routes
+    ]
+
+
+class BackgroundLoad:
+    """Start with `start()`, end with `stop()` which returns what the users saw."""
+
+    def __init__(self, base_url: str, spec: LoadSpec, max_seconds: float, seed: int) -> None:
+        self._stop = threading.Event()
+        self.records: list[Record] = []  # appended by the load thread as responses arrive
+        self._result: LoadResult | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="load", daemon=True, args=(base_url, spec, max_seconds, seed)
+        )
+
+    def _run(self, base_url: str, spec: LoadSpec, max_seconds: float, seed: int) -> None:
+        try:
+            self._result = asyncio.run(
+                run_load(
+                    base_url,
+                    spec.rate,
+                    max_seconds,
+                    routes_of(spec),
+                    timeout=spec.timeout,
+                    stop=self._stop,
+                    seed=seed,
+                    sink=self.records,
+                )
+            )
+        except BaseException as exc:  # surfaced by stop()
+            self._error = exc
+
+    def recent(self, window: float) -> list[Record]:
+        """Requests that completed in the last `window` seconds (a copy; safe to iterate)."""
+        since = time.monotonic() - window
+        return [r for r in list(self.records) if r.scheduled + r.latency >= since]
+
+    def start(self) -> BackgroundLoad:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> LoadResult | None:
+        self._stop.set()
+        self._thread.join(timeout)
+        if self._error is not None:
+            raise self._error
+        return self._result

@@ -1,0 +1,2 @@
+"""Where services run: the local processes (`local/`) and the same topology as containers
+(`compose`)."""

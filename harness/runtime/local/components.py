@@ -1,0 +1,160 @@
+"""What the supervisor runs: one Component per process, derived from the topology.
+
+A component is data: argv (never a shell string), environment, the user to run as,
+its port, how to tell it is ready, and the signal that stops it gracefully.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Literal
+
+from harness.runtime.local.binaries import Binaries
+from harness.runtime.local.layout import RunDir, postgres_user
+from harness.specs.topology import Replica, Topology
+
+__all__ = ["Component", "build_components"]
+
+Kind = Literal["postgres", "toxiproxy", "app", "alertmanager", "prometheus"]
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    kind: Kind
+    argv: tuple[str, ...]
+    port: int
+    ready_url: str | None  # None: readiness is a PostgreSQL query
+    tier: int  # started in tier order; a tier waits for the one before to be ready
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    stop_signal: signal.Signals = signal.SIGTERM
+    service: str | None = None  # for app replicas
+
+
+def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Component]:
+    host = topo.host
+    comps = [
+        Component(
+            name="postgres",
+            kind="postgres",
+            argv=(
+                str(bins.postgres),
+                "-D",
+                str(run.postgres_data),
+                "-p",
+                str(topo.postgres.port),
+                "-k",
+                str(run.postgres_data),
+                "-c",
+                f"listen_addresses={host}",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=on",
+            ),
+            port=topo.postgres.port,
+            ready_url=None,
+            tier=0,
+            user=postgres_user(),
+            stop_signal=signal.SIGINT,  # "fast" shutdown: roll back clients, exit cleanly
+        ),
+        Component(
+            name="toxiproxy",
+            kind="toxiproxy",
+            argv=(
+                str(bins.toxiproxy),
+                "-host",
+                host,
+                "-port",
+                str(topo.toxiproxy.port),
+                "-proxy-metrics",
+                "-runtime-metrics",
+            ),
+            port=topo.toxiproxy.port,
+            ready_url=f"http://{host}:{topo.toxiproxy.port}/version",
+            tier=0,
+            env={"LOG_LEVEL": "warn"},
+        ),
+    ]
+    comps += [_replica(topo, r) for r in topo.replicas]
+    comps += [
+        Component(
+            name="alertmanager",
+            kind="alertmanager",
+            argv=(
+                str(bins.alertmanager),
+                f"--config.file={run.config / 'alertmanager.yml'}",
+                f"--storage.path={run.alertmanager_data}",
+                f"--web.listen-address={host}:{topo.alertmanager.port}",
+                "--cluster.listen-address=",
+            ),
+            port=topo.alertmanager.port,
+            ready_url=f"http://{host}:{topo.alertmanager.port}/-/ready",
+            tier=3,
+        ),
+        Component(
+            name="prometheus",
+            kind="prometheus",
+            argv=(
+                str(bins.prometheus),
+                f"--config.file={run.config / 'prometheus.yml'}",
+                f"--storage.tsdb.path={run.prometheus_data}",
+                f"--web.listen-address={host}:{topo.prometheus.port}",
+                "--enable-feature=exemplar-storage",
+                "--web.enable-lifecycle",
+                "--storage.tsdb.retention.time=2d",
+            ),
+            port=topo.prometheus.port,
+            ready_url=f"http://{host}:{topo.prometheus.port}/-/ready",
+            tier=4,
+        ),
+    ]
+    return comps
+
+
+def _replica(topo: Topology, replica: Replica) -> Component:
+    service, name, port = replica.service, replica.name, replica.port
+    host = topo.host
+    argv = [
+        sys.executable,
+        "-m",
+        "sample_app",
+        "--service",
+        service,
+        "--replica",
+        name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    argv += topo.dependency_flags(replica, host)
+    # services that others call start first, so the gateway finds its upstreams ready
+    calls_apps = any(dep in topo.services for dep in topo.services[service].depends_on)
+    tier = 2 if calls_apps else 1
+    env = {
+        "OTEL_SERVICE_NAME": service,
+        "OTEL_RESOURCE_ATTRIBUTES": f"service.instance.id={name}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return Component(
+        name=name,
+        kind="app",
+        argv=tuple(argv),
+        port=port,
+        ready_url=f"http://{host}:{port}/health/ready",
+        tier=tier,
+        env=env,
+        service=service,
+    )
+
+
+def child_env(comp: Component) -> dict[str, str]:
+    """The environment a component starts with: ours (OTEL_* passes through) plus its own."""
+    env = dict(os.environ)
+    env.update(comp.env)
+    return env

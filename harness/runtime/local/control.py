@@ -1,0 +1,158 @@
+"""`harness up | down | status`: start the supervisor, wait for it, stop exactly what it started."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from harness.errors import PreflightError, StackError
+from harness.runtime.local import postgres
+from harness.runtime.local.binaries import find_binaries
+from harness.runtime.local.layout import RunDir
+from harness.runtime.local.state import ComponentState, StackState, read_state
+from harness.specs.topology import Topology, load_topology
+
+__all__ = ["Health", "down", "health", "status", "up"]
+
+UP_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class Health:
+    component: ComponentState
+    alive: bool
+    healthy: bool
+
+
+def up(stack_file: Path, run_dir: Path, timeout: float = UP_TIMEOUT) -> tuple[StackState, bool]:
+    """Start the stack unless it already runs; returns (state, started_now)."""
+    topo = load_topology(stack_file)
+    run = RunDir(run_dir)
+    current = read_state(run.state_file)
+    if current is not None and current.supervisor().alive() and current.phase == "ready":
+        return current, False
+    if current is not None:
+        _cleanup(current)  # a dead or failed supervisor's leftovers, by recorded PID only
+    find_binaries(stack_file.resolve().parent)
+    _check_ports(topo)
+    run.ensure()
+    run.state_file.unlink(missing_ok=True)
+    log = run.log("supervisor").open("ab")
+    with log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness.runtime.local.supervisor",
+                "--stack",
+                str(stack_file.resolve()),
+                "--run-dir",
+                str(run.root.resolve()),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives this command; `down` stops it
+        )
+    return _await_ready(run, proc, timeout), True
+
+
+def _await_ready(run: RunDir, proc: subprocess.Popen[bytes], timeout: float) -> StackState:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = read_state(run.state_file)
+        if state is not None and state.phase == "ready":
+            return state
+        if state is not None and state.phase == "failed":
+            _wait_exit(proc, 30)
+            raise StackError(state.error or "the stack failed to start")
+        if proc.poll() is not None:
+            raise StackError(
+                f"the supervisor exited with {proc.returncode}: see {run.log('supervisor')}"
+            )
+        time.sleep(0.2)
+    proc.terminate()
+    _wait_exit(proc, 30)
+    raise StackError(f"the stack was not ready after {timeout:.0f}s: see {run.logs}")
+
+
+def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def down(run_dir: Path, timeout: float = 60.0) -> StackState | None:
+    """Stop the supervisor (it stops its children); then any recorded child still alive."""
+    run = RunDir(run_dir)
+    state = read_state(run.state_file)
+    if state is None:
+        return None
+    sup = state.supervisor()
+    sup.stop(timeout=timeout)
+    _cleanup(state)
+    final = read_state(run.state_file) or state
+    run.state_file.unlink(missing_ok=True)
+    return final
+
+
+def _cleanup(state: StackState) -> None:
+    """Stop recorded children that outlived their supervisor (identity-checked, never by name)."""
+    for comp in reversed(state.components):
+        ref = comp.process()
+        if ref is not None and ref.alive():
+            ref.stop()
+
+
+def status(run_dir: Path) -> StackState | None:
+    return read_state(RunDir(run_dir).state_file)
+
+
+def health(state: StackState, stack_file: Path | None = None) -> list[Health]:
+    """Probe every component now (process alive, and its readiness endpoint)."""
+    topo = load_topology(Path(stack_file or state.stack_file))
+    out = []
+    with httpx.Client(timeout=1.0) as client:
+        for comp in state.components:
+            ref = comp.process()
+            alive = ref is not None and ref.alive()
+            out.append(Health(comp, alive, alive and _probe(client, topo, comp)))
+    return out
+
+
+def _probe(client: httpx.Client, topo: Topology, comp: ComponentState) -> bool:
+    if comp.kind == "postgres":
+        return postgres.ping(topo)
+    path = {"app": "/health/ready", "toxiproxy": "/version"}.get(comp.kind, "/-/ready")
+    try:
+        return client.get(f"http://{topo.host}:{comp.port}{path}").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _check_ports(topo: Topology) -> None:
+    for port in topo.all_ports():
+        if not _port_free(topo.host, port):
+            raise PreflightError(
+                f"port {port} on {topo.host} is taken by another process: stop it "
+                f"(`ss -ltnp 'sport = :{port}'` shows which) or change the port in the stack file"
+            )
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,1 @@
+"""File formats: YAML loaded safely with file:line errors, durations, the topology and experiments."""

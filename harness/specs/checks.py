@@ -1,0 +1,88 @@
+"""Checks on parts of an experiment that need more than a type: PromQL, route templates.
+
+They run while the file is validated (harness.specs.experiment calls them), so `validate` and
+`run` reject the same files, before anything starts: a query Prometheus would refuse
+mid-run, or a route whose `{placeholder}` the load generator cannot fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from string import Formatter
+
+import promql_parser
+
+from harness.specs.yamlload import Problem
+
+__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_NESTING", "check_promql", "route_problems"]
+
+MAX_QUERY_CHARS = 10_000
+MAX_QUERY_NESTING = 100  # the Rust parser overflows its stack somewhere past 5,000
+_NOT_ONE_NUMBER = {"MatrixSelector": "a range vector", "SubqueryExpr": "a range vector"}
+
+
+def check_promql(query: str) -> str:
+    """A pydantic validator: the query parses and yields an instant vector or a scalar.
+
+    A probe compares one number per series with its threshold, so a range vector
+    (`x[5m]`) or a string cannot be a probe even when Prometheus accepts it.
+    """
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValueError(f"PromQL query longer than {MAX_QUERY_CHARS} characters")
+    if _nesting(query) > MAX_QUERY_NESTING:
+        raise ValueError(f"PromQL query nested more than {MAX_QUERY_NESTING} levels deep")
+    try:
+        expr = promql_parser.parse(query)
+    except ValueError as exc:
+        raise ValueError(f"PromQL syntax: {exc}") from None
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException
+        raise ValueError(f"PromQL syntax: the parser gave up ({exc})") from None
+    while type(expr).__name__ == "ParenExpr":
+        expr = expr.expr  # type: ignore[attr-defined]
+    kind = _NOT_ONE_NUMBER.get(type(expr).__name__)
+    if kind is None and type(expr).__name__ == "StringLiteral":
+        kind = "a string"
+    if kind:
+        raise ValueError(f"a probe needs an instant vector or a scalar, and this is {kind}")
+    return query
+
+
+def _nesting(query: str) -> int:
+    depth = deepest = 0
+    for char in query:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
+
+
+def route_problems(
+    path: str, choices: Mapping[str, Sequence[object]], body: Mapping[str, object] | None
+) -> list[Problem]:
+    """Placeholders the load generator cannot fill, and choices with nothing to choose.
+
+    `Route.render` fills `{name}` in the path, and a body value that is exactly
+    "{field}" (its own field's name), from `choices`; anything else stays as written.
+    """
+    problems: list[Problem] = [
+        (("choices", name), "no values to choose from")
+        for name, vals in choices.items()
+        if not vals
+    ]
+    try:
+        fields = [(n, s, c) for _, n, s, c in Formatter().parse(path) if n is not None]
+    except ValueError as exc:
+        return [*problems, (("path",), f"{path!r}: {exc} (write {{{{ and }}}} for braces)")]
+    for name, spec, conversion in fields:
+        if not name.isidentifier() or spec or conversion:
+            problems.append((("path",), f"placeholder {{{name}}} must be a plain {{name}}"))
+        elif name not in choices:
+            problems.append((("path",), f"placeholder {{{name}}} has no entry in choices"))
+    for key, value in (body or {}).items():
+        if value == f"{{{key}}}" and key not in choices:
+            problems.append((("json", key), f"placeholder {value} has no entry in choices"))
+    return problems

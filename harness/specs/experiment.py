@@ -1,0 +1,448 @@
+"""Experiment files (`version: harness/v1`): the models, loaded with file:line: field errors.
+
+The file is mapped onto frozen pydantic models with no parsing concerns left in
+them; the planner and the engine only ever see these. Every field carries a
+description: `harness schema` turns them into editor help.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from harness.specs.checks import check_promql, route_problems
+from harness.specs.durations import Duration
+from harness.specs.yamlload import FieldError, Problem, load_model
+
+__all__ = [
+    "AnyProbe",
+    "BlastRadius",
+    "ClientProbe",
+    "Experiment",
+    "Expectations",
+    "FaultSpec",
+    "LoadSpec",
+    "NETWORK_FAULTS",
+    "PROCESS_FAULTS",
+    "Probe",
+    "RouteSpec",
+    "TargetSelector",
+    "json_schema",
+    "load_experiment",
+]
+
+NAME = r"^[a-z0-9][a-z0-9_-]*$"
+MAX_COUNT = 1000  # replicas a selector may ask for; the topology allows 50 per service
+MAX_MS = 24 * 3600 * 1000  # any millisecond setting: a day at most, like durations
+MAX_BYTES = 2**40
+
+
+class _Strict(BaseModel):
+    # no NaN or infinity in any number: `.inf` once ran a fault forever
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class TargetSelector(_Strict):
+    """Which replicas or links a fault hits; resolved against live replicas at run time.
+
+    Exactly one of: `service` (+ `count` or `percent`, default every replica),
+    `replicas` (named), `links` (Toxiproxy proxy names).
+    """
+
+    service: str | None = Field(None, description="a service of the topology, e.g. orders")
+    count: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="with service: this many of its live replicas"
+    )
+    percent: float | None = Field(
+        None,
+        gt=0,
+        le=100,
+        description="with service: this share of its live replicas, rounded down "
+        "(floor), and at least one: 50 of 3 replicas is 1, 67 is 2",
+    )
+    replicas: tuple[str, ...] | None = Field(
+        None, description="replica names, e.g. [orders-2] (service name, dash, 1-based index)"
+    )
+    links: tuple[str, ...] | None = Field(
+        None, description="Toxiproxy proxy names (source_target), e.g. [gateway_orders-1]"
+    )
+    hop: Literal["ingress", "database", "edge"] = Field(
+        "ingress",
+        description="for network faults on a service or replicas: the link into the replica "
+        "(ingress), from it to PostgreSQL (database), or the public entry (edge, gateway)",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TargetSelector:
+        kinds = [k for k in ("service", "replicas", "links") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise FieldError((), "give exactly one of service, replicas or links")
+        if self.count is not None and self.percent is not None:
+            raise FieldError(("percent",), "give count or percent, not both")
+        if (self.count or self.percent) and self.service is None:
+            raise FieldError(("count" if self.count else "percent",), "only applies with service")
+        return self
+
+
+NETWORK_FAULTS = (
+    "latency",
+    "blackhole",
+    "refused",
+    "bandwidth",
+    "reset_peer",
+    "slow_close",
+    "slicer",
+    "limit_data",
+)
+PROCESS_FAULTS = ("kill", "terminate", "pause")
+
+_DIRECTION = (
+    "which stream of each connection: upstream (client to server: requests), "
+    "downstream (server to client: responses) or both"
+)
+
+
+class _FaultBase(_Strict):
+    target: str = Field(description="a name under `targets`")
+    start_after: Duration = Field(
+        0.0, description="delay from the first injection to this fault's start"
+    )
+    duration: Duration = Field(description="how long the fault stays on")
+
+
+class _NetworkBase(_FaultBase):
+    direction: Literal["upstream", "downstream", "both"] = Field(
+        "downstream", description=_DIRECTION
+    )
+    toxicity: float = Field(
+        1.0, gt=0, le=1, description="share of connections the fault applies to (0 to 1]"
+    )
+
+
+def _kind(name: str, what: str) -> Any:
+    return Field(description=f"{name}: {what}")
+
+
+class Latency(_NetworkBase):
+    type: Literal["latency"] = _kind("latency", "delay every chunk of data")
+    latency_ms: int = Field(ge=1, le=60_000, description="added delay, milliseconds")
+    jitter_ms: int = Field(0, ge=0, le=60_000, description="random +/- on the delay, ms")
+
+
+class Blackhole(_NetworkBase):
+    """Bytes vanish and connections hang (Toxiproxy's timeout toxic with 0 ms)."""
+
+    type: Literal["blackhole"] = _kind("blackhole", "data vanishes, connections hang")
+    direction: Literal["upstream", "downstream", "both"] = Field("upstream", description=_DIRECTION)
+
+
+class Refused(_FaultBase):
+    """The proxy is disabled: new connections are refused, open ones closed."""
+
+    type: Literal["refused"] = _kind("refused", "the proxy is off: connections refused")
+
+
+class Bandwidth(_NetworkBase):
+    type: Literal["bandwidth"] = _kind("bandwidth", "limit the throughput")
+    rate_kb_per_s: int = Field(
+        ge=1,
+        le=10_000_000,
+        description="kilobytes per second as Toxiproxy means it: 1 KB = 1000 bytes "
+        "(a rate of 0 would mean no limit, so it is not allowed)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "rate_kbps" in data:
+            raise FieldError(
+                ("rate_kbps",), "renamed to rate_kb_per_s: the rate is kilobytes per second"
+            )
+        return data
+
+
+class ResetPeer(_NetworkBase):
+    type: Literal["reset_peer"] = _kind("reset_peer", "connections end with a TCP RST")
+    timeout_ms: int = Field(0, ge=0, le=MAX_MS, description="reset after this many ms")
+
+
+class SlowClose(_NetworkBase):
+    type: Literal["slow_close"] = _kind("slow_close", "delay the close of connections")
+    delay_ms: int = Field(ge=1, le=MAX_MS, description="delay before closing, milliseconds")
+
+
+class Slicer(_NetworkBase):
+    type: Literal["slicer"] = _kind("slicer", "cut data into small packets")
+    average_size: int = Field(ge=1, le=MAX_BYTES, description="mean packet size, bytes")
+    size_variation: int = Field(0, ge=0, le=MAX_BYTES, description="+/- on the size, bytes")
+    delay_us: int = Field(0, ge=0, le=MAX_MS, description="pause between packets, microseconds")
+
+
+class LimitData(_NetworkBase):
+    type: Literal["limit_data"] = _kind("limit_data", "close after some bytes")
+    bytes: int = Field(ge=0, le=MAX_BYTES, description="bytes passed before the close")
+
+
+class Kill(_FaultBase):
+    """SIGKILL; the supervisor's restart is part of recovery (duration: how long we watch)."""
+
+    type: Literal["kill"] = _kind("kill", "SIGKILL the replicas (duration: how long we watch)")
+
+
+class Terminate(_FaultBase):
+    type: Literal["terminate"] = _kind("terminate", "SIGTERM the replicas")
+
+
+class Pause(_FaultBase):
+    """SIGSTOP for the duration, then SIGCONT."""
+
+    type: Literal["pause"] = _kind("pause", "SIGSTOP for the duration, then SIGCONT")
+
+
+FaultSpec = Annotated[
+    Latency
+    | Blackhole
+    | Refused
+    | Bandwidth
+    | ResetPeer
+    | SlowClose
+    | Slicer
+    | LimitData
+    | Kill
+    | Terminate
+    | Pause,
+    Field(discriminator="type"),
+]
+
+_OPS = Literal["<", "<=", ">", ">=", "==", "!="]
+_OP = "passes when `value op threshold` holds"
+
+
+def _not_nan(value: float) -> float:
+    if math.isnan(value):
+        raise ValueError("a threshold must be a number, not NaN")
+    return value
+
+
+# +Inf and -Inf compare as PromQL compares them; NaN compares false with everything
+Threshold = Annotated[float, Field(allow_inf_nan=True), AfterValidator(_not_nan)]
+PromQL = Annotated[str, Field(min_length=1), AfterValidator(check_promql)]
+
+
+class Probe(_Strict):
+    """A PromQL query compared with a threshold; never passes on no data."""
+
+    name: str = Field(pattern=NAME, description="unique among the experiment's probes")
+    query: PromQL = Field(description="PromQL giving an instant vector or a scalar")
+    op: _OPS = Field(description=_OP)
+    threshold: Threshold = Field(description="compared with every series the query returns")
+    description: str = Field("", description="for people reading the report")
+
+
+class ClientProbe(_Strict):
+    """What the load generator's users saw over the last `window`: no scrape to wait for.
+
+    `error_ratio` counts non-2xx/3xx answers and requests that got no answer;
+    `p99_seconds`/`p50_seconds` are latencies from each request's scheduled time.
+    Requires `load`; with no request completed in the window it is "no data".
+    """
+
+    name: str = Field(pattern=NAME, description="unique among the experiment's probes")
+    metric: Literal["error_ratio", "p99_seconds", "p50_seconds"] = Field(
+        description="share of failed requests (0 to 1), or a latency quantile in seconds"
+    )
+    window: Duration = Field(2.0, gt=0, description="the requests of this last stretch count")
+    op: _OPS = Field(description=_OP)
+    threshold: Threshold = Field(description="compared with the metric")
+    description: str = Field("", description="for people reading the report")
+
+
+def _probe_kind(value: object) -> str:
+    client = isinstance(value, dict | ClientProbe) and (
+        isinstance(value, ClientProbe) or "metric" in value  # type: ignore[operator]
+    )
+    return "union:client" if client else "union:prometheus"
+
+
+AnyProbe = Annotated[
+    Annotated[Probe, Tag("union:prometheus")] | Annotated[ClientProbe, Tag("union:client")],
+    Discriminator(_probe_kind),
+]
+
+
+class RouteSpec(_Strict):
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = Field(
+        "GET", description="HTTP method"
+    )
+    path: str = Field(
+        pattern=r"^/", description="path on the shop; `{name}` is filled from `choices`"
+    )
+    weight: float = Field(1.0, gt=0, description="relative share of this route's requests")
+    json_body: dict[str, object] | None = Field(
+        None,
+        alias="json",
+        description='JSON body; a value "{field}" is filled from choices[field]',
+    )
+    choices: dict[str, tuple[object, ...]] = Field(
+        {}, description="placeholder name to the values picked at random, per request"
+    )
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> RouteSpec:
+        problems = route_problems(self.path, self.choices, self.json_body)
+        if problems:
+            raise FieldError.of(problems)
+        return self
+
+
+class LoadSpec(_Strict):
+    rate: float = Field(gt=0, le=5000, description="requests per second (open loop)")
+    routes: tuple[RouteSpec, ...] = Field(min_length=1, description="what the users request")
+    timeout: Duration = Field(5.0, description="per request; past it the request failed")
+
+
+class Expectations(_Strict):
+    during: tuple[AnyProbe, ...] = Field(
+        (), description="probes that must pass while the faults are on (else: deviated)"
+    )
+    recovery_within: Duration | None = Field(
+        None, description="steady state must be back this soon after the faults end"
+    )
+    acknowledged_writes_persisted: bool = Field(
+        False, description="every order the users got a 2xx for must be in the database"
+    )
+
+
+class BlastRadius(_Strict):
+    max_targets: int | None = Field(
+        None, ge=1, le=MAX_COUNT, description="replicas the faults may hurt, at most"
+    )
+    max_percent: float | None = Field(
+        None, gt=0, le=100, description="share of a service's replicas hurt, at most"
+    )
+    max_duration: Duration = Field(description="every fault must end (start_after + duration) by")
+    allow_total_outage: bool = Field(
+        False, description="allow hitting every live replica of a service"
+    )
+
+
+class Experiment(_Strict):
+    version: Literal["harness/v1"] = Field(description="the file format: harness/v1")
+    name: str = Field(pattern=NAME, description="lowercase, digits, - and _; names the run")
+    description: str = Field("", description="one line for people")
+    hypothesis: str = Field(min_length=1, description="what should hold while the faults are on")
+    targets: dict[str, TargetSelector] = Field(
+        min_length=1, description="named selectors that faults refer to by `target`"
+    )
+    faults: tuple[FaultSpec, ...] = Field(min_length=1, description="what to break, and when")
+    load: LoadSpec | None = Field(None, description="traffic for the whole run (open loop)")
+    steady_state: tuple[Probe, ...] = Field(
+        min_length=1, description="probes that must pass before any fault (else: not steady)"
+    )
+    guardrails: tuple[AnyProbe, ...] = Field(
+        (), description="probes checked during faults; one failing aborts the run"
+    )
+    expectations: Expectations = Field(
+        Expectations(), description="what should hold during and after the faults"
+    )
+    blast_radius: BlastRadius = Field(description="limits past which the run is refused")
+    designed_verdict: Literal["held", "deviated", "aborted", "refused"] = Field(
+        "held", description="what this experiment should end with (`run --as-designed`)"
+    )
+    tick: Duration = Field(1.0, gt=0, description="cadence of expectations and recovery polls")
+    guard_interval: Duration = Field(
+        0.25, gt=0, description="cadence of guardrails and control-plane checks during faults"
+    )
+    settle: Duration = Field(5.0, description="load time before the steady-state check")
+    steady_wait: Duration = Field(
+        15.0, description="how long to keep checking for steady state (no data is not steady)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Experiment:
+        problems = [*self._reference_problems(), *self._window_problems()]
+        client = [
+            p.name
+            for p in (*self.guardrails, *self.expectations.during)
+            if isinstance(p, ClientProbe)
+        ]
+        if client and self.load is None:
+            problems.append((("load",), f"client probes ({', '.join(client)}) need load"))
+        names = [p.name for p in (*self.steady_state, *self.guardrails, *self.expectations.during)]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(((), f"probe names must be unique: {', '.join(dupes)}"))
+        if problems:
+            raise FieldError.of(problems)
+        return self
+
+    def _reference_problems(self) -> list[Problem]:
+        problems: list[Problem] = []
+        for i, fault in enumerate(self.faults):
+            selector = self.targets.get(fault.target)
+            if selector is None:
+                known = ", ".join(sorted(self.targets))
+                message = f"unknown target {fault.target!r} (known: {known})"
+                problems.append((("faults", i, "target"), message))
+            elif selector.links is not None and fault.type not in NETWORK_FAULTS:
+                message = f"a {fault.type} fault needs replicas, not links"
+                problems.append((("faults", i, "target"), message))
+        return problems
+
+    def _window_problems(self) -> list[Problem]:
+        """Faults that would outlast blast_radius.max_duration.
+
+        The planner refuses these at run time too; an experiment designed to be
+        refused is left for it, so that its run shows the refusal.
+        """
+        if self.designed_verdict == "refused":
+            return []
+        limit = self.blast_radius.max_duration
+        return [
+            (
+                ("faults", i),
+                f"ends at {f.start_after + f.duration:g}s (start_after + duration), "
+                f"past blast_radius.max_duration={limit:g}s",
+            )
+            for i, f in enumerate(self.faults)
+            if f.start_after + f.duration > limit
+        ]
+
+    @property
+    def fault_window(self) -> float:
+        """Seconds from the first injection to the last fault's scheduled end."""
+        return max(f.start_after + f.duration for f in self.faults)
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9-]+", "-", self.name)
+
+
+Check = Callable[[Experiment], Iterable[Problem]]
+
+
+def load_experiment(path: Path, check: Check | None = None) -> Experiment:
+    """Load and validate one experiment file; `check` adds problems located like the rest.
+
+    `harness validate --stack` passes the planner's topology check here.
+    """
+    return load_model(path, Experiment, check)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of experiment files, as `harness schema` prints it for editors."""
+    schema = Experiment.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
