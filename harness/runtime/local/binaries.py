@@ -35,7 +35,7 @@ def find_binaries(root: Path | None = None) -> Binaries:
     (where `make install` builds it) and then on PATH.
     """
     pg_bin = _postgres_bin_dir()
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[3]  # the checkout: harness/runtime/local/ is three down
     tp_candidates: list[Path | str | None] = [os.environ.get("TOXIPROXY_SERVER")]
     tp_candidates += [project_bin_dir(d) / "toxiproxy-server" for d in (root, here) if d]
     return Binaries(
