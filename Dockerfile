@@ -1,4 +1,4 @@
-# The sample shop's image for docker-compose.yml (one image, every service).
+# The image every launched service of docker-compose.yml runs (the sample shop's code).
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -6,4 +6,4 @@ COPY harness ./harness
 COPY sample_app ./sample_app
 RUN pip install --no-cache-dir .
 ENV PYTHONUNBUFFERED=1 OTEL_PYTHON_LOG_AUTO_INSTRUMENTATION=false
-ENTRYPOINT ["python", "-m", "sample_app"]
+# no entrypoint: each service's command is the whole argv the topology gives (harness compose)

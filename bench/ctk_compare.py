@@ -101,7 +101,7 @@ class Stack:
         state = json.loads((run_dir / "state.json").read_text())
         ports = tuple(c["port"] for c in state["components"] if c.get("service") == "orders")
         urls = state["urls"]
-        return cls(urls["shop"], urls["prometheus"], urls["toxiproxy"], ports)
+        return cls(next(u for k, u in urls.items() if k.endswith("(entry)")), urls["prometheus"], urls["toxiproxy"], ports)
 
 
 # --- Chaos Toolkit: install, experiment, run -------------------------------------------

@@ -26,7 +26,7 @@ def main() -> None:
     topo = load_topology(args.stack)
     link = next(lk for lk in topo.links if lk.target == "catalog-1")
     urls = {
-        "direct": f"http://{topo.host}:{link.upstream_port}",
+        "direct": "http://{}:{}".format(*topo.upstream(link)),
         "proxied": f"http://{topo.host}:{link.listen_port}",
     }
     runs: dict[str, list[dict]] = {k: [] for k in urls}

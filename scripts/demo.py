@@ -22,7 +22,7 @@ def main() -> int:
     if state is None or state.phase != "ready":
         print("the stack is not up: run `harness up` first", file=sys.stderr)
         return 1
-    shop = state.urls["shop"]
+    shop = next(u for k, u in state.urls.items() if k.endswith("(entry)"))
     trace_id = secrets.token_hex(16)
     headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
     with httpx.Client(base_url=shop, timeout=10, headers=headers) as http:

@@ -35,6 +35,7 @@ from harness.faults import FaultEnv
 from harness.probes.promql import ProbeResult
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
+from harness.runtime.local.runtime import LocalRuntime
 from harness.runtime.local.state import ComponentState, StackState, read_state, write_state
 from harness.specs.topology import Topology, load_topology
 from tests.waiting import wait_for
@@ -318,15 +319,18 @@ services:
     port_base: 28100
     edge_port_base: 28080
     depends_on: [catalog, orders]
+    command: {{argv: [sleep, "60"]}}
   catalog:
     replicas: 2
     port_base: 28200
     proxy_port_base: 28250
+    command: {{argv: [sleep, "60"]}}
   orders:
     replicas: 1
     port_base: 28300
     proxy_port_base: 28350
     depends_on: [postgres]
+    command: {{argv: [sleep, "60"]}}
 """
 
 APPS = ("gateway-1", "catalog-1", "catalog-2", "orders-1")
@@ -397,7 +401,8 @@ def make_stack(
 def fault_env(
     toxiproxy: ToxiproxyClient, stack: FakeStack, restart_timeout: float = 1.0
 ) -> FaultEnv:
-    return FaultEnv(toxiproxy=toxiproxy, stack_state=stack.state, restart_timeout=restart_timeout)
+    runtime = LocalRuntime(stack.topo, stack.run.root)
+    return FaultEnv(toxiproxy=toxiproxy, runtime=runtime, restart_timeout=restart_timeout)
 
 
 # -- Prometheus and the display -------------------------------------------------------

@@ -30,8 +30,8 @@ from harness.experiment.plan import topology_problems
 from harness.faults import FaultEnv
 from harness.runtime.compose import compose_files
 from harness.runtime.local import control
-from harness.runtime.local.layout import RunDir
-from harness.runtime.local.state import StackState, read_state
+from harness.runtime.local.runtime import LocalRuntime
+from harness.runtime.local.state import StackState
 from harness.safety.recover import recover_stack
 from harness.specs.experiment import json_schema, load_experiment
 from harness.specs.topology import load_topology
@@ -118,7 +118,7 @@ def compose(
     check: bool = typer.Option(False, "--check", help="Only say whether the files are current."),
 ) -> None:
     """Write docker-compose.yml and compose/* from the topology (the same stack as containers)."""
-    files = compose_files(load_topology(stack))
+    files = compose_files(load_topology(stack), out_dir.resolve())
     stale = [
         p
         for p, text in files.items()
@@ -223,16 +223,9 @@ def run(
 def recover(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
     """Undo whatever a dead run left: toxics, disabled proxies, paused or killed replicas."""
     topo = load_topology(stack)
-    state_dir = RunDir(run_dir)
-
-    def current() -> StackState:
-        state = read_state(state_dir.state_file)
-        if state is None:
-            raise HarnessError(f"no stack state in {run_dir}: is the stack up?")
-        return state
-
     with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
-        report = recover_stack(state_dir.root, FaultEnv(toxiproxy=tp, stack_state=current))
+        env = FaultEnv(toxiproxy=tp, runtime=LocalRuntime(topo, run_dir))
+        report = recover_stack(run_dir, env)
     if report.journal is None:
         out.print("nothing to recover: no run left faults on this stack")
         return

@@ -13,8 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import httpx
-
 from harness.clients.toxiproxy import ToxiproxyError
 from harness.errors import RollbackFailed
 from harness.experiment.context import RunContext
@@ -22,6 +20,7 @@ from harness.experiment.plan import PlannedFault
 from harness.faults import actions_for
 from harness.faults.process import Signal
 from harness.probes.promql import ProbeResult
+from harness.runtime.base import Instance
 from harness.safety.rollback import RevertStack
 from harness.safety.signals import deferred_signals
 
@@ -38,11 +37,10 @@ class Aborted(Exception):  # noqa: N818 — a decision, not a failure
 
 @dataclass
 class _Restart:
-    """A replica we killed: when, its old PID, and when the supervisor had it ready again."""
+    """An instance we killed: when, and when the runtime had its replacement ready."""
 
-    replica: str
-    old_pid: int
-    killed: float
+    killed: Instance
+    at: float
     back: float | None = None
 
 
@@ -140,35 +138,23 @@ def _inject(
         action.apply(ctx.env)
         ctx.journal.record("fault.applied", fault_id=fault_id)
         if isinstance(action, Signal) and action.signal in ("SIGKILL", "SIGTERM"):
-            restarts.append(_Restart(action.replica, action.pid, time.monotonic()))
+            restarts.append(_Restart(action.instance, time.monotonic()))
     ctx.display.phase("inject", ", ".join(item.fault.replicas))
 
 
 def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
-    """Measure process fault → replica running and ready again, as the supervisor restarts it."""
-    waiting = [r for r in restarts if r.back is None]
-    if not waiting:
-        return
-    state = ctx.env.stack_state()
-    for r in waiting:
-        comp = state.component(r.replica)
-        ref = comp.process()
-        if comp.pid == r.old_pid or ref is None or not ref.alive() or not _ready(ctx, comp.port):
+    """Measure process fault → a replacement running and ready, as the runtime restarts it."""
+    for r in restarts:
+        if r.back is not None:
+            continue
+        new = ctx.env.runtime.replacement(r.killed)
+        if new is None or not ctx.env.runtime.ready(new):
             continue
         r.back = time.monotonic()
-        seconds = round(r.back - r.killed, 3)
-        ctx.journal.record("replica.back", replica=r.replica, pid=comp.pid, seconds=seconds)
+        seconds = round(r.back - r.at, 3)
+        ctx.journal.record("replica.back", replica=new.name, identity=new.identity, seconds=seconds)
         previous = ctx.outcome.figures.get("restart_seconds") or 0.0
         ctx.outcome.figures["restart_seconds"] = max(previous, seconds)
-
-
-def _ready(ctx: RunContext, port: int) -> bool:
-    try:
-        return (
-            httpx.get(f"http://{ctx.topo.host}:{port}/health/ready", timeout=0.5).status_code == 200
-        )
-    except httpx.HTTPError:
-        return False
 
 
 def _close(ctx: RunContext, item: _Scheduled, reverts: RevertStack) -> None:

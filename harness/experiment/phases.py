@@ -8,26 +8,27 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from harness.errors import StackError
 from harness.experiment.context import RunContext
 from harness.experiment.plan import plan_experiment
 from harness.load.background import BackgroundLoad
-from harness.probes.promql import ProbeResult, evaluate
-from harness.probes.writes import acknowledged_writes_persisted
+from harness.probes.checks import run_check
+from harness.probes.promql import ProbeResult
 from harness.runtime.local.procs import ProcessRef
+from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import read_state
-from harness.safety.lock import ActiveRun, refuse_if_unrecovered, write_active
+from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active
 
 __all__ = [
     "await_recovery",
     "await_steady_state",
-    "check_writes",
     "describe_plan",
     "phase",
     "preflight",
+    "run_checks",
     "start_load",
     "start_watchdog",
     "steady_state",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 WATCHDOG_STALE = 5.0
+WATCHDOG_COMMAND = (sys.executable, "-m", "harness.safety.watchdog")
+WATCHDOG_START = 15.0  # seconds for the watchdog process to start and say it watches
 
 
 @contextmanager
@@ -62,9 +65,10 @@ def preflight(ctx: RunContext) -> None:
         raise StackError(f"Prometheus at {ctx.prom.base_url} is not ready")
     ctx.env.toxiproxy.version()
     refuse_if_unrecovered(ctx.stack_run.root)
-    live = [
-        c.name for c in state.components if c.kind == "app" and (p := c.process()) and p.alive()
-    ]
+    live = [i.name for i in ctx.env.runtime.instances()]
+    # an external service is live when it answers; the harness did not start it
+    external = [r for r in ctx.topo.replicas if ctx.topo.is_external(r.name)]
+    live += [r.name for r in external if replica_ready(ctx.topo, r)]
     ctx.plan = plan_experiment(ctx.exp, ctx.topo, live, ctx.seed, str(ctx.source))
     for fault in ctx.plan.faults:
         ctx.journal.record(
@@ -86,15 +90,19 @@ def describe_plan(ctx: RunContext) -> list[str]:
             f"fault {f.index}: {f.spec.type} at +{f.spec.start_after:g}s for "
             f"{f.spec.duration:g}s on {', '.join(f.replicas) or 'no replica'} (links: {where})"
         )
+    if ctx.exp.load is not None and ctx.plan.load_url:
+        lines.append(f"load: {ctx.exp.load.rate:g} req/s to {ctx.plan.load_url}")
     return lines
 
 
 def start_load(ctx: RunContext) -> None:
+    """Start the load on the target the planner resolved (`Plan.load_url`)."""
     if ctx.exp.load is None:
         return
+    assert ctx.plan is not None and ctx.plan.load_url is not None, "plan before the load"
     br = ctx.exp.blast_radius
     budget = ctx.exp.settle + br.max_duration + (ctx.exp.expectations.recovery_within or 30) + 120
-    ctx.load = BackgroundLoad(ctx.topo.edge_url(), ctx.exp.load, budget, ctx.seed).start()
+    ctx.load = BackgroundLoad(ctx.plan.load_url, ctx.exp.load, budget, ctx.seed).start()
     time.sleep(ctx.exp.settle)  # let rate windows fill with this run's traffic
 
 
@@ -108,7 +116,7 @@ def stop_load(ctx: RunContext) -> None:
 
 
 def steady_state(ctx: RunContext, label: str) -> list[ProbeResult]:
-    results = [evaluate(p, ctx.prom) for p in ctx.exp.steady_state]
+    results = [ctx.evaluate(p) for p in ctx.exp.steady_state]
     for r in results:
         ctx.record_probe(label, r)
     ctx.display.tick(label, None, results)
@@ -143,20 +151,24 @@ def await_recovery(ctx: RunContext) -> float | None:
     return None
 
 
-def check_writes(ctx: RunContext) -> None:
-    """Every write the load generator got a 2xx for is in the database; none is no data."""
-    if not ctx.exp.expectations.acknowledged_writes_persisted:
-        return
-    if ctx.load_result is None:
-        ctx.outcome.fail("deviated", "acknowledged_writes_persisted: no load ran, no data")
-        return
-    check = acknowledged_writes_persisted(ctx.topo, ctx.load_result)
-    ctx.outcome.checks.append(check)
-    ctx.journal.record("check", **check)
-    if check["status"] == "error":
-        ctx.outcome.fail("error", check["detail"])
-    elif not check["ok"]:
-        ctx.outcome.fail("deviated", check["detail"])
+def run_checks(ctx: RunContext) -> None:
+    """Every declared check, after the load stopped, on what its users were acknowledged.
+
+    A miss deviates; no data deviates too (nothing was proven); an error is "error".
+    HTTP checks read back from the load's target unless they name their own.
+    """
+    records = ctx.load_result.records if ctx.load_result is not None else []
+    base_url = (ctx.plan.load_url if ctx.plan is not None else None) or ""
+    for check in ctx.exp.expectations.checks:
+        result = run_check(check, records, base_url=base_url, topo=ctx.topo)
+        ctx.outcome.checks.append(asdict(result))
+        ctx.journal.record("check", **asdict(result))
+        if result.status == "error":
+            ctx.outcome.fail("error", f"check {result.name}: {result.detail}")
+        elif result.status == "no data":
+            ctx.outcome.fail("deviated", f"check {result.name}: no data: {result.detail}")
+        elif not result.ok:
+            ctx.outcome.fail("deviated", f"check {result.name}: {result.detail}")
 
 
 def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
@@ -172,9 +184,7 @@ def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
     with log:
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "harness.safety.watchdog",
+                *WATCHDOG_COMMAND,
                 "--stack",
                 str(ctx.stack_file),
                 "--run-dir",
@@ -187,9 +197,29 @@ def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # survives a kill of the harness's process group
         )
+    _await_watching(ctx, proc)
     wd = ProcessRef.of(proc.pid)
     write_active(
         ctx.stack_run.root, replace(pointer, watchdog_pid=wd.pid, watchdog_start_time=wd.start_time)
     )
     ctx.journal.record("watchdog.started", watchdog_pid=wd.pid)
     return proc
+
+
+def _await_watching(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
+    """Inject nothing until the watchdog says it watches: one that died at start (a
+    broken install, a bad interpreter) would leave the run unguarded."""
+    deadline = time.monotonic() + WATCHDOG_START
+    while time.monotonic() < deadline:
+        if any(e["event"] == "watchdog.watching" for e in ctx.journal.tail()):
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    log = ctx.out_dir / "watchdog.log"
+    if proc.poll() is None:
+        proc.kill()
+    clear_active(ctx.stack_run.root)  # nothing was injected: no run to point at
+    raise StackError(
+        f"the watchdog did not start watching (exit {proc.wait()}): see {log}; nothing was injected"
+    )

@@ -26,10 +26,10 @@ from harness.experiment.judge import judge_during
 from harness.experiment.phases import (
     await_recovery,
     await_steady_state,
-    check_writes,
     describe_plan,
     phase,
     preflight,
+    run_checks,
     start_load,
     start_watchdog,
     steady_state,
@@ -149,17 +149,19 @@ def _faults_then_recovery(ctx: RunContext, cleanup: ExitStack) -> None:
         if not r.ok:
             ctx.outcome.fail("deviated", f"not steady after the fault: {r.summary()}")
     stop_load(ctx)
-    check_writes(ctx)
+    run_checks(ctx)
 
 
 def _release_watchdog(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
     """Once the journal lists no fault in place: clear the pointer and let the watchdog
     exit. While a fault may be in place, leave both: the watchdog takes over when we exit."""
-    if proc.poll() is not None or still_open(ctx.journal.path):
+    if still_open(ctx.journal.path):
         return
     active = read_active(ctx.stack_run.root)
     if active is not None and active.journal == str(ctx.journal.path):
         clear_active(ctx.stack_run.root)
+    if proc.poll() is not None:
+        return
     try:
         proc.wait(timeout=3)
     except subprocess.TimeoutExpired:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from harness.clients.prometheus import PrometheusClient
 from harness.clients.toxiproxy import ToxiproxyClient
-from harness.errors import HarnessError, InvalidInput, Issue, StackError
+from harness.errors import HarnessError, InvalidInput, Issue
 from harness.experiment.run import Display, Outcome, RunContext, run_experiment
 from harness.faults import FaultEnv
 from harness.report import write_html, write_junit
 from harness.runtime.local.layout import RunDir
-from harness.runtime.local.state import StackState, read_state
+from harness.runtime.local.runtime import LocalRuntime
 from harness.safety.journal import JOURNAL_FILE, Journal
 from harness.specs.experiment import Experiment, load_experiment
 from harness.specs.topology import load_topology
@@ -97,7 +97,7 @@ def run_one(
         PrometheusClient(f"http://{host}:{topo.prometheus.port}", timeout=2.0) as prom,
         ToxiproxyClient(f"http://{host}:{topo.toxiproxy.port}") as tp,
     ):
-        env = FaultEnv(toxiproxy=tp, stack_state=lambda: _state(run))
+        env = FaultEnv(toxiproxy=tp, runtime=LocalRuntime(topo, stack_run_dir))
         ctx = RunContext(
             exp=exp,
             source=source,
@@ -128,14 +128,8 @@ def run_one(
                 run_id,
                 started,
                 services,
+                topo.entry_service(),
             )
         except (HarnessError, OSError) as exc:  # the verdict and junit.xml stand without it
             outcome.reasons.append(f"report.html could not be written: {exc}")
     return RunResult(source, exp.name, outcome, out_dir, seconds, exp.designed_verdict)
-
-
-def _state(run: RunDir) -> StackState:
-    state = read_state(run.state_file)
-    if state is None:
-        raise StackError(f"no stack state in {run.root}: is the stack up?")
-    return state

@@ -8,22 +8,21 @@ and the watchdog can revert it from the journal in another process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from harness.clients.toxiproxy import ToxiproxyClient
-from harness.runtime.local.state import StackState
+from harness.runtime.base import Runtime
 
 __all__ = ["Action", "FaultEnv", "action_from_json", "register"]
 
 
 @dataclass
 class FaultEnv:
-    """What actions act through: Toxiproxy, and the supervisor's record of processes."""
+    """What actions act through: Toxiproxy for the network, the runtime for processes."""
 
     toxiproxy: ToxiproxyClient
-    stack_state: Callable[[], StackState]
+    runtime: Runtime
     restart_timeout: float = 30.0
 
 

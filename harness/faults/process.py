@@ -1,8 +1,8 @@
 """Process faults on replicas the stack launched: kill, terminate, pause.
 
-Signals go only to the PID *and* start time the supervisor recorded, never to a
-process found by name. Reverting a kill means waiting until the supervisor has the
-replica running again; reverting a pause is SIGCONT.
+Signals go through the runtime, to the identity it gave the instance (locally PID
+*and* start time), never to a process found by name. Reverting a kill means waiting
+until the runtime has a replacement; reverting a pause is SIGCONT.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from harness.errors import HarnessError
 from harness.experiment.plan import PlannedFault
 from harness.faults.base import FaultEnv, register
-from harness.runtime.local.procs import ProcessRef
+from harness.runtime.base import Instance
 
 __all__ = ["Signal", "process_actions"]
 
@@ -25,56 +25,52 @@ _SIGNALS = {"kill": signal.SIGKILL, "terminate": signal.SIGTERM, "pause": signal
 @register
 @dataclass(frozen=True)
 class Signal:
+    """A signal to one instance, addressed by the identity the runtime gave it (never by
+    name): a successor with the same name is never hit by a revert meant for this one."""
+
     kind: ClassVar[str] = "signal"
     replica: str
-    pid: int
-    start_time: int
+    service: str
+    identity: str
     signal: str  # "SIGKILL" | "SIGTERM" | "SIGSTOP"
 
     @property
-    def process(self) -> ProcessRef:
-        return ProcessRef(self.pid, self.start_time)
+    def instance(self) -> Instance:
+        return Instance(self.service, self.replica, self.identity)
 
     def apply(self, env: FaultEnv) -> None:
-        if not self.process.send(signal.Signals[self.signal]):
-            raise HarnessError(f"{self.replica} (pid {self.pid}) is gone; nothing to {self.signal}")
+        if not env.runtime.signal(self.instance, self.signal):
+            raise HarnessError(f"{self.replica} ({self.identity}) is gone; nothing to {self.signal}")
 
     def revert(self, env: FaultEnv) -> None:
         if self.signal == "SIGSTOP":
-            self.process.send(signal.SIGCONT)
+            env.runtime.signal(self.instance, "SIGCONT")  # False: gone, nothing left to resume
             return
-        self._await_restart(env)
+        self._await_replacement(env)
 
-    def _await_restart(self, env: FaultEnv) -> None:
+    def _await_replacement(self, env: FaultEnv) -> None:
         deadline = time.monotonic() + env.restart_timeout
         while time.monotonic() < deadline:
-            comp = env.stack_state().component(self.replica)
-            ref = comp.process()
-            if (
-                comp.pid != self.pid
-                and ref is not None
-                and ref.alive()
-                and comp.status == "running"
-            ):
+            if env.runtime.replacement(self.instance) is not None:
                 return
             time.sleep(0.1)
         raise HarnessError(f"{self.replica} was not restarted within {env.restart_timeout:.0f}s")
 
     def describe(self) -> str:
-        return f"{self.signal} to {self.replica} (pid {self.pid})"
+        return f"{self.signal} to {self.replica} ({self.identity})"
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
 
 
 def process_actions(fault: PlannedFault, env: FaultEnv) -> list[Signal]:
-    """One signal per targeted replica, addressed to the process the supervisor runs now."""
-    state = env.stack_state()
+    """One signal per targeted replica, addressed to the instance that is live now."""
+    live = {i.name: i for i in env.runtime.instances()}
     sig = _SIGNALS[fault.spec.type].name
     actions = []
     for name in fault.replicas:
-        comp = state.component(name)
-        if comp.pid is None or comp.start_time is None:
-            raise HarnessError(f"{name} has no recorded process")
-        actions.append(Signal(name, comp.pid, comp.start_time, sig))
+        inst = live.get(name)
+        if inst is None:
+            raise HarnessError(f"{name} is not live: nothing to {sig}")
+        actions.append(Signal(name, inst.service, inst.identity, sig))
     return actions

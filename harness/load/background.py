@@ -13,13 +13,15 @@ __all__ = ["BackgroundLoad", "routes_of"]
 
 
 def routes_of(spec: LoadSpec) -> list[Route]:
+    """The load generator's routes for a spec: method, path, weight, body, choices, headers."""
     return [
         Route(
             r.method,
             r.path,
             r.weight,
-            dict(r.json_body) if r.json_body is not None else None,
-            {k: list(v) for k, v in r.choices.items()},
+            json=r.json_body,
+            choices={k: list(v) for k, v in r.choices.items()},
+            headers=dict(r.headers),
         )
         for r in spec.routes
     ]

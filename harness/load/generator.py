@@ -29,13 +29,35 @@ class Route:
     method: str
     path: str  # may hold `{name}` placeholders filled from `choices`
     weight: float = 1.0
-    json: dict[str, Any] | None = None
+    json: Any = None  # a JSON body; its strings may hold placeholders, at any depth
     choices: dict[str, Sequence[Any]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # values may hold placeholders
 
-    def render(self, rng: random.Random) -> tuple[str, dict[str, Any] | None]:
+    def render(self, rng: random.Random) -> tuple[str, Any, httpx.Headers]:
+        """One request's path, JSON body and headers, from one pick of each choice.
+
+        A string that is exactly "{name}" becomes the picked value itself (an int stays an
+        int in the body); `{name}` within a longer string becomes its text. A POST carries
+        a fresh Idempotency-Key unless the route sets its own.
+        """
         picked = {k: rng.choice(list(v)) for k, v in self.choices.items()}
-        body = {k: picked.get(k, v) if v == f"{{{k}}}" else v for k, v in (self.json or {}).items()}
-        return self.path.format(**picked), body if self.json is not None else None
+        headers = httpx.Headers({k: str(_fill(v, picked)) for k, v in self.headers.items()})
+        if self.method.upper() == "POST" and "Idempotency-Key" not in headers:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        return self.path.format(**picked), _fill(self.json, picked), headers
+
+
+def _fill(value: Any, picked: dict[str, Any]) -> Any:
+    """`value` with every placeholder in its strings filled (see `Route.render`)."""
+    if isinstance(value, str):
+        if value.startswith("{") and value.endswith("}") and value[1:-1] in picked:
+            return picked[value[1:-1]]
+        return value.format(**picked) if "{" in value or "}" in value else value
+    if isinstance(value, dict):
+        return {k: _fill(v, picked) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_fill(v, picked) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -46,11 +68,20 @@ class Record:
     status: int  # 0 when no response arrived (timeout, refused, reset)
     error: str | None = None
     idempotency_key: str | None = None
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None  # the JSON object a write (not GET/HEAD) got with a 2xx
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 400
+
+    @property
+    def method(self) -> str:
+        return self.route.split(" ", 1)[0]
+
+    @property
+    def path(self) -> str:
+        """The path template, as in the route (`/items/{id}`, not the filled path)."""
+        return self.route.split(" ", 1)[1]
 
 
 @dataclass
@@ -98,8 +129,13 @@ async def run_load(
     seed: int | None = None,
     headers: dict[str, str] | None = None,
     sink: list[Record] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> LoadResult:
-    """Send `rate` requests per second for `duration` seconds (or until `stop` is set)."""
+    """Send `rate` requests per second for `duration` seconds (or until `stop` is set).
+
+    `headers` go with every request, under each route's own; `transport` replaces the
+    network (tests pass an `httpx.MockTransport`).
+    """
     rng = random.Random(seed)
     weights = [r.weight for r in routes]
     # few idle connections kept: httpcore 1.0 scans every pooled connection on each request
@@ -107,7 +143,7 @@ async def run_load(
     # (bench/README.md, "after a stall")
     limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=20)
     async with httpx.AsyncClient(
-        base_url=base_url, timeout=timeout, limits=limits, headers=headers
+        base_url=base_url, timeout=timeout, limits=limits, headers=headers, transport=transport
     ) as client:
         records: list[Record] = sink if sink is not None else []  # sink: read live by others
         pending: set[asyncio.Task[None]] = set()
@@ -133,19 +169,20 @@ async def run_load(
 async def _one(
     client: httpx.AsyncClient, route: Route, rng: random.Random, due: float, out: list[Record]
 ) -> None:
-    path, body = route.render(rng)
-    key = str(uuid.uuid4()) if route.method.upper() == "POST" else None
-    hdrs = {"Idempotency-Key": key} if key else None
+    path, body, hdrs = route.render(rng)  # a POST's headers carry an Idempotency-Key
+    key = hdrs.get("Idempotency-Key")
     name = f"{route.method.upper()} {route.path}"
     try:
         resp = await client.request(route.method, path, json=body, headers=hdrs)
     except httpx.HTTPError as exc:
         out.append(Record(name, due, time.monotonic() - due, 0, type(exc).__name__, key))
         return
-    parsed = None
-    if key is not None and resp.headers.get("content-type", "").startswith("application/json"):
+    parsed = None  # kept for acknowledged writes only: what checks read back afterwards
+    is_json = resp.headers.get("content-type", "").startswith("application/json")
+    if resp.is_success and is_json and route.method.upper() not in ("GET", "HEAD"):
         try:
             parsed = resp.json()
         except ValueError:
             parsed = None
+        parsed = parsed if isinstance(parsed, dict) else None
     out.append(Record(name, due, time.monotonic() - due, resp.status_code, None, key, parsed))

@@ -35,18 +35,24 @@ def write_html(
     run_id: str,
     started: float,
     services: list[str],
+    entry: str | None = None,
 ) -> None:
+    """`entry`: the service the load enters through (whole-service charts and the
+    server-side view); None when it has no metrics (a URL target, an unscraped service)."""
     end = time.time()
     abort_at = outcome.abort["time"] if outcome.abort else None
     charts: list[Chart] = []
     if outcome.probes:  # a run refused or failed in preflight measured nothing to plot
-        charts = charts_for(prom, started - 10, end + 2, services, outcome.fault_windows, abort_at)
+        charts = charts_for(
+            prom, started - 10, end + 2, services, outcome.fault_windows, abort_at, entry
+        )
         charts += _probe_charts(outcome, abort_at)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(
         resources.files("harness.report").joinpath("template.html").read_text()
     )
     html = template.render(
+        entry=entry,
         exp=exp,
         outcome=outcome,
         run_id=run_id,
@@ -57,7 +63,7 @@ def write_html(
             for key, label in _FIGURES
             if key in outcome.figures
         ],
-        server=_server_view(prom, started, end),
+        server=_server_view(prom, entry, started, end) if entry else None,
         timeline=_timeline(events, started),
         cases=cases_of(outcome, exp.name),
         charts=charts,
@@ -77,10 +83,10 @@ def _probe_charts(outcome: Outcome, abort_at: float | None) -> list[Chart]:
 
 
 def _server_view(
-    prom: PrometheusClient, start: float, end: float
+    prom: PrometheusClient, entry: str, start: float, end: float
 ) -> dict[str, float | None] | None:
     window = f"{max(1, int(end - start))}s"
-    gw = 'service="gateway"'
+    gw = f'service="{entry}"'
     queries = {
         "requests": f"sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
         "error_ratio": f'sum(increase(http_server_requests_total{{{gw},code=~"5.."}}[{window}])) '

@@ -26,29 +26,32 @@ class Chart:
     note: str = ""
 
 
-def _queries(services: list[str]) -> list[tuple[str, str, str]]:
-    """(title, PromQL, y label) for the shop and for every targeted service, per replica."""
-    gw = 'service="gateway"'
-    out = [
-        (
-            "Shop request rate (gateway)",
-            f"sum(rate(http_server_requests_total{{{gw}}}[5s]))",
-            "req/s",
-        ),
-        (
-            "Shop error ratio (5xx, gateway)",
-            f'(sum(rate(http_server_requests_total{{{gw},code=~"5.."}}[5s])) '
-            f"or 0 * sum(rate(http_server_requests_total{{{gw}}}[5s]))) "
-            f"/ sum(rate(http_server_requests_total{{{gw}}}[5s]))",
-            "ratio",
-        ),
-        (
-            "Shop p99 latency (gateway)",
-            "histogram_quantile(0.99, sum by (le) "
-            f"(rate(http_server_request_duration_seconds_bucket{{{gw}}}[5s])))",
-            "seconds",
-        ),
-    ]
+def _queries(entry: str | None, services: list[str]) -> list[tuple[str, str, str]]:
+    """(title, PromQL, y label) for the entry service (where the load comes in) as a
+    whole, and for every targeted service per replica."""
+    out: list[tuple[str, str, str]] = []
+    if entry is not None:
+        sel = f'service="{entry}"'
+        out += [
+            (
+                f"{entry}: request rate",
+                f"sum(rate(http_server_requests_total{{{sel}}}[5s]))",
+                "req/s",
+            ),
+            (
+                f"{entry}: error ratio (5xx)",
+                f'(sum(rate(http_server_requests_total{{{sel},code=~"5.."}}[5s])) '
+                f"or 0 * sum(rate(http_server_requests_total{{{sel}}}[5s]))) "
+                f"/ sum(rate(http_server_requests_total{{{sel}}}[5s]))",
+                "ratio",
+            ),
+            (
+                f"{entry}: p99 latency",
+                "histogram_quantile(0.99, sum by (le) "
+                f"(rate(http_server_request_duration_seconds_bucket{{{sel}}}[5s])))",
+                "seconds",
+            ),
+        ]
     for svc in services:
         sel = f'service="{svc}"'
         out += [
@@ -81,10 +84,11 @@ def charts_for(
     services: list[str],
     windows: list[dict[str, Any]],
     abort_at: float | None,
+    entry: str | None = None,
 ) -> list[Chart]:
     step = max(1.0, (end - start) / 600)
     charts = []
-    for title, query, unit in _queries(services):
+    for title, query, unit in _queries(entry, services):
         try:
             series = prom.query_range(query, start, end, step)
         except PrometheusError as exc:

@@ -8,12 +8,14 @@ Containers reach each other by name; every hop still goes through Toxiproxy.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from harness.runtime.local.promconfig import alertmanager_config, prometheus_config, render
-from harness.specs.topology import Replica, Topology
+from harness.specs.topology import Link, Replica, Topology
 
 __all__ = ["compose_files"]
 
@@ -27,14 +29,18 @@ HEADER = "# Generated from stack.yaml by `harness compose`; do not edit by hand.
 
 
 def _toxiproxy_config(topo: Topology) -> list[dict[str, Any]]:
-    def upstream(target: str, port: int) -> str:
-        return "postgres:5432" if target == "postgres" else f"{target}:{port}"
+    def upstream(link: Link) -> str:
+        if link.target == "postgres":
+            return "postgres:5432"
+        if topo.is_external(link.target):  # running on the host, outside compose
+            return f"host.docker.internal:{topo.upstream(link)[1]}"
+        return f"{link.target}:{topo.replica_named(link.target).port}"
 
     return [
         {
             "name": lk.name,
             "listen": f"0.0.0.0:{lk.listen_port}",
-            "upstream": upstream(lk.target, lk.upstream_port),
+            "upstream": upstream(lk),
             "enabled": True,
         }
         for lk in topo.links
@@ -42,25 +48,20 @@ def _toxiproxy_config(topo: Topology) -> list[dict[str, Any]]:
 
 
 def _replica(topo: Topology, replica: Replica) -> dict[str, Any]:
-    service, name, port = replica.service, replica.name, replica.port
-    # inside its own container network namespace: all interfaces is what compose needs
-    cmd = ["--service", service, "--replica", name, "--host", "0.0.0.0", "--port", str(port)]  # noqa: S104
-    cmd += topo.dependency_flags(replica, "toxiproxy")
+    """A launched replica as a container of the repository's image, with the topology's
+    argv; inside its own network namespace it listens on all interfaces."""
     return {
         "build": ".",
-        "image": "chaos-harness-shop:latest",
-        "container_name": name,
-        "command": cmd,
+        "image": "chaos-harness-app:latest",
+        "container_name": replica.name,
+        "command": topo.argv(replica, "toxiproxy", "python", host="0.0.0.0"),  # noqa: S104
         "restart": "unless-stopped",
         "depends_on": ["toxiproxy"],
-        "environment": {
-            "OTEL_SERVICE_NAME": service,
-            "OTEL_RESOURCE_ATTRIBUTES": f"service.instance.id={name}",
-        },
+        "environment": topo.env(replica, "python", host="0.0.0.0"),  # noqa: S104
     }
 
 
-def _services(topo: Topology) -> dict[str, Any]:
+def _services(topo: Topology, base: Path) -> dict[str, Any]:
     pg, tp, prom, am = topo.postgres, topo.toxiproxy, topo.prometheus, topo.alertmanager
     edge = [lk.listen_port for lk in topo.links if lk.kind == "edge"]
     services: dict[str, Any] = {
@@ -73,7 +74,7 @@ def _services(topo: Topology) -> dict[str, Any]:
                 "POSTGRES_DB": pg.database,
                 "POSTGRES_HOST_AUTH_METHOD": "trust",
             },
-            "volumes": ["./sample_app/schema.sql:/docker-entrypoint-initdb.d/10-schema.sql:ro"],
+            "volumes": _init_sql(topo, base),
         },
         "toxiproxy": {
             "image": IMAGES["toxiproxy"],
@@ -88,9 +89,10 @@ def _services(topo: Topology) -> dict[str, Any]:
             "volumes": ["./compose/toxiproxy.json:/config/toxiproxy.json:ro"],
             "ports": [f"127.0.0.1:{tp.port}:{tp.port}"] + [f"127.0.0.1:{p}:{p}" for p in edge],
             "depends_on": ["postgres"],
+            "extra_hosts": ["host.docker.internal:host-gateway"],  # external services
         },
     }
-    for r in topo.replicas:
+    for r in topo.launched:
         services[r.name] = _replica(topo, r)
     services["alertmanager"] = {
         "image": IMAGES["alertmanager"],
@@ -121,8 +123,18 @@ def _services(topo: Topology) -> dict[str, Any]:
     return services
 
 
-def compose_files(topo: Topology) -> dict[str, str]:
-    """Relative path → content, for every file the compose runtime needs."""
+def _init_sql(topo: Topology, base: Path) -> list[str]:
+    """The topology's init SQL mounted where the postgres image runs it on first start."""
+    sql = topo.postgres.init_sql
+    if sql is None:
+        return []
+    where = os.path.relpath(sql, base)
+    return [f"./{where}:/docker-entrypoint-initdb.d/10-init.sql:ro"]
+
+
+def compose_files(topo: Topology, base: Path) -> dict[str, str]:
+    """Relative path → content, for every file the compose runtime needs; `base` is the
+    directory the files are written to (paths in them are relative to it)."""
     prom = prometheus_config(
         topo,
         address=lambda name, port: f"{name}:{port}",
@@ -131,7 +143,7 @@ def compose_files(topo: Topology) -> dict[str, str]:
     )
     return {
         "docker-compose.yml": HEADER
-        + yaml.safe_dump({"services": _services(topo)}, sort_keys=False),
+        + yaml.safe_dump({"services": _services(topo, base)}, sort_keys=False),
         "compose/prometheus.yml": HEADER + render(prom),
         "compose/alertmanager.yml": HEADER + render(alertmanager_config()),
         "compose/toxiproxy.json": json.dumps(_toxiproxy_config(topo), indent=2) + "\n",

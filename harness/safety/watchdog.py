@@ -26,7 +26,8 @@ from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
-from harness.runtime.local.state import StackState, read_state
+from harness.runtime.local.runtime import LocalRuntime
+from harness.runtime.local.state import read_state
 from harness.safety.journal import Journal, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
 from harness.safety.recover import recover_journal, try_lock
@@ -99,6 +100,8 @@ def watch(stack_file: Path, run_dir: Path, stale: float) -> int:
         return 0
     owner = ProcessRef(first.pid, first.start_time)
     _log(f"watching pid {owner.pid} (journal {first.journal}, stale after {stale:g}s)")
+    # the harness injects nothing until it reads this: an unguarded run never starts
+    Journal(Path(first.journal), BY).record("watchdog.watching", stale=stale)
     while True:
         active = read_active(run.root)
         if active is None or active.journal != first.journal:
@@ -119,7 +122,7 @@ def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> in
     try:
         topo = load_topology(stack_file)
         with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
-            env = FaultEnv(toxiproxy=tp, stack_state=lambda: _stack_state(run))
+            env = FaultEnv(toxiproxy=tp, runtime=LocalRuntime(topo, run.root))
             done = recover_until_done(journal_path, env, lambda: _stack_alive(run))
         if read_active(run.root) == active:
             clear_active(run.root)
@@ -127,13 +130,6 @@ def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> in
     finally:
         if lock is not None:
             lock.release()
-
-
-def _stack_state(run: RunDir) -> StackState:
-    state = read_state(run.state_file)
-    if state is None:
-        raise RuntimeError(f"no stack state in {run.root}")
-    return state
 
 
 def _stack_alive(run: RunDir) -> bool:

@@ -7,18 +7,20 @@ mid-run, or a route whose `{placeholder}` the load generator cannot fill.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from string import Formatter
 
 import promql_parser
 
-from harness.specs.yamlload import Problem
+from harness.specs.yamlload import Loc, Problem
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_NESTING", "check_promql", "route_problems"]
 
 MAX_QUERY_CHARS = 10_000
 MAX_QUERY_NESTING = 100  # the Rust parser overflows its stack somewhere past 5,000
 _NOT_ONE_NUMBER = {"MatrixSelector": "a range vector", "SubqueryExpr": "a range vector"}
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token
 
 
 def check_promql(query: str) -> str:
@@ -61,28 +63,57 @@ def _nesting(query: str) -> int:
 
 
 def route_problems(
-    path: str, choices: Mapping[str, Sequence[object]], body: Mapping[str, object] | None
+    path: str,
+    choices: Mapping[str, Sequence[object]],
+    body: object,
+    headers: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     """Placeholders the load generator cannot fill, and choices with nothing to choose.
 
-    `Route.render` fills `{name}` in the path, and a body value that is exactly
-    "{field}" (its own field's name), from `choices`; anything else stays as written.
+    `Route.render` fills every `{name}` from `choices`: in the path, in header values, and
+    in every string of the JSON body at any depth (`{{` and `}}` are literal braces).
     """
     problems: list[Problem] = [
         (("choices", name), "no values to choose from")
         for name, vals in choices.items()
         if not vals
     ]
+    problems += _template_problems(("path",), path, choices)
+    for name, value in (headers or {}).items():
+        if not _HEADER_NAME.fullmatch(name):
+            problems.append((("headers", name), f"{name!r} is not a valid header name"))
+        elif "\r" in value or "\n" in value:
+            problems.append((("headers", name), "a header value cannot hold a line break"))
+        else:
+            problems += _template_problems(("headers", name), value, choices)
+    for loc, text in _strings(body, ("json",)):
+        problems += _template_problems(loc, text, choices)
+    return problems
+
+
+def _template_problems(
+    loc: Loc, text: str, choices: Mapping[str, Sequence[object]]
+) -> list[Problem]:
     try:
-        fields = [(n, s, c) for _, n, s, c in Formatter().parse(path) if n is not None]
+        fields = [(n, s, c) for _, n, s, c in Formatter().parse(text) if n is not None]
     except ValueError as exc:
-        return [*problems, (("path",), f"{path!r}: {exc} (write {{{{ and }}}} for braces)")]
+        return [(loc, f"{text!r}: {exc} (write {{{{ and }}}} for braces)")]
+    problems: list[Problem] = []
     for name, spec, conversion in fields:
         if not name.isidentifier() or spec or conversion:
-            problems.append((("path",), f"placeholder {{{name}}} must be a plain {{name}}"))
+            problems.append((loc, f"placeholder {{{name}}} must be a plain {{name}}"))
         elif name not in choices:
-            problems.append((("path",), f"placeholder {{{name}}} has no entry in choices"))
-    for key, value in (body or {}).items():
-        if value == f"{{{key}}}" and key not in choices:
-            problems.append((("json", key), f"placeholder {value} has no entry in choices"))
+            problems.append((loc, f"placeholder {{{name}}} has no entry in choices"))
     return problems
+
+
+def _strings(value: object, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    """Every string in a JSON value, with where it is."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _strings(item, (*loc, i))

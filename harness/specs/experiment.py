@@ -15,44 +15,57 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
     model_validator,
 )
 
-from harness.specs.checks import check_promql, route_problems
+from harness.specs.afterchecks import (
+    AckedRoute,
+    AnyCheck,
+    CheckRequest,
+    HttpCheck,
+    HttpCheckSpec,
+    SqlCheck,
+    SqlCheckSpec,
+)
+from harness.specs.base import NAME
+from harness.specs.base import Strict as _Strict
+from harness.specs.checks import check_promql
 from harness.specs.durations import Duration
+from harness.specs.load import LoadSpec, LoadTarget, RouteSpec, loopback_url
 from harness.specs.yamlload import FieldError, Problem, load_model
 
 __all__ = [
+    "AckedRoute",
+    "AnyCheck",
     "AnyProbe",
     "BlastRadius",
+    "CheckRequest",
     "ClientProbe",
     "Experiment",
     "Expectations",
     "FaultSpec",
+    "HttpCheck",
+    "HttpCheckSpec",
     "LoadSpec",
+    "LoadTarget",
     "NETWORK_FAULTS",
     "PROCESS_FAULTS",
     "Probe",
     "RouteSpec",
+    "SqlCheck",
+    "SqlCheckSpec",
     "TargetSelector",
     "json_schema",
+    "loopback_url",
     "load_experiment",
 ]
 
-NAME = r"^[a-z0-9][a-z0-9_-]*$"
 MAX_COUNT = 1000  # replicas a selector may ask for; the topology allows 50 per service
 MAX_MS = 24 * 3600 * 1000  # any millisecond setting: a day at most, like durations
 MAX_BYTES = 2**40
-
-
-class _Strict(BaseModel):
-    # no NaN or infinity in any number: `.inf` once ran a fault forever
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class TargetSelector(_Strict):
@@ -62,7 +75,7 @@ class TargetSelector(_Strict):
     `replicas` (named), `links` (Toxiproxy proxy names).
     """
 
-    service: str | None = Field(None, description="a service of the topology, e.g. orders")
+    service: str | None = Field(None, description="a service of the topology, e.g. api")
     count: int | None = Field(
         None, ge=1, le=MAX_COUNT, description="with service: this many of its live replicas"
     )
@@ -74,15 +87,15 @@ class TargetSelector(_Strict):
         "(floor), and at least one: 50 of 3 replicas is 1, 67 is 2",
     )
     replicas: tuple[str, ...] | None = Field(
-        None, description="replica names, e.g. [orders-2] (service name, dash, 1-based index)"
+        None, description="replica names, e.g. [api-2] (service name, dash, 1-based index)"
     )
     links: tuple[str, ...] | None = Field(
-        None, description="Toxiproxy proxy names (source_target), e.g. [gateway_orders-1]"
+        None, description="Toxiproxy proxy names (source_target), e.g. [web_api-1]"
     )
     hop: Literal["ingress", "database", "edge"] = Field(
         "ingress",
         description="for network faults on a service or replicas: the link into the replica "
-        "(ingress), from it to PostgreSQL (database), or the public entry (edge, gateway)",
+        "(ingress), from it to PostgreSQL (database), or the public entry in front of it (edge)",
     )
 
     @model_validator(mode="after")
@@ -283,37 +296,6 @@ AnyProbe = Annotated[
 ]
 
 
-class RouteSpec(_Strict):
-    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = Field(
-        "GET", description="HTTP method"
-    )
-    path: str = Field(
-        pattern=r"^/", description="path on the shop; `{name}` is filled from `choices`"
-    )
-    weight: float = Field(1.0, gt=0, description="relative share of this route's requests")
-    json_body: dict[str, object] | None = Field(
-        None,
-        alias="json",
-        description='JSON body; a value "{field}" is filled from choices[field]',
-    )
-    choices: dict[str, tuple[object, ...]] = Field(
-        {}, description="placeholder name to the values picked at random, per request"
-    )
-
-    @model_validator(mode="after")
-    def _placeholders(self) -> RouteSpec:
-        problems = route_problems(self.path, self.choices, self.json_body)
-        if problems:
-            raise FieldError.of(problems)
-        return self
-
-
-class LoadSpec(_Strict):
-    rate: float = Field(gt=0, le=5000, description="requests per second (open loop)")
-    routes: tuple[RouteSpec, ...] = Field(min_length=1, description="what the users request")
-    timeout: Duration = Field(5.0, description="per request; past it the request failed")
-
-
 class Expectations(_Strict):
     during: tuple[AnyProbe, ...] = Field(
         (), description="probes that must pass while the faults are on (else: deviated)"
@@ -321,9 +303,30 @@ class Expectations(_Strict):
     recovery_within: Duration | None = Field(
         None, description="steady state must be back this soon after the faults end"
     )
-    acknowledged_writes_persisted: bool = Field(
-        False, description="every order the users got a 2xx for must be in the database"
+    checks: tuple[AnyCheck, ...] = Field(
+        (),
+        description="run on what the load's users were acknowledged (2xx), after the load "
+        "stopped: a miss or no data is deviated, an error is error",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "acknowledged_writes_persisted" in data:
+            raise FieldError(
+                ("acknowledged_writes_persisted",),
+                "removed: declare `checks` instead (an http check reading each acknowledged "
+                "order back, a sql check finding its idempotency_key; README, Chaos experiments)",
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _unique_checks(self) -> Expectations:
+        names = [c.name for c in self.checks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise FieldError(("checks",), f"check names must be unique: {', '.join(dupes)}")
+        return self
 
 
 class BlastRadius(_Strict):
@@ -349,8 +352,10 @@ class Experiment(_Strict):
     )
     faults: tuple[FaultSpec, ...] = Field(min_length=1, description="what to break, and when")
     load: LoadSpec | None = Field(None, description="traffic for the whole run (open loop)")
-    steady_state: tuple[Probe, ...] = Field(
-        min_length=1, description="probes that must pass before any fault (else: not steady)"
+    steady_state: tuple[AnyProbe, ...] = Field(
+        min_length=1,
+        description="probes that must pass before any fault (else: not steady), and again "
+        "after it; client probes judge a service Prometheus does not scrape",
     )
     guardrails: tuple[AnyProbe, ...] = Field(
         (), description="probes checked during faults; one failing aborts the run"
@@ -376,7 +381,7 @@ class Experiment(_Strict):
         problems = [*self._reference_problems(), *self._window_problems()]
         client = [
             p.name
-            for p in (*self.guardrails, *self.expectations.during)
+            for p in (*self.steady_state, *self.guardrails, *self.expectations.during)
             if isinstance(p, ClientProbe)
         ]
         if client and self.load is None:

@@ -1,10 +1,12 @@
-"""The one topology (`stack.yaml`) and everything derived from it.
+"""A topology file (`stack.yaml` for the sample shop, or yours) and everything derived from it.
 
-The file names services, replica counts and port bases; this module turns that
-into concrete replicas (name, port), Toxiproxy links (one proxy per replica link,
-so a fault can hit one replica of three) and Prometheus scrape targets. The
-launcher, the proxy list and the scrape config all read these derived views, so
-they cannot drift apart.
+The file names any HTTP services: how to start each replica (an argv template, env,
+working directory) or where it already runs (`external`), port rules, readiness,
+liveness and metrics paths, and dependencies. This module turns that into concrete
+replicas (name, port), Toxiproxy links (one proxy per replica link, so a fault can
+hit one replica of three) and the argv each replica starts with. The launcher, the
+proxy list, the scrape config and the compose files all read these derived views,
+so they cannot drift apart. Nothing here knows any particular service.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.errors import InvalidInput, Issue
+from harness.specs.commands import CommandSpec, fill
 from harness.specs.yamlload import FieldError, load_model
 
 __all__ = [
+    "CommandSpec",
     "Link",
     "Replica",
     "ServiceSpec",
@@ -26,7 +31,7 @@ __all__ = [
     "load_topology",
 ]
 
-APP_SERVICES = ("gateway", "catalog", "orders")
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class _Strict(BaseModel):
@@ -38,10 +43,15 @@ class ToxiproxySpec(_Strict):
 
 
 class PostgresSpec(_Strict):
+    """The PostgreSQL the stack starts for services that `depends_on: [postgres]`."""
+
     port: int = Field(15432, ge=1, le=65535)
     proxy_port_base: int = Field(15440, ge=1, le=65000)
-    database: str = "shop"
-    user: str = "shop"
+    database: str = "app"
+    user: str = "app"
+    init_sql: Path | None = Field(
+        None, description="SQL run once when the cluster is created (relative to the stack file)"
+    )
 
 
 class PrometheusSpec(_Strict):
@@ -59,11 +69,45 @@ class SupervisorSpec(_Strict):
 
 
 class ServiceSpec(_Strict):
-    replicas: int = Field(ge=1, le=50)
-    port_base: int = Field(ge=1, le=65000)
+    """One service: started by the harness (`command`) or already running (`external`)."""
+
+    replicas: int = Field(1, ge=1, le=50)
+    port_base: int | None = Field(None, ge=1, le=65000)
     proxy_port_base: int | None = Field(None, ge=1, le=65000)
     edge_port_base: int | None = Field(None, ge=1, le=65000)
     depends_on: tuple[str, ...] = ()
+    command: CommandSpec | None = None
+    external: tuple[str, ...] | None = Field(
+        None, min_length=1, description="host:port of each replica already running (loopback)"
+    )
+    ready_path: str | None = Field(None, pattern=r"^/")  # None: ready when the port accepts
+    live_path: str | None = Field(None, pattern=r"^/")
+    metrics_path: str | None = Field(None, pattern=r"^/")  # None: Prometheus does not scrape it
+
+    @model_validator(mode="after")
+    def _one_way_to_run(self) -> ServiceSpec:
+        if (self.command is None) == (self.external is None):
+            raise FieldError((), "give exactly one of command (the harness starts it) or external")
+        if self.external is not None:
+            for i, address in enumerate(self.external):
+                _check_external(address, ("external", i))
+            if "replicas" in self.model_fields_set and self.replicas != len(self.external):
+                raise FieldError(("replicas",), "an external service has one replica per address")
+        elif self.port_base is None:
+            raise FieldError(("port_base",), "a service the harness starts needs port_base")
+        return self
+
+    @property
+    def count(self) -> int:
+        return len(self.external) if self.external is not None else self.replicas
+
+
+def _check_external(address: str, loc: tuple[str | int, ...]) -> None:
+    host, _, port = address.rpartition(":")
+    if host not in LOOPBACK or not port.isdigit():
+        raise FieldError(loc, f"{address!r}: give host:port on loopback (127.0.0.1:8000)")
+    if not 1 <= int(port) <= 65535:
+        raise FieldError(loc, f"{address!r}: port out of range")
 
 
 class Topology(_Strict):
@@ -74,25 +118,20 @@ class Topology(_Strict):
     prometheus: PrometheusSpec = PrometheusSpec()
     alertmanager: AlertmanagerSpec = AlertmanagerSpec()
     supervisor: SupervisorSpec = SupervisorSpec()
-    services: dict[str, ServiceSpec]
+    services: dict[str, ServiceSpec] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: Any) -> Any:
+        """Top-level `x-...` keys hold YAML anchors to share (as in compose files)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Topology:
-        missing = [s for s in APP_SERVICES if s not in self.services]
-        if missing:
-            raise FieldError(("services",), f"the sample shop needs {', '.join(missing)}")
-        known = set(self.services) | {"postgres"}
         for name, svc in self.services.items():
-            unknown = [d for d in svc.depends_on if d not in known]
-            if unknown:
-                raise FieldError(("services", name, "depends_on"), f"unknown {', '.join(unknown)}")
-            called = any(name in other.depends_on for other in self.services.values())
-            if called and svc.proxy_port_base is None:
-                raise FieldError(
-                    ("services", name), "called by another service: set proxy_port_base"
-                )
-        if self.services["gateway"].edge_port_base is None:
-            raise FieldError(("services", "gateway"), "needs edge_port_base (the public entry)")
+            _check_service(self, name, svc)
         ports = self.all_ports()
         dupes = sorted({p for p in ports if ports.count(p) > 1})
         if dupes:
@@ -104,74 +143,171 @@ class Topology(_Strict):
     @cached_property
     def replicas(self) -> tuple[Replica, ...]:
         return tuple(
-            Replica(service=name, index=i, port=svc.port_base + i)
+            Replica(service=name, index=i, port=_replica_port(svc, i))
             for name, svc in self.services.items()
-            for i in range(1, svc.replicas + 1)
+            for i in range(1, svc.count + 1)
         )
 
     def replicas_of(self, service: str) -> tuple[Replica, ...]:
         return tuple(r for r in self.replicas if r.service == service)
 
+    def replica_named(self, name: str) -> Replica:
+        return next(r for r in self.replicas if r.name == name)
+
+    @property
+    def launched(self) -> tuple[Replica, ...]:
+        """The replicas the harness starts (and may signal); external ones are not."""
+        return tuple(r for r in self.replicas if self.services[r.service].external is None)
+
+    def is_external(self, replica: str) -> bool:
+        return any(r.name == replica for r in self.replicas if r not in self.launched)
+
     @cached_property
     def links(self) -> tuple[Link, ...]:
-        """Every Toxiproxy proxy: the edge, each service→replica hop, each replica→DB hop."""
+        """Every Toxiproxy proxy: each edge (public entry), each service→replica hop, each
+        replica→PostgreSQL hop."""
         out: list[Link] = []
-        gw = self.services["gateway"]
-        assert gw.edge_port_base is not None
-        for r in self.replicas_of("gateway"):
-            out.append(Link("client", r.name, gw.edge_port_base + r.index - 1, r.port, "edge"))
+        for name, svc in self.services.items():
+            if svc.edge_port_base is not None:
+                for r in self.replicas_of(name):
+                    out.append(Link("client", r.name, svc.edge_port_base + r.index - 1, "edge"))
         for name, svc in self.services.items():
             for dep in svc.depends_on:
                 if dep == "postgres":
                     for r in self.replicas_of(name):
                         port = self.postgres.proxy_port_base + r.index
-                        out.append(Link(r.name, "postgres", port, self.postgres.port, "database"))
+                        out.append(Link(r.name, "postgres", port, "database"))
                     continue
-                dep_svc = self.services[dep]
-                assert dep_svc.proxy_port_base is not None
+                base = self.services[dep].proxy_port_base
+                assert base is not None
                 for r in self.replicas_of(dep):
-                    port = dep_svc.proxy_port_base + r.index
-                    out.append(Link(name, r.name, port, r.port, "service"))
+                    out.append(Link(name, r.name, base + r.index, "service"))
         return tuple(out)
-
-    def dependency_flags(self, replica: Replica, proxy_host: str) -> list[str]:
-        """The sample app's `--upstream`/`--database-url` flags for one replica.
-
-        Every dependency is reached through its Toxiproxy proxy on `proxy_host`
-        (loopback locally, the toxiproxy container under compose).
-        """
-        flags: list[str] = []
-        pg = self.postgres
-        for link in self.links:
-            if link.kind == "service" and link.source == replica.service:
-                flags += ["--upstream", f"{link.target}=http://{proxy_host}:{link.listen_port}"]
-            if link.kind == "database" and link.source == replica.name:
-                url = f"postgresql://{pg.user}@{proxy_host}:{link.listen_port}/{pg.database}"
-                flags += ["--database-url", url]
-        return flags
 
     def links_from(self, source: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if link.source == source)
 
+    def entry_service(self) -> str | None:
+        """The service behind the first edge proxy, if Prometheus scrapes it: what a
+        report charts as a whole."""
+        edge = next((link for link in self.links if link.kind == "edge"), None)
+        if edge is None:
+            return None
+        service = self.replica_named(edge.target).service
+        return service if self.services[service].metrics_path else None
+
+    def upstream(self, link: Link) -> tuple[str, int]:
+        """Where a link leads: a launched replica, an external address, or PostgreSQL."""
+        if link.target == "postgres":
+            return self.host, self.postgres.port
+        replica = self.replica_named(link.target)
+        external = self.services[replica.service].external
+        if external is not None:
+            host, _, port = external[replica.index - 1].rpartition(":")
+            return ("127.0.0.1" if host == "localhost" else host.strip("[]")), int(port)
+        return self.host, replica.port
+
     def edge_url(self) -> str:
-        """The public entry of the shop (through gateway-1's edge proxy)."""
-        edge = next(link for link in self.links if link.kind == "edge")
+        """The public entry: the first edge proxy of the topology."""
+        edge = next((link for link in self.links if link.kind == "edge"), None)
+        if edge is None:
+            raise ValueError("the topology has no edge proxy: give a service edge_port_base")
         return f"http://{self.host}:{edge.listen_port}"
+
+    def argv(self, replica: Replica, proxy_host: str, python: str, host: str = "") -> list[str]:
+        """The argv a replica starts with: its template filled in, plus `per_link` for
+        every link it calls through (on `proxy_host`: loopback locally, the toxiproxy
+        container under compose). `host` is the address it binds (the topology's host)."""
+        command = self.services[replica.service].command
+        assert command is not None, f"{replica.service} is external: nothing to start"
+        values = self.values(replica, python, host)
+        argv = [fill(a, values) for a in command.argv]
+        for link in self._calls(replica):
+            dep = "postgres" if link.kind == "database" else self.replica_named(link.target).service
+            for template in command.per_link.get(dep, ()):
+                argv.append(fill(template, {**values, **self._link_values(link, dep, proxy_host)}))
+        return argv
+
+    def env(self, replica: Replica, python: str, host: str = "") -> dict[str, str]:
+        command = self.services[replica.service].command
+        values = self.values(replica, python, host)
+        return {k: fill(v, values) for k, v in (command.env if command else {}).items()}
+
+    def values(self, replica: Replica, python: str, host: str = "") -> dict[str, str]:
+        return {
+            "python": python,
+            "service": replica.service,
+            "replica": replica.name,
+            "index": str(replica.index),
+            "host": host or self.host,
+            "port": str(replica.port),
+        }
+
+    def _calls(self, replica: Replica) -> list[Link]:
+        return [
+            lk
+            for lk in self.links
+            if (lk.kind == "service" and lk.source == replica.service)
+            or (lk.kind == "database" and lk.source == replica.name)
+        ]
+
+    def _link_values(self, link: Link, dep: str, proxy_host: str) -> dict[str, str]:
+        address = f"{proxy_host}:{link.listen_port}"
+        return {
+            "dependency": dep,
+            "target": link.target,
+            "address": address,
+            "url": f"http://{address}",
+            "user": self.postgres.user,
+            "database": self.postgres.database,
+        }
+
+    @property
+    def uses_postgres(self) -> bool:
+        """The stack starts PostgreSQL only when a service depends on it."""
+        return any("postgres" in svc.depends_on for svc in self.services.values())
 
     def all_ports(self) -> list[int]:
         fixed = [
             self.toxiproxy.port,
-            self.postgres.port,
+            *([self.postgres.port] if self.uses_postgres else []),
             self.prometheus.port,
             self.alertmanager.port,
             self.supervisor.metrics_port,
         ]
-        return fixed + [r.port for r in self.replicas] + [link.listen_port for link in self.links]
+        return fixed + [r.port for r in self.launched] + [link.listen_port for link in self.links]
+
+
+def _check_service(topo: Topology, name: str, svc: ServiceSpec) -> None:
+    known = set(topo.services) | {"postgres"}
+    unknown = [d for d in svc.depends_on if d not in known]
+    if unknown:
+        raise FieldError(("services", name, "depends_on"), f"unknown {', '.join(unknown)}")
+    if svc.external is not None and svc.depends_on:
+        raise FieldError(
+            ("services", name, "depends_on"),
+            "the harness cannot route an external service's own calls through its proxies",
+        )
+    stray = [d for d in (svc.command.per_link if svc.command else {}) if d not in svc.depends_on]
+    if stray:
+        raise FieldError(
+            ("services", name, "command", "per_link"), f"not in depends_on: {', '.join(stray)}"
+        )
+    called = any(name in other.depends_on for other in topo.services.values())
+    if called and svc.proxy_port_base is None:
+        raise FieldError(("services", name), "called by another service: set proxy_port_base")
+
+
+def _replica_port(svc: ServiceSpec, index: int) -> int:
+    if svc.external is not None:
+        return int(svc.external[index - 1].rpartition(":")[2])
+    assert svc.port_base is not None
+    return svc.port_base + index
 
 
 @dataclass(frozen=True)
 class Replica:
-    """One process of a service, e.g. orders-2 on port 18302."""
+    """One process of a service, e.g. api-2 on port 18302 (or an external address)."""
 
     service: str
     index: int
@@ -186,14 +322,14 @@ class Replica:
 class Link:
     """One network hop through its own Toxiproxy proxy.
 
-    `source` and `target` are replica names (or "client"/"postgres"), or a service name
-    when every replica of that service shares the hop (gateway→catalog-1).
+    `source` is a service name (every replica of it shares the hop to one target
+    replica), a replica name (its own hop to PostgreSQL) or "client" (the edge);
+    `target` is a replica name or "postgres". Where it leads: `Topology.upstream`.
     """
 
     source: str
     target: str
     listen_port: int
-    upstream_port: int
     kind: Literal["edge", "service", "database"]
 
     @property
@@ -202,12 +338,31 @@ class Link:
 
 
 def load_topology(path: Path) -> Topology:
-    """Load and validate `stack.yaml`; errors name file, line and field.
+    """Load and validate a topology file; errors name file, line and field.
 
-    Relative paths in the file (the rules directory) are resolved against the file's
-    directory, so the stack behaves the same from any working directory.
+    Relative paths in the file (rules directory, init SQL, working directories) are
+    resolved against the file's directory, so the stack behaves the same from any
+    working directory.
     """
     topo = load_model(path, Topology)
-    rules = path.resolve().parent / topo.prometheus.rules_dir
-    prom = topo.prometheus.model_copy(update={"rules_dir": rules})
-    return topo.model_copy(update={"prometheus": prom})
+    base = path.resolve().parent
+    prom = topo.prometheus.model_copy(update={"rules_dir": base / topo.prometheus.rules_dir})
+    init = topo.postgres.init_sql
+    pg = topo.postgres.model_copy(update={"init_sql": base / init if init else None})
+    services = {name: _resolved(svc, base) for name, svc in topo.services.items()}
+    _must_exist(path, pg.init_sql, "postgres.init_sql")
+    for name, svc in services.items():
+        _must_exist(path, svc.command.cwd if svc.command else None, f"services.{name}.command.cwd")
+    return topo.model_copy(update={"prometheus": prom, "postgres": pg, "services": services})
+
+
+def _must_exist(source: Path, target: Path | None, field: str) -> None:
+    if target is not None and not target.exists():
+        raise InvalidInput([Issue(str(source), None, field, f"{target} does not exist")])
+
+
+def _resolved(svc: ServiceSpec, base: Path) -> ServiceSpec:
+    if svc.command is None:
+        return svc
+    cwd = base / (svc.command.cwd or ".")
+    return svc.model_copy(update={"command": svc.command.model_copy(update={"cwd": cwd})})

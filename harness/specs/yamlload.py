@@ -2,7 +2,7 @@
 
 PyYAML's composed node tree keeps the line of every mapping key and value; we walk
 it alongside pydantic's error locations so a user reads `stack.yaml:12: services.
-orders.replicas: Input should be greater than 0` instead of a traceback. Reading
+api.replicas: Input should be greater than 0` instead of a traceback. Reading
 the YAML safely (duplicates, aliases, nesting, encoding) is harness.specs.yamlsafe's job.
 """
 
@@ -30,7 +30,7 @@ class FieldError(ValueError):
     """Raise from a model validator to report cross-field problems at precise fields.
 
     pydantic reports model-level errors at the model's root; each problem's `loc`
-    (relative to the validated model) lets the message name `services.orders.
+    (relative to the validated model) lets the message name `services.api.
     depends_on` and its line. `FieldError.of` carries several problems at once.
     """
 

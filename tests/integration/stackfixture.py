@@ -22,18 +22,29 @@ ROOT = Path(__file__).resolve().parents[2]
 HARNESS = [sys.executable, "-m", "harness"]
 
 
-def shifted_stack(dest: Path, offset: int, overrides: dict | None = None) -> Path:
-    """Write a copy of stack.yaml with every port moved by `offset`."""
-    data = yaml.safe_load((ROOT / "stack.yaml").read_text())
+def shifted_stack(
+    dest: Path, offset: int, overrides: dict | None = None, source: Path = ROOT / "stack.yaml"
+) -> Path:
+    """Write a copy of a topology file with every port (and external address) moved by
+    `offset`, and its relative paths made whole (the copy lives elsewhere)."""
+    data = yaml.safe_load(source.read_text())
+    base = source.resolve().parent
     for section in ("toxiproxy", "postgres", "prometheus", "alertmanager", "supervisor"):
-        for key, value in data[section].items():
+        for key, value in data.get(section, {}).items():
             if "port" in key:
                 data[section][key] = value + offset
     for svc in data["services"].values():
         for key, value in list(svc.items()):
             if "port" in key:
                 svc[key] = value + offset
-    data["prometheus"]["rules_dir"] = str(ROOT / "alert_rules")
+        if "external" in svc:
+            svc["external"] = [_shift_address(a, offset) for a in svc["external"]]
+        if "command" in svc:
+            svc["command"]["cwd"] = str(base / svc["command"].get("cwd", "."))
+    prom = data.setdefault("prometheus", {})
+    prom["rules_dir"] = str(base / prom.get("rules_dir", "alert_rules"))
+    if data.get("postgres", {}).get("init_sql"):
+        data["postgres"]["init_sql"] = str(base / data["postgres"]["init_sql"])
     for path, value in (overrides or {}).items():
         node = data
         *parents, last = path.split(".")
@@ -42,6 +53,11 @@ def shifted_stack(dest: Path, offset: int, overrides: dict | None = None) -> Pat
         node[last] = value
     dest.write_text(yaml.safe_dump(data, sort_keys=False))
     return dest
+
+
+def _shift_address(address: str, offset: int) -> str:
+    host, _, port = address.rpartition(":")
+    return f"{host}:{int(port) + offset}"
 
 
 def harness(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -98,8 +114,10 @@ class Stack:
         return resp.json()["data"]["result"]
 
 
-def start_stack(tmp: Path, offset: int, overrides: dict | None = None) -> Stack:
-    stack_file = shifted_stack(tmp / "stack.yaml", offset, overrides)
+def start_stack(
+    tmp: Path, offset: int, overrides: dict | None = None, source: Path = ROOT / "stack.yaml"
+) -> Stack:
+    stack_file = shifted_stack(tmp / "stack.yaml", offset, overrides, source)
     run_dir = tmp / "run"
     result = harness("up", "--stack", str(stack_file), "--run-dir", str(run_dir))
     if result.returncode != 0:

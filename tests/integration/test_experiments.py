@@ -19,6 +19,7 @@ from tests.integration.runs import (
     start_run,
 )
 from tests.integration.stackfixture import ROOT, Stack, harness
+from tests.integration.test_checks import SHOP_CHECKS
 from tests.waiting import wait_for
 
 
@@ -75,13 +76,13 @@ def test_kill_is_restarted_and_measured(stack: Stack, tmp_path: Path):
         """
         - {type: kill, target: one-orders, start_after: 1s, duration: 8s}
     """,
-        expectations="acknowledged_writes_persisted: true",
+        expectations=SHOP_CHECKS,
         blast="max_targets: 1\n  max_duration: 30s",
     )
     result, journal = run(stack, path, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert journal["figures"]["restart_seconds"] < 10
-    assert journal["checks"][0]["ok"], journal["checks"]
+    assert [c["ok"] for c in journal["checks"]] == [True, True], journal["checks"]
     assert_clean(stack)
 
 

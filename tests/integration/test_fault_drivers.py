@@ -8,6 +8,7 @@ import yaml
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.experiment.plan import plan_experiment
 from harness.faults import FaultEnv, action_from_json, actions_for
+from harness.runtime.local.runtime import LocalRuntime
 from harness.specs.experiment import Experiment
 from tests.integration.stackfixture import Stack
 
@@ -53,7 +54,7 @@ def test_toxic_round_trip(stack: Stack, toxiproxy: ToxiproxyClient, kind: str):
         **params,
     }
     plan = plan_experiment(_experiment(fault), stack.topo, [r.name for r in stack.topo.replicas], 1)
-    env = FaultEnv(toxiproxy=toxiproxy, stack_state=lambda: stack.state)
+    env = FaultEnv(toxiproxy=toxiproxy, runtime=LocalRuntime(stack.topo, stack.run_dir))
     actions = [action_from_json(a.to_json()) for a in actions_for(plan.faults[0], env, "t1")]
     assert len(actions) == 2  # both directions
     for action in actions:
@@ -72,7 +73,7 @@ def test_toxic_round_trip(stack: Stack, toxiproxy: ToxiproxyClient, kind: str):
 def test_refused_disables_and_reenables(stack: Stack, toxiproxy: ToxiproxyClient):
     fault = {"type": "refused", "target": "one", "duration": "5s"}
     plan = plan_experiment(_experiment(fault), stack.topo, [r.name for r in stack.topo.replicas], 1)
-    env = FaultEnv(toxiproxy=toxiproxy, stack_state=lambda: stack.state)
+    env = FaultEnv(toxiproxy=toxiproxy, runtime=LocalRuntime(stack.topo, stack.run_dir))
     (action,) = actions_for(plan.faults[0], env, "t2")
     action.apply(env)
     assert toxiproxy.proxy("gateway_catalog-1").enabled is False

@@ -25,6 +25,7 @@ from tests.integration.runs import (
     start_run,
 )
 from tests.integration.stackfixture import Stack, harness
+from tests.integration.test_checks import SHOP_CHECKS
 from tests.waiting import wait_for
 
 
@@ -147,7 +148,7 @@ def test_terminate_is_restarted_and_nothing_is_lost(stack: Stack, tmp_path: Path
         """
         - {type: terminate, target: one-orders, start_after: 1s, duration: 6s}
     """,
-        expectations="acknowledged_writes_persisted: true",
+        expectations=SHOP_CHECKS,
         blast="max_targets: 1\n  max_duration: 30s",
     )
     result, journal = run(stack, path, tmp_path)
@@ -155,7 +156,7 @@ def test_terminate_is_restarted_and_nothing_is_lost(stack: Stack, tmp_path: Path
     (target,) = events(journal, "planned")[0]["replicas"]
     assert stack.state.component(target).pid != before[target]
     assert journal["figures"]["restart_seconds"] < 15
-    assert journal["checks"][0]["status"] == "pass", journal["checks"]
+    assert [c["status"] for c in journal["checks"]] == ["pass", "pass"], journal["checks"]
     assert_clean(stack)
 
 

@@ -12,14 +12,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_compose_files_match_the_topology():
-    files = compose_files(load_topology(ROOT / "stack.yaml"))
+    files = compose_files(load_topology(ROOT / "stack.yaml"), ROOT)
     for rel, text in files.items():
         assert (ROOT / rel).read_text() == text, f"{rel} is stale: run `harness compose`"
 
 
 def test_compose_has_every_replica_and_every_hop_through_toxiproxy():
     topo = load_topology(ROOT / "stack.yaml")
-    files = compose_files(topo)
+    files = compose_files(topo, ROOT)
     services = yaml.safe_load(files["docker-compose.yml"])["services"]
     assert {r.name for r in topo.replicas} <= set(services)
     proxies = json.loads(files["compose/toxiproxy.json"])

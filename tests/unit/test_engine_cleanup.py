@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -181,6 +182,18 @@ def test_a_clean_run_holds_and_leaves_nothing_behind(world):
     assert "rollback.complete" in names and "exception" not in names
     (window,) = outcome.fault_windows
     assert 0.25 <= window["end"] - window["start"] < 2
+
+
+def test_a_watchdog_that_dies_at_start_means_nothing_is_injected(world, monkeypatch):
+    broken = (sys.executable, "-c", "import sys; sys.exit('watchdog: broken install')")
+    monkeypatch.setattr("harness.experiment.phases.WATCHDOG_COMMAND", broken)
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "error", 4)
+    assert "the watchdog did not start watching" in outcome.reasons[0]
+    assert "fault.applying" not in _names(ctx)
+    assert world.fake.count("POST", f"/proxies/{LINK}/toxics") == 0
+    assert read_active(world.stack.run.root) is None  # no pointer left to a run with no fault
 
 
 # -- an unexpected exception ----------------------------------------------------------

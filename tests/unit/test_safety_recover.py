@@ -14,6 +14,7 @@ from harness.faults import Action
 from harness.faults.network import DisableProxy, ToxicOn
 from harness.faults.process import Signal
 from harness.runtime.local.procs import ProcessRef
+from harness.runtime.local.runtime import identity_of
 from harness.runtime.local.state import write_state
 from harness.safety.journal import Journal, read_events, rendered_path, still_open
 from harness.safety.lock import ActiveRun, RunLock, read_active, write_active
@@ -41,7 +42,7 @@ def _left_behind(tmp_path, env, stack, children) -> tuple[Journal, list[tuple[st
     actions: list[tuple[str, Action]] = [
         ("r1/f0/0", _toxic()),
         ("r1/f1/0", DisableProxy(DB_LINK)),
-        ("r1/f2/0", Signal("catalog-2", paused.pid, paused.start_time, "SIGSTOP")),
+        ("r1/f2/0", Signal("catalog-2", "catalog", identity_of(paused.pid, paused.start_time), "SIGSTOP")),
     ]
     gone = ToxicOn(LINK, "harness-r1-gone", "latency", "upstream", 1.0, {"latency": 1})
     journal.record("fault.applying", fault_id="r1/f9/0", action=gone.to_json())
@@ -150,7 +151,7 @@ def test_a_kill_is_reverted_once_the_supervisor_restarted_the_replica(
 ):
     victim = stack.replicas["orders-1"]
     journal = Journal.create(tmp_path / "journal.jsonl", "harness")
-    kill = Signal("orders-1", victim.pid, victim.start_time, "SIGKILL")
+    kill = Signal("orders-1", "orders", identity_of(victim.pid, victim.start_time), "SIGKILL")
     journal.record("fault.applying", fault_id="f0", action=kill.to_json())
     kill.apply(env)
     wait_for(lambda: not victim.alive(), timeout=5, what="orders-1 to die")
@@ -238,7 +239,7 @@ def test_recovered_pause_resumes_the_replica(tmp_path, env, stack):
     os.kill(paused.pid, signal.SIGSTOP)
     wait_for(paused.stopped, timeout=5, what="gateway-1 to stop")
     journal = Journal.create(tmp_path / "journal.jsonl", "harness")
-    action = Signal("gateway-1", paused.pid, paused.start_time, "SIGSTOP")
+    action = Signal("gateway-1", "gateway", identity_of(paused.pid, paused.start_time), "SIGSTOP")
     journal.record("fault.applying", fault_id="f0", action=action.to_json())
     started = time.monotonic()
     assert recover_journal(journal.path, env, "harness recover").ok

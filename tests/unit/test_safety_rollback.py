@@ -9,7 +9,6 @@ import pytest
 
 from harness.faults import FaultEnv
 from harness.faults.network import ToxicOn
-from harness.runtime.local.state import StackState
 from harness.safety.journal import Journal, still_open
 from harness.safety.rollback import RevertStack
 from tests.fakes import FakeToxiproxy
@@ -41,8 +40,13 @@ class Recorded:
         return {"kind": self.kind, "name": self.name}
 
 
-def _no_state() -> StackState:
-    raise AssertionError("not used")
+class _NoRuntime:
+    """Network actions never ask the runtime anything."""
+
+    kind = "none"
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"runtime.{name} is not used by network actions")
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def journal(tmp_path):
 
 @pytest.fixture
 def env():
-    return FaultEnv(toxiproxy=FakeToxiproxy().client(), stack_state=_no_state)
+    return FaultEnv(toxiproxy=FakeToxiproxy().client(), runtime=_NoRuntime())
 
 
 def _push(stack: RevertStack, journal: Journal, group: int, action: Recorded) -> None:
@@ -131,7 +135,7 @@ def test_a_revert_that_keeps_failing_stays_pending(journal, env):
 
 def test_a_real_toxic_revert_against_a_failing_toxiproxy(journal):
     fake = FakeToxiproxy(["db"])
-    env = FaultEnv(toxiproxy=fake.client(), stack_state=_no_state)
+    env = FaultEnv(toxiproxy=fake.client(), runtime=_NoRuntime())
     stack = RevertStack(journal, env)
     toxic = ToxicOn("db", "t1", "latency", "downstream", 1.0, {"latency": 100})
     journal.record("fault.applying", fault_id="f0/0", action=toxic.to_json())

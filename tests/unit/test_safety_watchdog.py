@@ -205,4 +205,4 @@ def test_the_watchdog_process_leaves_when_the_run_clears_its_pointer(tmp_path, c
     (stack.run.root / "active-run.json").unlink()
     assert _exit_code(children, ref) == 0
     assert "removed its faults" in log.read_text()
-    assert [e["event"] for e in read_events(journal.path)] == ["run.started"]
+    assert [e["event"] for e in read_events(journal.path)] == ["run.started", "watchdog.watching"]

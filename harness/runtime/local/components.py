@@ -14,6 +14,7 @@ from typing import Literal
 
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.layout import RunDir, postgres_user
+from harness.runtime.local.readiness import ready_url
 from harness.specs.topology import Replica, Topology
 
 __all__ = ["Component", "build_components"]
@@ -27,41 +28,19 @@ class Component:
     kind: Kind
     argv: tuple[str, ...]
     port: int
-    ready_url: str | None  # None: readiness is a PostgreSQL query
+    ready_url: str | None  # None: readiness is a PostgreSQL query (postgres) or a TCP connect
     tier: int  # started in tier order; a tier waits for the one before to be ready
     env: dict[str, str] = field(default_factory=dict)
     user: str | None = None
     stop_signal: signal.Signals = signal.SIGTERM
     service: str | None = None  # for app replicas
+    cwd: str | None = None
 
 
 def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Component]:
     host = topo.host
-    comps = [
-        Component(
-            name="postgres",
-            kind="postgres",
-            argv=(
-                str(bins.postgres),
-                "-D",
-                str(run.postgres_data),
-                "-p",
-                str(topo.postgres.port),
-                "-k",
-                str(run.postgres_data),
-                "-c",
-                f"listen_addresses={host}",
-                "-c",
-                "max_connections=200",
-                "-c",
-                "fsync=on",
-            ),
-            port=topo.postgres.port,
-            ready_url=None,
-            tier=0,
-            user=postgres_user(),
-            stop_signal=signal.SIGINT,  # "fast" shutdown: roll back clients, exit cleanly
-        ),
+    comps = [_postgres(topo, run, bins)] if topo.uses_postgres else []
+    comps += [
         Component(
             name="toxiproxy",
             kind="toxiproxy",
@@ -80,7 +59,7 @@ def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Compon
             env={"LOG_LEVEL": "warn"},
         ),
     ]
-    comps += [_replica(topo, r) for r in topo.replicas]
+    comps += [_replica(topo, r) for r in topo.launched]
     comps += [
         Component(
             name="alertmanager",
@@ -116,40 +95,50 @@ def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Compon
     return comps
 
 
-def _replica(topo: Topology, replica: Replica) -> Component:
-    service, name, port = replica.service, replica.name, replica.port
+def _postgres(topo: Topology, run: RunDir, bins: Binaries) -> Component:
     host = topo.host
-    argv = [
-        sys.executable,
-        "-m",
-        "sample_app",
-        "--service",
-        service,
-        "--replica",
-        name,
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
-    argv += topo.dependency_flags(replica, host)
-    # services that others call start first, so the gateway finds its upstreams ready
-    calls_apps = any(dep in topo.services for dep in topo.services[service].depends_on)
-    tier = 2 if calls_apps else 1
-    env = {
-        "OTEL_SERVICE_NAME": service,
-        "OTEL_RESOURCE_ATTRIBUTES": f"service.instance.id={name}",
-        "PYTHONUNBUFFERED": "1",
-    }
     return Component(
-        name=name,
+        name="postgres",
+        kind="postgres",
+        argv=(
+            str(bins.postgres),
+            "-D",
+            str(run.postgres_data),
+            "-p",
+            str(topo.postgres.port),
+            "-k",
+            str(run.postgres_data),
+            "-c",
+            f"listen_addresses={host}",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "fsync=on",
+        ),
+        port=topo.postgres.port,
+        ready_url=None,
+        tier=0,
+        user=postgres_user(),
+        stop_signal=signal.SIGINT,  # "fast" shutdown: roll back clients, exit cleanly
+    )
+
+
+def _replica(topo: Topology, replica: Replica) -> Component:
+    """A replica as the topology says to start it; its dependencies go through their proxies."""
+    host, svc = topo.host, topo.services[replica.service]
+    assert svc.command is not None
+    # services that others call start first, so their callers find them ready
+    calls_apps = any(dep in topo.services for dep in svc.depends_on)
+    return Component(
+        name=replica.name,
         kind="app",
-        argv=tuple(argv),
-        port=port,
-        ready_url=f"http://{host}:{port}/health/ready",
-        tier=tier,
-        env=env,
-        service=service,
+        argv=tuple(topo.argv(replica, host, sys.executable)),
+        port=replica.port,
+        ready_url=ready_url(topo, replica),
+        tier=2 if calls_apps else 1,
+        env=topo.env(replica, sys.executable),
+        service=replica.service,
+        cwd=str(svc.command.cwd) if svc.command.cwd else None,
     )
 
 

@@ -15,6 +15,7 @@ from harness.errors import PreflightError, StackError
 from harness.runtime.local import postgres
 from harness.runtime.local.binaries import find_binaries
 from harness.runtime.local.layout import RunDir
+from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import ComponentState, StackState, read_state
 from harness.specs.topology import Topology, load_topology
 
@@ -131,7 +132,9 @@ def health(state: StackState, stack_file: Path | None = None) -> list[Health]:
 def _probe(client: httpx.Client, topo: Topology, comp: ComponentState) -> bool:
     if comp.kind == "postgres":
         return postgres.ping(topo)
-    path = {"app": "/health/ready", "toxiproxy": "/version"}.get(comp.kind, "/-/ready")
+    if comp.kind == "app":
+        return replica_ready(topo, topo.replica_named(comp.name), timeout=1.0)
+    path = "/version" if comp.kind == "toxiproxy" else "/-/ready"
     try:
         return client.get(f"http://{topo.host}:{comp.port}{path}").status_code == 200
     except httpx.HTTPError:

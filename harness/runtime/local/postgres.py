@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from importlib import resources
 from pathlib import Path
 
 import psycopg
@@ -65,12 +64,15 @@ def ping(topo: Topology) -> bool:
 
 
 def apply_schema(topo: Topology) -> None:
-    """Create the shop's database if missing and apply the (idempotent) schema."""
+    """Create the topology's database if missing and run its `init_sql` (which the
+    topology's author makes idempotent: it runs on every start)."""
     db = topo.postgres.database
     with psycopg.connect(_conninfo(topo, "postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
-    schema = resources.files("sample_app").joinpath("schema.sql").read_text(encoding="utf-8")
+    if topo.postgres.init_sql is None:
+        return
+    schema = topo.postgres.init_sql.read_text(encoding="utf-8")
     with psycopg.connect(_conninfo(topo, db), autocommit=True) as conn:
-        conn.execute(schema)  # type: ignore[arg-type]  # trusted file shipped with the package
+        conn.execute(schema)  # type: ignore[arg-type]  # the topology author's own file

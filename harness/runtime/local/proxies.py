@@ -14,7 +14,7 @@ def desired_proxies(topo: Topology) -> list[Proxy]:
         Proxy(
             name=link.name,
             listen=f"{host}:{link.listen_port}",
-            upstream=f"{host}:{link.upstream_port}",
+            upstream="{}:{}".format(*topo.upstream(link)),
             enabled=True,
         )
         for link in topo.links

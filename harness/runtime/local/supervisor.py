@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from harness.errors import HarnessError, StackError
@@ -33,6 +32,7 @@ from harness.runtime.local.components import Component, build_components, child_
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.proxies import populate_proxies
+from harness.runtime.local.readiness import http_ok, tcp_open
 from harness.runtime.local.state import ComponentState, StackState, write_state
 from harness.specs.topology import Topology, load_topology
 
@@ -89,7 +89,8 @@ class Supervisor:
             for tier in sorted({c.tier for c in self.comps}):
                 self._start_tier([c for c in self.children.values() if c.comp.tier == tier])
                 if tier == 0:
-                    postgres.apply_schema(self.topo)
+                    if self.topo.uses_postgres:
+                        postgres.apply_schema(self.topo)
                     populate_proxies(self.topo)
             self.state.phase = "ready"
             self._save()
@@ -116,6 +117,8 @@ class Supervisor:
         (self.run.config / "alertmanager.yml").write_text(
             promconfig.render(promconfig.alertmanager_config())
         )
+        if "postgres" not in self.children:
+            return
         pg = self.children["postgres"].comp
         postgres.init_cluster(
             self.bins.initdb,
@@ -201,7 +204,7 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             stdout=child.log,
             stderr=subprocess.STDOUT,
-            cwd=self.run.root,
+            cwd=comp.cwd or self.run.root,
         )
         ref = ProcessRef.of(child.proc.pid)
         child.state.pid, child.state.start_time = ref.pid, ref.start_time
@@ -222,12 +225,11 @@ class Supervisor:
         self._save()
 
     def _ready(self, comp: Component) -> bool:
-        if comp.ready_url is None:
+        if comp.kind == "postgres":
             return postgres.ping(self.topo)
-        try:
-            return httpx.get(comp.ready_url, timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            return False
+        if comp.ready_url is None:
+            return tcp_open(self.topo.host, comp.port)
+        return http_ok(comp.ready_url)
 
     def _await_ready(self, comp: Component, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -276,15 +278,24 @@ def _stop_processes(children: Iterable[_Child]) -> None:
 
 
 def _urls(topo: Topology) -> dict[str, str]:
+    """What `harness up` prints: every public entry (point callers here), then the stack."""
     h = topo.host
-    return {
-        "shop": topo.edge_url(),
+    entries = {
+        f"{lk.target} (entry)": f"http://{h}:{lk.listen_port}"
+        for lk in topo.links
+        if lk.kind == "edge"
+    }
+    urls = {
+        **entries,
         "prometheus": f"http://{h}:{topo.prometheus.port}",
         "alertmanager": f"http://{h}:{topo.alertmanager.port}",
         "toxiproxy": f"http://{h}:{topo.toxiproxy.port}",
-        "postgres": f"postgresql://{topo.postgres.user}@{h}:{topo.postgres.port}/{topo.postgres.database}",
         "supervisor_metrics": f"http://{h}:{topo.supervisor.metrics_port}/metrics",
     }
+    if topo.uses_postgres:
+        pg = topo.postgres
+        urls["postgres"] = f"postgresql://{pg.user}@{h}:{pg.port}/{pg.database}"
+    return urls
 
 
 def _log(msg: str) -> None:

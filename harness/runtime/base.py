@@ -1,0 +1,43 @@
+"""The seam between the harness and wherever services run.
+
+Four questions, nothing more: which instances of a service are live (each with an
+identity a successor can never share: pid + start time locally, a container id or a
+pod uid elsewhere), is one ready, signal one by identity (never by name or pattern),
+and which instance replaced one that was killed. Network faults need none of it: they
+go through Toxiproxy wherever the proxies are. Process faults, planning, preflight,
+the fault loop, the watchdog and `recover` use only this, and rebuild it from the
+journal, so a Kubernetes runtime (where instances come and go on their own) plugs in
+here without touching them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Instance", "Runtime"]
+
+
+@dataclass(frozen=True)
+class Instance:
+    service: str
+    name: str  # the replica's name in the topology, e.g. api-2
+    identity: str  # e.g. "pid:1234:5678901" (pid and kernel start time)
+
+
+class Runtime(Protocol):
+    kind: str
+
+    def instances(self, service: str | None = None) -> list[Instance]:
+        """Live instances (of `service`, or all), in topology order."""
+        ...
+
+    def ready(self, instance: Instance) -> bool: ...
+
+    def signal(self, instance: Instance, signal: str) -> bool:
+        """Send SIGKILL/SIGTERM/SIGSTOP/SIGCONT to exactly this instance; False if it is gone."""
+        ...
+
+    def replacement(self, instance: Instance) -> Instance | None:
+        """The live instance that took this one's place (same name, new identity), if any."""
+        ...

@@ -1,0 +1,72 @@
+"""The local runtime: replicas are the supervisor's children, known by PID + start time.
+
+Everything it knows comes from the supervisor's state file, read afresh on each call
+(the supervisor restarts replicas on its own), so the watchdog and `recover` in other
+processes see exactly what the harness sees.
+"""
+
+from __future__ import annotations
+
+import signal as signals
+from pathlib import Path
+
+from harness.errors import StackError
+from harness.runtime.base import Instance
+from harness.runtime.local.layout import RunDir
+from harness.runtime.local.procs import ProcessRef
+from harness.runtime.local.readiness import replica_ready
+from harness.runtime.local.state import ComponentState, StackState, read_state
+from harness.specs.topology import Topology
+
+__all__ = ["LocalRuntime", "identity_of", "process_of"]
+
+
+def identity_of(pid: int, start_time: int) -> str:
+    return f"pid:{pid}:{start_time}"
+
+
+def process_of(instance: Instance) -> ProcessRef:
+    kind, pid, start = instance.identity.split(":")
+    if kind != "pid":
+        raise StackError(f"{instance.name}: {instance.identity!r} is not a local process")
+    return ProcessRef(int(pid), int(start))
+
+
+class LocalRuntime:
+    kind = "local"
+
+    def __init__(self, topo: Topology, run_dir: Path) -> None:
+        self.topo, self.run = topo, RunDir(run_dir)
+
+    def state(self) -> StackState:
+        state = read_state(self.run.state_file)
+        if state is None:
+            raise StackError(f"no stack state in {self.run.root}: is the stack up?")
+        return state
+
+    def instances(self, service: str | None = None) -> list[Instance]:
+        return [
+            inst
+            for comp in self.state().components
+            if comp.kind == "app" and (service is None or comp.service == service)
+            if (inst := _live(comp)) is not None
+        ]
+
+    def ready(self, instance: Instance) -> bool:
+        return process_of(instance).alive() and replica_ready(
+            self.topo, self.topo.replica_named(instance.name)
+        )
+
+    def signal(self, instance: Instance, signal: str) -> bool:
+        return process_of(instance).send(signals.Signals[signal])
+
+    def replacement(self, instance: Instance) -> Instance | None:
+        now = next((i for i in self.instances() if i.name == instance.name), None)
+        return now if now is not None and now.identity != instance.identity else None
+
+
+def _live(comp: ComponentState) -> Instance | None:
+    ref = comp.process()
+    if ref is None or not ref.alive() or comp.service is None:
+        return None
+    return Instance(comp.service, comp.name, identity_of(ref.pid, ref.start_time))

@@ -1,0 +1,113 @@
+"""The load of an experiment: where it goes (a service's entry or a loopback URL) and the
+routes it sends, with headers, bodies and placeholders."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, model_validator
+
+from harness.specs.base import Strict as _Strict
+from harness.specs.checks import route_problems
+from harness.specs.durations import Duration
+from harness.specs.yamlload import FieldError
+
+__all__ = ["LoadSpec", "LoadTarget", "RouteSpec", "loopback_url"]
+
+
+class RouteSpec(_Strict):
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = Field(
+        "GET", description="HTTP method"
+    )
+    path: str = Field(
+        pattern=r"^/", description="path on the load's target; `{name}` is filled from `choices`"
+    )
+    weight: float = Field(1.0, gt=0, description="relative share of this route's requests")
+    headers: dict[str, str] = Field(
+        {},
+        description="request headers; `{name}` in a value is filled from `choices`. A POST "
+        "gets a fresh Idempotency-Key unless this sets one",
+    )
+    json_body: dict[str, object] | list[object] | None = Field(
+        None,
+        alias="json",
+        description='JSON body; at any depth, a string that is exactly "{name}" becomes the '
+        "picked value itself (a number stays a number), `{name}` in a longer string its text",
+    )
+    choices: dict[str, tuple[object, ...]] = Field(
+        {}, description="placeholder name to the values picked at random, per request"
+    )
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> RouteSpec:
+        problems = route_problems(self.path, self.choices, self.json_body, self.headers)
+        if problems:
+            raise FieldError.of(problems)
+        return self
+
+
+def loopback_url(url: str) -> str:
+    """A pydantic validator: an http(s) base URL whose host is loopback, else ValueError.
+
+    Loopback is 127.0.0.0/8, ::1 or the name localhost (no other name is resolved). The
+    load generator sends open-loop traffic, up to thousands of requests a second, while
+    faults make the target misbehave: aimed at another host that is an unannounced load
+    test on a system nobody agreed to hurt. So this tool only sends traffic to loopback,
+    and this one function is where that rule lives.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r}: give an http:// URL with a host, e.g. http://127.0.0.1:8000")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{url!r}: a base URL takes no ?query or #fragment (put it in a path)")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ValueError(f"{url!r}: {exc}") from None
+    if not _is_loopback(parts.hostname):
+        raise ValueError(
+            f"{url!r}: {parts.hostname} is not loopback; this tool only sends traffic to "
+            "loopback (127.0.0.0/8, ::1, localhost)"
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LoadTarget(_Strict):
+    """Where the load goes: exactly one of a service's public entry or a loopback URL."""
+
+    service: str | None = Field(
+        None,
+        description="a service of the topology: the load goes through its edge proxy "
+        "(replica 1's), so the service needs edge_port_base",
+    )
+    url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
+        None, description="any base URL on loopback, e.g. http://127.0.0.1:18201"
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> LoadTarget:
+        if (self.service is None) == (self.url is None):
+            raise FieldError((), "give exactly one of service or url")
+        return self
+
+
+class LoadSpec(_Strict):
+    rate: float = Field(gt=0, le=5000, description="requests per second (open loop)")
+    routes: tuple[RouteSpec, ...] = Field(min_length=1, description="what the users request")
+    timeout: Duration = Field(5.0, description="per request; past it the request failed")
+    target: LoadTarget | None = Field(
+        None,
+        description="where the load goes; omitted: the topology's one service with an "
+        "edge proxy (an error when it has none or several)",
+    )
