@@ -1,0 +1,56 @@
+"""The Typer app, its shared options and consoles, and `--version`.
+
+The command modules (`stack`, `experiments`) register on `app`; `main` runs it.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from harness import __version__
+
+__all__ = ["RunDirOpt", "StackOpt", "app", "err", "out"]
+
+app = typer.Typer(
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # a bug is reported by `main` in one line; never render a traceback with its locals
+    pretty_exceptions_enable=False,
+    help="Chaos harness: bring up the local shop stack and run experiments against it.",
+)
+out = Console(soft_wrap=True)  # plain lines stay whole when piped
+err = Console(stderr=True)
+
+StackOpt = typer.Option(Path("stack.yaml"), "--stack", "-s", help="The topology file.")
+RunDirOpt = typer.Option(Path(".run"), "--run-dir", help="Where the stack keeps its state.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"harness {_version()}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+def _version() -> str:
+    """The installed distribution's version; the source tree's when it is not installed."""
+    try:
+        return metadata.version("chaos-harness")
+    except metadata.PackageNotFoundError:
+        return __version__
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    # bare `harness` is a usage mistake (exit 3), said in one line like the others
+    if ctx.invoked_subcommand is None and isinstance(ctx.command, TyperGroup):
+        ctx.fail("missing command: one of " + ", ".join(ctx.command.list_commands(ctx)))

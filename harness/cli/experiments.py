@@ -1,0 +1,141 @@
+"""The experiment commands: validate, schema, run, recover."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from harness.cli.app import RunDirOpt, StackOpt, app, err, out
+from harness.cli.display import make_display
+from harness.clients.toxiproxy import ToxiproxyClient
+from harness.errors import InvalidInput, Issue
+from harness.experiment import runner
+from harness.experiment.plan import topology_problems
+from harness.faults import FaultEnv
+from harness.runtime.local.runtime import LocalRuntime
+from harness.safety.recover import recover_stack
+from harness.specs.experiment import json_schema, load_experiment
+from harness.specs.topology import load_topology
+
+__all__ = ["recover", "run", "schema", "validate"]
+
+
+@app.command()
+def validate(
+    files: list[Path] = typer.Argument(..., help="Experiment files or directories."),
+    stack: Path | None = typer.Option(
+        None,
+        "--stack",
+        "-s",
+        help="Also check targets against this topology (names, counts, hops).",
+    ),
+) -> None:
+    """Check experiment files without a running stack; every issue of every file at once."""
+    issues: list[Issue] = []
+    check = None
+    if stack is not None:
+        try:
+            check = partial(topology_problems, topo=load_topology(stack))
+        except InvalidInput as exc:
+            issues += exc.issues
+    loaded = []
+    for path in runner.expand_paths(files):
+        try:
+            loaded.append((path, load_experiment(path, check)))
+        except InvalidInput as exc:
+            issues += exc.issues
+    if issues:
+        raise InvalidInput(issues)
+    for path, exp in loaded:
+        out.print(f"{path}: ok ({exp.name}: {len(exp.faults)} fault(s))")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of experiment files (for editors)."""
+    import json
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+def run(
+    files: list[Path] = typer.Argument(..., help="Experiment files, or a directory (a suite)."),
+    stack: Path = StackOpt,
+    run_dir: Path = RunDirOpt,
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run outputs go."),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Everything before the first injection (load, steady state); print what the "
+        "faults would hit; inject nothing. Exit 1 when the steady state would fail.",
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for target selection and load."),
+    as_designed: bool = typer.Option(
+        False,
+        "--as-designed",
+        help="Exit 0 when every verdict is the experiment's designed_verdict.",
+    ),
+) -> None:
+    """Run experiments; exit 0 held, 1 deviated, 2 aborted, 3 invalid/refused, 4 error."""
+    loaded = runner.load_all(files)
+    results = []
+    for path, exp in loaded:
+        display = make_display(out, exp.name)
+        try:
+            results.append(
+                runner.run_one(path, exp, stack, run_dir, runs_dir, display, dry_run, seed)
+            )
+        finally:
+            display.close()
+        last = results[-1]
+        out.print(
+            f"{exp.name}: [bold]{last.outcome.verdict}[/bold] (exit {last.outcome.exit_code}) "
+            f"— report {last.out_dir / 'report.html'}"
+        )
+        for line in [*last.outcome.plan, *last.outcome.reasons]:
+            out.print(f"  {line}", markup=False, highlight=False)
+    if len(results) > 1:
+        _print_summary(results)
+    if as_designed:
+        off = [r for r in results if r.outcome.verdict != r.designed]
+        for r in off:
+            err.print(f"{r.name}: {r.outcome.verdict}, designed to be {r.designed}", markup=False)
+        raise typer.Exit(1 if off else 0)
+    raise typer.Exit(max(r.outcome.exit_code for r in results))
+
+
+@app.command()
+def recover(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
+    """Undo whatever a dead run left: toxics, disabled proxies, paused or killed replicas."""
+    topo = load_topology(stack)
+    with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
+        env = FaultEnv(toxiproxy=tp, runtime=LocalRuntime(topo, run_dir))
+        report = recover_stack(run_dir, env)
+    if report.journal is None:
+        out.print("nothing to recover: no run left faults on this stack")
+        return
+    for line in report.reverted:
+        out.print(f"reverted {line}", markup=False)
+    for line in report.failed:
+        err.print(f"FAILED {line}", markup=False)
+    out.print(f"journal: {report.journal}")
+    if not report.ok:
+        raise typer.Exit(4)
+
+
+def _print_summary(results: list[runner.RunResult]) -> None:
+    table = Table(title="experiment suite")
+    for col in ("experiment", "verdict", "as designed", "exit", "seconds"):
+        table.add_column(col)
+    for r in results:
+        designed = r.outcome.verdict == r.designed
+        mark = "[green]yes[/green]" if designed else f"[red]no (designed: {r.designed})[/red]"
+        table.add_row(r.name, r.outcome.verdict, mark, str(r.outcome.exit_code), f"{r.seconds:.0f}")
+    out.print(table)
+    out.print("reports:")
+    for r in results:
+        out.print(f"  {r.out_dir / 'report.html'}", markup=False, highlight=False)

@@ -1,0 +1,109 @@
+"""The stack commands: up, down, status, compose."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from harness.cli.app import RunDirOpt, StackOpt, app, err, out
+from harness.runtime.compose import compose_files
+from harness.runtime.local import control
+from harness.runtime.local.state import StackState
+from harness.specs.topology import load_topology
+
+__all__ = ["compose", "down", "status", "up"]
+
+
+@app.command()
+def up(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
+    """Start the local stack (idempotent) and print what runs where."""
+    with err.status("starting the stack…") if err.is_terminal else nullcontext():
+        state, started = control.up(stack, run_dir)
+    if not started:
+        out.print("[dim]the stack is already up; nothing changed[/dim]")
+    _print_table(state, stack)
+    _print_urls(state)
+
+
+@app.command()
+def down(run_dir: Path = RunDirOpt) -> None:
+    """Stop exactly the processes `up` started (by recorded PID)."""
+    state = control.down(run_dir)
+    if state is None:
+        out.print("nothing to stop: no stack state in " + str(run_dir))
+        return
+    out.print(f"stopped {len(state.components)} components and the supervisor")
+
+
+@app.command()
+def status(
+    stack: Path | None = typer.Option(None, "--stack", "-s"), run_dir: Path = RunDirOpt
+) -> None:
+    """Show each component, its PID, port, restarts and health."""
+    state = control.status(run_dir)
+    if state is None:
+        out.print(f"the stack is not running (no state in {run_dir}); start it with `harness up`")
+        raise typer.Exit(1)
+    healthy = _print_table(state, stack)
+    if state.phase != "ready" or not healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def compose(
+    stack: Path = StackOpt,
+    out_dir: Path = typer.Option(Path("."), "--out", help="Where to write the files."),
+    check: bool = typer.Option(False, "--check", help="Only say whether the files are current."),
+) -> None:
+    """Write docker-compose.yml and compose/* from the topology (the same stack as containers)."""
+    files = compose_files(load_topology(stack), out_dir.resolve())
+    stale = [
+        p
+        for p, text in files.items()
+        if not (out_dir / p).exists() or (out_dir / p).read_text() != text
+    ]
+    if check:
+        for p in stale:
+            err.print(f"{out_dir / p} is not what {stack} generates: run `harness compose`")
+        raise typer.Exit(1 if stale else 0)
+    for p, text in files.items():
+        (out_dir / p).parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / p).write_text(text)
+        out.print(f"wrote {out_dir / p}")
+
+
+def _print_table(state: StackState, stack: Path | None) -> bool:
+    rows = control.health(state, stack if stack and stack.exists() else None)
+    sup_alive = state.supervisor().alive()
+    table = Table(
+        title=f"stack {state.phase} (supervisor pid {state.supervisor_pid}"
+        f"{'' if sup_alive else ', NOT RUNNING'})"
+    )
+    for col in ("component", "pid", "port", "restarts", "health", "log"):
+        table.add_column(col)
+    for h in rows:
+        c = h.component
+        mark = (
+            "[green]healthy[/green]"
+            if h.healthy
+            else ("[yellow]alive, not ready[/yellow]" if h.alive else "[red]down[/red]")
+        )
+        table.add_row(c.name, str(c.pid or "-"), str(c.port), str(c.restarts), mark, _short(c.log))
+    out.print(table)
+    return sup_alive and all(h.healthy for h in rows)
+
+
+def _short(path: str) -> str:
+    """A log path relative to the working directory when it is below it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _print_urls(state: StackState) -> None:
+    for name, url in state.urls.items():
+        out.print(f"  {name:<19} {url}")
