@@ -1,26 +1,82 @@
-"""Fault drivers, one per family, in one explicit table."""
+"""Every fault type, one file each (its settings and what injecting it does), in one table.
+
+A new fault type is one file beside these, one line in FAULTS, and its test.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Protocol
 
-from harness.experiment.plan import PlannedFault
+from pydantic import Field
+
+from harness.faults.bandwidth import Bandwidth
 from harness.faults.base import Action, FaultEnv, action_from_json
-from harness.faults.network import network_actions
-from harness.faults.process import process_actions
-from harness.specs.experiment import NETWORK_FAULTS, PROCESS_FAULTS
+from harness.faults.blackhole import Blackhole
+from harness.faults.kill import Kill
+from harness.faults.latency import Latency
+from harness.faults.limit_data import LimitData
+from harness.faults.pause import Pause
+from harness.faults.refused import Refused
+from harness.faults.reset_peer import ResetPeer
+from harness.faults.settings import FaultSettings, Planned
+from harness.faults.slicer import Slicer
+from harness.faults.slow_close import SlowClose
+from harness.faults.terminate import Terminate
 
-__all__ = ["Action", "FaultEnv", "action_from_json", "actions_for"]
+__all__ = [
+    "FAULTS",
+    "NETWORK_FAULTS",
+    "PROCESS_FAULTS",
+    "Action",
+    "FaultEnv",
+    "FaultSpec",
+    "action_from_json",
+    "actions_for",
+]
 
-Driver = Callable[[PlannedFault, FaultEnv, str], list[Any]]
+FAULTS: tuple[type[FaultSettings], ...] = (
+    Latency,
+    Blackhole,
+    Refused,
+    Bandwidth,
+    ResetPeer,
+    SlowClose,
+    Slicer,
+    LimitData,
+    Kill,
+    Terminate,
+    Pause,
+)
 
-DRIVERS: dict[str, Driver] = {
-    **{t: lambda f, env, run_id: network_actions(f, run_id) for t in NETWORK_FAULTS},
-    **{t: lambda f, env, run_id: process_actions(f, env) for t in PROCESS_FAULTS},
-}
+
+def _name(cls: type[FaultSettings]) -> str:
+    return str(cls.model_fields["type"].annotation.__args__[0])  # type: ignore[union-attr]
 
 
-def actions_for(fault: PlannedFault, env: FaultEnv, run_id: str) -> list[Action]:
-    """What injecting `fault` will do, as journaled actions (nothing is applied here)."""
-    return DRIVERS[fault.spec.type](fault, env, run_id)
+NETWORK_FAULTS = tuple(_name(c) for c in FAULTS if c.family == "network")
+PROCESS_FAULTS = tuple(_name(c) for c in FAULTS if c.family == "process")
+
+FaultSpec = Annotated[
+    Latency
+    | Blackhole
+    | Refused
+    | Bandwidth
+    | ResetPeer
+    | SlowClose
+    | Slicer
+    | LimitData
+    | Kill
+    | Terminate
+    | Pause,
+    Field(discriminator="type"),
+]
+
+
+class _PlannedFault(Planned, Protocol):
+    @property
+    def spec(self) -> FaultSettings: ...
+
+
+def actions_for(fault: _PlannedFault, env: FaultEnv, run_id: str) -> list[Action]:
+    """What injecting a planned fault will do, as journaled actions (nothing is applied)."""
+    return fault.spec.actions(fault, env, run_id)

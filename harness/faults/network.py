@@ -1,15 +1,18 @@
-"""Network faults through Toxiproxy: toxics on a proxy, or the proxy disabled."""
+"""The actions of network faults, through Toxiproxy: a toxic on a proxy, or the proxy
+disabled. Each network fault's file says which toxic with which attributes."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.clients.toxiproxy import Toxic
-from harness.experiment.plan import PlannedFault
 from harness.faults.base import FaultEnv, register
 
-__all__ = ["DisableProxy", "ToxicOn", "network_actions"]
+if TYPE_CHECKING:
+    from harness.faults.settings import NetworkSettings, Planned
+
+__all__ = ["DisableProxy", "ToxicOn", "toxic_actions"]
 
 
 @register
@@ -65,43 +68,20 @@ class DisableProxy:
         return {"kind": self.kind, **asdict(self)}
 
 
-def _toxic(fault: PlannedFault) -> tuple[str, dict[str, Any]]:
-    """Toxiproxy's toxic type and attributes for a fault spec."""
-    s: Any = fault.spec
-    return {
-        "latency": lambda: ("latency", {"latency": s.latency_ms, "jitter": s.jitter_ms}),
-        "blackhole": lambda: ("timeout", {"timeout": 0}),
-        "bandwidth": lambda: ("bandwidth", {"rate": s.rate_kb_per_s}),
-        "reset_peer": lambda: ("reset_peer", {"timeout": s.timeout_ms}),
-        "slow_close": lambda: ("slow_close", {"delay": s.delay_ms}),
-        "slicer": lambda: (
-            "slicer",
-            {
-                "average_size": s.average_size,
-                "size_variation": s.size_variation,
-                "delay": s.delay_us,
-            },
-        ),
-        "limit_data": lambda: ("limit_data", {"bytes": s.bytes}),
-    }[s.type]()
-
-
-def network_actions(fault: PlannedFault, run_id: str) -> list[ToxicOn | DisableProxy]:
-    """The actions for one planned network fault (nothing is applied here)."""
-    spec: Any = fault.spec
-    if spec.type == "refused":
-        return [DisableProxy(link.name) for link in fault.links]
-    toxic_type, attrs = _toxic(fault)
-    streams = ("upstream", "downstream") if spec.direction == "both" else (spec.direction,)
+def toxic_actions(settings: NetworkSettings, planned: Planned, run_id: str) -> list[ToxicOn]:
+    """One toxic per link and stream, named after the run so `recover` finds only ours."""
+    toxic_type, attrs = settings.toxic()
+    both = ("upstream", "downstream")
+    streams = both if settings.direction == "both" else (settings.direction,)
     return [
         ToxicOn(
             link.name,
-            f"harness-{run_id}-f{fault.index}-{stream}",
+            f"harness-{run_id}-f{planned.index}-{stream}",
             toxic_type,
             stream,
-            spec.toxicity,
+            settings.toxicity,
             attrs,
         )
-        for link in fault.links
+        for link in planned.links
         for stream in streams
     ]

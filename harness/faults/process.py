@@ -1,4 +1,4 @@
-"""Process faults on replicas the stack launched: kill, terminate, pause.
+"""The action of process faults (kill, terminate, pause): a signal to one instance.
 
 Signals go through the runtime, to the identity it gave the instance (locally PID
 *and* start time), never to a process found by name. Reverting a kill means waiting
@@ -7,19 +7,18 @@ until the runtime has a replacement; reverting a pause is SIGCONT.
 
 from __future__ import annotations
 
-import signal
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import HarnessError
-from harness.experiment.plan import PlannedFault
 from harness.faults.base import FaultEnv, register
 from harness.runtime.base import Instance
 
-__all__ = ["Signal", "process_actions"]
+if TYPE_CHECKING:
+    from harness.faults.settings import Planned
 
-_SIGNALS = {"kill": signal.SIGKILL, "terminate": signal.SIGTERM, "pause": signal.SIGSTOP}
+__all__ = ["Signal", "signal_actions"]
 
 
 @register
@@ -40,7 +39,9 @@ class Signal:
 
     def apply(self, env: FaultEnv) -> None:
         if not env.runtime.signal(self.instance, self.signal):
-            raise HarnessError(f"{self.replica} ({self.identity}) is gone; nothing to {self.signal}")
+            raise HarnessError(
+                f"{self.replica} ({self.identity}) is gone; nothing to {self.signal}"
+            )
 
     def revert(self, env: FaultEnv) -> None:
         if self.signal == "SIGSTOP":
@@ -63,14 +64,13 @@ class Signal:
         return {"kind": self.kind, **asdict(self)}
 
 
-def process_actions(fault: PlannedFault, env: FaultEnv) -> list[Signal]:
+def signal_actions(planned: Planned, env: FaultEnv, signal: str) -> list[Signal]:
     """One signal per targeted replica, addressed to the instance that is live now."""
     live = {i.name: i for i in env.runtime.instances()}
-    sig = _SIGNALS[fault.spec.type].name
     actions = []
-    for name in fault.replicas:
+    for name in planned.replicas:
         inst = live.get(name)
         if inst is None:
-            raise HarnessError(f"{name} is not live: nothing to {sig}")
-        actions.append(Signal(name, inst.service, inst.identity, sig))
+            raise HarnessError(f"{name} is not live: nothing to {signal}")
+        actions.append(Signal(name, inst.service, inst.identity, signal))
     return actions

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.faults import NETWORK_FAULTS, PROCESS_FAULTS, FaultSpec
 from harness.specs.afterchecks import (
     AckedRoute,
     AnyCheck,
@@ -64,8 +65,6 @@ __all__ = [
 ]
 
 MAX_COUNT = 1000  # replicas a selector may ask for; the topology allows 50 per service
-MAX_MS = 24 * 3600 * 1000  # any millisecond setting: a day at most, like durations
-MAX_BYTES = 2**40
 
 
 class TargetSelector(_Strict):
@@ -109,136 +108,6 @@ class TargetSelector(_Strict):
             raise FieldError(("count" if self.count else "percent",), "only applies with service")
         return self
 
-
-NETWORK_FAULTS = (
-    "latency",
-    "blackhole",
-    "refused",
-    "bandwidth",
-    "reset_peer",
-    "slow_close",
-    "slicer",
-    "limit_data",
-)
-PROCESS_FAULTS = ("kill", "terminate", "pause")
-
-_DIRECTION = (
-    "which stream of each connection: upstream (client to server: requests), "
-    "downstream (server to client: responses) or both"
-)
-
-
-class _FaultBase(_Strict):
-    target: str = Field(description="a name under `targets`")
-    start_after: Duration = Field(
-        0.0, description="delay from the first injection to this fault's start"
-    )
-    duration: Duration = Field(description="how long the fault stays on")
-
-
-class _NetworkBase(_FaultBase):
-    direction: Literal["upstream", "downstream", "both"] = Field(
-        "downstream", description=_DIRECTION
-    )
-    toxicity: float = Field(
-        1.0, gt=0, le=1, description="share of connections the fault applies to (0 to 1]"
-    )
-
-
-def _kind(name: str, what: str) -> Any:
-    return Field(description=f"{name}: {what}")
-
-
-class Latency(_NetworkBase):
-    type: Literal["latency"] = _kind("latency", "delay every chunk of data")
-    latency_ms: int = Field(ge=1, le=60_000, description="added delay, milliseconds")
-    jitter_ms: int = Field(0, ge=0, le=60_000, description="random +/- on the delay, ms")
-
-
-class Blackhole(_NetworkBase):
-    """Bytes vanish and connections hang (Toxiproxy's timeout toxic with 0 ms)."""
-
-    type: Literal["blackhole"] = _kind("blackhole", "data vanishes, connections hang")
-    direction: Literal["upstream", "downstream", "both"] = Field("upstream", description=_DIRECTION)
-
-
-class Refused(_FaultBase):
-    """The proxy is disabled: new connections are refused, open ones closed."""
-
-    type: Literal["refused"] = _kind("refused", "the proxy is off: connections refused")
-
-
-class Bandwidth(_NetworkBase):
-    type: Literal["bandwidth"] = _kind("bandwidth", "limit the throughput")
-    rate_kb_per_s: int = Field(
-        ge=1,
-        le=10_000_000,
-        description="kilobytes per second as Toxiproxy means it: 1 KB = 1000 bytes "
-        "(a rate of 0 would mean no limit, so it is not allowed)",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "rate_kbps" in data:
-            raise FieldError(
-                ("rate_kbps",), "renamed to rate_kb_per_s: the rate is kilobytes per second"
-            )
-        return data
-
-
-class ResetPeer(_NetworkBase):
-    type: Literal["reset_peer"] = _kind("reset_peer", "connections end with a TCP RST")
-    timeout_ms: int = Field(0, ge=0, le=MAX_MS, description="reset after this many ms")
-
-
-class SlowClose(_NetworkBase):
-    type: Literal["slow_close"] = _kind("slow_close", "delay the close of connections")
-    delay_ms: int = Field(ge=1, le=MAX_MS, description="delay before closing, milliseconds")
-
-
-class Slicer(_NetworkBase):
-    type: Literal["slicer"] = _kind("slicer", "cut data into small packets")
-    average_size: int = Field(ge=1, le=MAX_BYTES, description="mean packet size, bytes")
-    size_variation: int = Field(0, ge=0, le=MAX_BYTES, description="+/- on the size, bytes")
-    delay_us: int = Field(0, ge=0, le=MAX_MS, description="pause between packets, microseconds")
-
-
-class LimitData(_NetworkBase):
-    type: Literal["limit_data"] = _kind("limit_data", "close after some bytes")
-    bytes: int = Field(ge=0, le=MAX_BYTES, description="bytes passed before the close")
-
-
-class Kill(_FaultBase):
-    """SIGKILL; the supervisor's restart is part of recovery (duration: how long we watch)."""
-
-    type: Literal["kill"] = _kind("kill", "SIGKILL the replicas (duration: how long we watch)")
-
-
-class Terminate(_FaultBase):
-    type: Literal["terminate"] = _kind("terminate", "SIGTERM the replicas")
-
-
-class Pause(_FaultBase):
-    """SIGSTOP for the duration, then SIGCONT."""
-
-    type: Literal["pause"] = _kind("pause", "SIGSTOP for the duration, then SIGCONT")
-
-
-FaultSpec = Annotated[
-    Latency
-    | Blackhole
-    | Refused
-    | Bandwidth
-    | ResetPeer
-    | SlowClose
-    | Slicer
-    | LimitData
-    | Kill
-    | Terminate
-    | Pause,
-    Field(discriminator="type"),
-]
 
 _OPS = Literal["<", "<=", ">", ">=", "==", "!="]
 _OP = "passes when `value op threshold` holds"

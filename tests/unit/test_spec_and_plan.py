@@ -328,7 +328,7 @@ def test_a_filled_body_placeholder_is_fine():
 
 def test_bandwidth_rate_is_kilobytes_per_second_and_the_old_name_says_so():
     from harness.experiment.plan import PlannedFault
-    from harness.faults.network import network_actions
+    from harness.faults import actions_for
 
     old = _edit("type: latency", "type: bandwidth").replace("latency_ms: 300", "rate_kbps: 64")
     with pytest.raises(InvalidInput) as exc:
@@ -338,7 +338,8 @@ def test_bandwidth_rate_is_kilobytes_per_second_and_the_old_name_says_so():
     ]
     exp = _parse(old.replace("rate_kbps: 64", "rate_kb_per_s: 64"))
     link = next(lk for lk in TOPO.links if lk.name == "gateway_orders-1")
-    actions = network_actions(PlannedFault(0, exp.faults[0], ("orders-1",), (link,)), "r1")
+    planned = PlannedFault(0, exp.faults[0], ("orders-1",), (link,))
+    actions = actions_for(planned, None, "r1")  # type: ignore[arg-type]  # no env needed
     assert [(a.type, a.stream, a.attributes) for a in actions] == [
         ("bandwidth", "downstream", {"rate": 64})
     ]
