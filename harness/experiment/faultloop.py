@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from harness.clients.toxiproxy import ToxiproxyError
 from harness.errors import RollbackFailed
 from harness.experiment.context import RunContext
+from harness.experiment.outcome import Abort, FaultWindow
 from harness.experiment.plan import PlannedFault
 from harness.faults import actions_for
 from harness.faults.process import Signal
@@ -119,12 +120,7 @@ def _inject(
 ) -> None:
     item.state = "active"
     ctx.outcome.fault_windows.append(
-        {
-            "fault": item.fault.index,
-            "type": item.fault.spec.type,
-            "targets": list(item.fault.replicas),
-            "start": time.time(),
-        }
+        FaultWindow(item.fault.index, item.fault.spec.type, tuple(item.fault.replicas), time.time())
     )
     for n, action in enumerate(actions_for(item.fault, ctx.env, ctx.run_id)):
         fault_id = f"{ctx.run_id}/f{item.fault.index}/{n}"
@@ -153,8 +149,8 @@ def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
         r.back = time.monotonic()
         seconds = round(r.back - r.at, 3)
         ctx.journal.record("replica.back", replica=new.name, identity=new.identity, seconds=seconds)
-        previous = ctx.outcome.figures.get("restart_seconds") or 0.0
-        ctx.outcome.figures["restart_seconds"] = max(previous, seconds)
+        figures = ctx.outcome.figures
+        figures.restart_seconds = max(figures.restart_seconds or 0.0, seconds)
 
 
 def _close(ctx: RunContext, item: _Scheduled, reverts: RevertStack) -> None:
@@ -166,8 +162,8 @@ def _close(ctx: RunContext, item: _Scheduled, reverts: RevertStack) -> None:
 
 def _end_window(ctx: RunContext, index: int | None, when: float) -> None:
     for window in ctx.outcome.fault_windows:
-        if (index is None or window["fault"] == index) and "end" not in window:
-            window["end"] = when
+        if (index is None or window.fault == index) and window.end is None:
+            window.end = when
 
 
 def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack) -> None:
@@ -179,13 +175,13 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
         failed = reverts.unwind()
         done = time.time()
         _end_window(ctx, None, done)
-        ctx.outcome.figures["rollback_started"] = started
-        ctx.outcome.figures["rollback_complete"] = done
-        ctx.outcome.figures["rollback_seconds"] = round(done - started, 3)
+        figures = ctx.outcome.figures
+        figures.rollback_started, figures.rollback_complete = started, done
+        figures.rollback_seconds = round(done - started, 3)
         if failed:
             ctx.journal.record(
                 "rollback.incomplete",
-                seconds=ctx.outcome.figures["rollback_seconds"],
+                seconds=figures.rollback_seconds,
                 still_open=[h.fault_id for h in failed],
             )
             raise RollbackFailed(
@@ -193,7 +189,7 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
                 + "; ".join(h.describe() for h in failed)
                 + ". The watchdog keeps retrying; run `harness recover` to make sure"
             )
-        ctx.journal.record("rollback.complete", seconds=ctx.outcome.figures["rollback_seconds"])
+        ctx.journal.record("rollback.complete", seconds=figures.rollback_seconds)
 
 
 def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
@@ -223,8 +219,8 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
 def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted:
     """Record the abort decision at the moment it is taken (before rollback starts)."""
     now = time.time()
-    first = min((w["start"] for w in ctx.outcome.fault_windows), default=now)
-    ctx.outcome.abort = {"time": now, "reason": reason, "evidence": [r.to_json() for r in evidence]}
-    ctx.outcome.figures["detection_seconds"] = round(now - first, 3)
+    first = min((w.start for w in ctx.outcome.fault_windows), default=now)
+    ctx.outcome.abort = Abort(now, reason, tuple(evidence))
+    ctx.outcome.figures.detection_seconds = round(now - first, 3)
     ctx.journal.record("abort", reason=reason)
     return Aborted(reason, evidence)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.errors import StackError
 from harness.experiment.context import RunContext
+from harness.experiment.outcome import LoadSummary, PhaseSpan
 from harness.experiment.plan import plan_experiment
 from harness.load.background import BackgroundLoad
 from harness.probes.checks import run_check
@@ -43,14 +44,14 @@ WATCHDOG_START = 15.0  # seconds for the watchdog process to start and say it wa
 @contextmanager
 def phase(ctx: RunContext, name: str, detail: str = "") -> Iterator[None]:
     """Time a phase into the outcome and the journal."""
-    entry = {"name": name, "start": time.time()}
-    ctx.outcome.phases.append(entry)
+    span = PhaseSpan(name, time.time())
+    ctx.outcome.phases.append(span)
     ctx.journal.record("phase.start", phase=name)
     ctx.display.phase(name, detail)
     try:
         yield
     finally:
-        entry["end"] = time.time()
+        span.end = time.time()
         ctx.journal.record("phase.end", phase=name)
 
 
@@ -112,7 +113,7 @@ def stop_load(ctx: RunContext) -> None:
     ctx.load_result = ctx.load.stop()
     ctx.load = None
     if ctx.load_result is not None:
-        ctx.outcome.load = ctx.load_result.summary()
+        ctx.outcome.load = LoadSummary.of(ctx.load_result)
 
 
 def steady_state(ctx: RunContext, label: str) -> list[ProbeResult]:
@@ -161,7 +162,7 @@ def run_checks(ctx: RunContext) -> None:
     base_url = (ctx.plan.load_url if ctx.plan is not None else None) or ""
     for check in ctx.exp.expectations.checks:
         result = run_check(check, records, base_url=base_url, topo=ctx.topo)
-        ctx.outcome.checks.append(asdict(result))
+        ctx.outcome.checks.append(result)
         ctx.journal.record("check", **asdict(result))
         if result.status == "error":
             ctx.outcome.fail("error", f"check {result.name}: {result.detail}")

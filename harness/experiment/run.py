@@ -23,6 +23,7 @@ from harness.errors import HarnessError, InvalidInput, Refused
 from harness.experiment.context import EXIT_CODES, Display, Outcome, RunContext
 from harness.experiment.faultloop import Aborted, run_fault_window
 from harness.experiment.judge import judge_during
+from harness.experiment.outcome import verdict_fields
 from harness.experiment.phases import (
     await_recovery,
     await_steady_state,
@@ -139,7 +140,7 @@ def _faults_then_recovery(ctx: RunContext, cleanup: ExitStack) -> None:
     judge_during(ctx)
     with phase(ctx, "recovery"):
         seconds = await_recovery(ctx)
-    ctx.outcome.figures["recovery_seconds"] = seconds
+    ctx.outcome.figures.record_recovery(seconds)
     if seconds is None:
         limit = ctx.exp.expectations.recovery_within or 60.0
         ctx.outcome.fail("deviated", f"steady state did not return within {limit:g}s of rollback")
@@ -191,22 +192,9 @@ def _safely(ctx: RunContext, what: str, fn: Callable[..., Any], *args: Any) -> N
 def _finish(ctx: RunContext) -> None:
     """Write the verdict (only now is it reached) and render journal.json."""
     o = ctx.outcome
-    if o.abort is not None and o.abort["reason"] not in o.reasons:
-        o.reasons.insert(0, o.abort["reason"])  # a rollback failure must not hide why we aborted
+    if o.abort is not None and o.abort.reason not in o.reasons:
+        o.reasons.insert(0, o.abort.reason)  # a rollback failure must not hide why we aborted
     if o.verdict is None:
         o.fail("error", "the run ended without reaching a verdict")
-    ctx.journal.record(
-        "verdict",
-        verdict=o.verdict,
-        exit_code=o.exit_code,
-        reasons=o.reasons,
-        figures=o.figures,
-        load=o.load,
-        checks=o.checks,
-        abort=o.abort,
-        phases=o.phases,
-        fault_windows=o.fault_windows,
-        plan=o.plan,
-        finished=time.time(),
-    )
+    ctx.journal.record("verdict", **verdict_fields(o), finished=time.time())
     render_json(ctx.journal.path)

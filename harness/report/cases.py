@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from harness.experiment.context import Outcome
+from harness.experiment.outcome import Outcome
+from harness.probes.promql import ProbeResult
 
 __all__ = ["Case", "cases_of"]
 
@@ -33,20 +33,20 @@ class Case:
 
 def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
     cases: list[Case] = []
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    grouped: dict[tuple[str, str], list[ProbeResult]] = {}
     for p in outcome.probes:
-        if p["phase"] in _PHASE_TITLES:
-            grouped.setdefault((p["phase"], p["name"]), []).append(p)
+        if p.phase in _PHASE_TITLES:
+            grouped.setdefault((p.phase, p.result.name), []).append(p.result)
     for (phase, name), evals in grouped.items():
-        bad = [e for e in evals if e["status"] != "pass"]
+        bad = [e for e in evals if not e.ok]
         # "before" is polled until it holds, so its last evaluation decides; elsewhere any failure
         polled = phase in ("before", "dry-run")
-        ok = evals[-1]["status"] == "pass" if polled else not bad
+        ok = evals[-1].ok if polled else not bad
         shown = evals[-1] if polled or not bad else bad[0]
         title = f"{experiment}.{_PHASE_TITLES[phase]}"
         cases.append(Case(title, name, ok, _evidence(shown, len(evals), len(bad))))
-    recovery = outcome.figures.get("recovery_seconds", "absent")
-    if recovery != "absent":
+    if outcome.figures.recovery_awaited:
+        recovery = outcome.figures.recovery_seconds
         ok = recovery is not None
         msg = (
             f"steady state returned {recovery}s after rollback"
@@ -55,11 +55,9 @@ def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
         )
         cases.append(Case(f"{experiment}.recovery", "steady state returns", ok, msg))
     for check in outcome.checks:
-        cases.append(Case(f"{experiment}.checks", check["name"], check["ok"], check["detail"]))
+        cases.append(Case(f"{experiment}.checks", check.name, check.ok, check.detail))
     if outcome.abort is not None:
-        cases.append(
-            Case(f"{experiment}.run", "no guardrail breach", False, outcome.abort["reason"])
-        )
+        cases.append(Case(f"{experiment}.run", "no guardrail breach", False, outcome.abort.reason))
     if outcome.verdict in _NOT_RUN_THROUGH:
         why = "; ".join(outcome.reasons) or "no reason recorded"
         cases.append(Case(f"{experiment}.run", _NOT_RUN_THROUGH[outcome.verdict], False, why))
@@ -74,11 +72,11 @@ _NOT_RUN_THROUGH = {
 }
 
 
-def _evidence(p: dict[str, Any], total: int, failed: int) -> str:
-    value = "no data" if p["value"] is None else f"{p['value']:.6g}"
-    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p["time"]))
+def _evidence(r: ProbeResult, total: int, failed: int) -> str:
+    value = "no data" if r.value is None else f"{r.value:.6g}"
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.time))
     text = (
-        f"{p['status']}: value {value} {p['op']} threshold {p['threshold']:g} at {when}; "
-        f"{failed} of {total} evaluations failed; query: {p['query']}"
+        f"{r.status}: value {value} {r.op} threshold {r.threshold:g} at {when}; "
+        f"{failed} of {total} evaluations failed; query: {r.query}"
     )
-    return f"{text} ({p['detail']})" if p.get("detail") else text
+    return f"{text} ({r.detail})" if r.detail else text

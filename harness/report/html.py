@@ -11,7 +11,8 @@ from typing import Any
 import jinja2
 
 from harness.clients.prometheus import PrometheusClient, PrometheusError
-from harness.experiment.context import Outcome
+from harness.experiment.outcome import Outcome
+from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
 from harness.report.plots import Chart, charts_for, probe_chart
 from harness.specs.experiment import Experiment
@@ -40,7 +41,7 @@ def write_html(
     """`entry`: the service the load enters through (whole-service charts and the
     server-side view); None when it has no metrics (a URL target, an unscraped service)."""
     end = time.time()
-    abort_at = outcome.abort["time"] if outcome.abort else None
+    abort_at = outcome.abort.time if outcome.abort else None
     charts: list[Chart] = []
     if outcome.probes:  # a run refused or failed in preflight measured nothing to plot
         charts = charts_for(
@@ -58,11 +59,7 @@ def write_html(
         run_id=run_id,
         seconds=end - started,
         started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
-        figures=[
-            (label, outcome.figures.get(key, "—") if outcome.figures.get(key) is not None else "—")
-            for key, label in _FIGURES
-            if key in outcome.figures
-        ],
+        figures=_figure_rows(outcome),
         server=_server_view(prom, entry, started, end) if entry else None,
         timeline=_timeline(events, started),
         cases=cases_of(outcome, exp.name),
@@ -73,10 +70,21 @@ def write_html(
     path.write_text(html, encoding="utf-8")
 
 
+def _figure_rows(outcome: Outcome) -> list[tuple[str, float | str]]:
+    """(label, value) for each figure measured; "—" for one measured as never reached."""
+    measured = outcome.figures.measured()
+    rows: list[tuple[str, float | str]] = []
+    for key, label in _FIGURES:
+        if key in measured:
+            value = measured[key]
+            rows.append((label, "—" if value is None else value))
+    return rows
+
+
 def _probe_charts(outcome: Outcome, abort_at: float | None) -> list[Chart]:
-    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_name: dict[str, list[ProbeResult]] = defaultdict(list)
     for p in outcome.probes:
-        by_name[p["name"]].append(p)
+        by_name[p.result.name].append(p.result)
     return [
         probe_chart(name, evals, outcome.fault_windows, abort_at) for name, evals in by_name.items()
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import matplotlib
 
@@ -14,6 +13,8 @@ import matplotlib.dates as mdates  # noqa: E402 — after choosing the backend
 import matplotlib.pyplot as plt  # noqa: E402
 
 from harness.clients.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
+from harness.experiment.outcome import FaultWindow  # noqa: E402
+from harness.probes.promql import ProbeResult  # noqa: E402
 
 __all__ = ["Chart", "charts_for", "probe_chart"]
 
@@ -82,7 +83,7 @@ def charts_for(
     start: float,
     end: float,
     services: list[str],
-    windows: list[dict[str, Any]],
+    windows: list[FaultWindow],
     abort_at: float | None,
     entry: str | None = None,
 ) -> list[Chart]:
@@ -102,21 +103,21 @@ def charts_for(
 
 
 def probe_chart(
-    name: str, evals: list[dict[str, Any]], windows: list[dict[str, Any]], abort_at: float | None
+    name: str, evals: list[ProbeResult], windows: list[FaultWindow], abort_at: float | None
 ) -> Chart:
     """A probe's evaluated values over the run with its threshold."""
-    points = [(e["time"], e["value"]) for e in evals if e["value"] is not None]
+    points = [(e.time, e.value) for e in evals if e.value is not None]
     if not points:
-        return Chart(f"probe {name}", evals[0]["query"] if evals else "", None, "no data")
-    threshold = evals[0]["threshold"]
+        return Chart(f"probe {name}", evals[0].query if evals else "", None, "no data")
+    first = evals[0]
     series = [
         Series({"probe": name}, points),
         Series(
-            {"threshold": f"{evals[0]['op']} {threshold:g}"},
-            [(points[0][0], threshold), (points[-1][0], threshold)],
+            {"threshold": f"{first.op} {first.threshold:g}"},
+            [(points[0][0], first.threshold), (points[-1][0], first.threshold)],
         ),
     ]
-    return Chart(f"probe {name}", evals[0]["query"], _draw(series, "value", windows, abort_at))
+    return Chart(f"probe {name}", first.query, _draw(series, "value", windows, abort_at))
 
 
 def _x(epoch: float) -> float:
@@ -125,7 +126,7 @@ def _x(epoch: float) -> float:
 
 
 def _draw(
-    series: list[Series], unit: str, windows: list[dict[str, Any]], abort_at: float | None
+    series: list[Series], unit: str, windows: list[FaultWindow], abort_at: float | None
 ) -> str:
     fig, ax = plt.subplots(figsize=(8, 2.6), dpi=100)
     for s in series:
@@ -139,13 +140,9 @@ def _draw(
             linestyle="--" if "threshold" in s.labels else "-",
         )
     for w in windows:
-        ax.axvspan(
-            _x(w["start"]),
-            _x(w["end"]),
-            color="tab:red",
-            alpha=0.12,
-            label=f"fault {w['type']}",
-        )
+        if w.end is None:  # every window is closed by the rollback before a report
+            continue
+        ax.axvspan(_x(w.start), _x(w.end), color="tab:red", alpha=0.12, label=f"fault {w.type}")
     if abort_at is not None:
         ax.axvline(_x(abort_at), color="tab:red", linewidth=2, label="abort")
     ax.set_ylabel(unit)

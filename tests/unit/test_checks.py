@@ -304,7 +304,7 @@ def test_run_checks_turns_each_status_into_a_verdict(
     run_checks(ctx)  # type: ignore[arg-type]
     assert ctx.outcome.verdict == verdict
     assert ctx.outcome.reasons == ([reason] * 2 if reason else [])
-    assert [c["ok"] for c in ctx.outcome.checks] == [status == "pass"] * 2
+    assert [c.ok for c in ctx.outcome.checks] == [status == "pass"] * 2
     assert [e["status"] for e in ctx.journal.events if e["event"] == "check"] == [status] * 2
 
 

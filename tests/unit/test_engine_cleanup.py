@@ -23,7 +23,9 @@ import harness.experiment.faultloop as faultloop
 import harness.experiment.run as engine
 from harness.clients.prometheus import PrometheusClient
 from harness.experiment.judge import judge_during, worst_of
+from harness.experiment.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.experiment.run import Outcome, RunContext, run_experiment
+from harness.probes.promql import ProbeResult, Status
 from harness.runtime.local.procs import ProcessRef, start_time_of
 from harness.safety.journal import JOURNAL_FILE, Journal, read_events, rendered_path, still_open
 from harness.safety.lock import ActiveRun, RunLock, read_active, write_active
@@ -181,7 +183,7 @@ def test_a_clean_run_holds_and_leaves_nothing_behind(world):
     assert names.index("watchdog.started") < names.index("fault.applying")
     assert "rollback.complete" in names and "exception" not in names
     (window,) = outcome.fault_windows
-    assert 0.25 <= window["end"] - window["start"] < 2
+    assert window.end is not None and 0.25 <= window.end - window.start < 2
 
 
 def test_a_watchdog_that_dies_at_start_means_nothing_is_injected(world, monkeypatch):
@@ -454,27 +456,25 @@ def _assert_refused(world: World, ctx: RunContext, outcome: Outcome) -> None:
 # -- judging the expectations during the fault ----------------------------------------
 
 
-def _probe(t: float, value: float | None, status: str, phase: str = "during", **kw: Any):
-    return {
-        "phase": phase,
-        "name": kw.get("name", "availability"),
-        "query": "avail",
-        "op": kw.get("op", ">="),
-        "threshold": kw.get("threshold", 0.99),
-        "value": value,
-        "time": t,
-        "status": status,
-        "detail": "",
-    }
+def _probe(
+    t: float,
+    value: float | None,
+    status: Status,
+    phase: str = "during",
+    name: str = "availability",
+    op: str = ">=",
+    threshold: float = 0.99,
+) -> ProbeEvaluation:
+    return ProbeEvaluation(phase, ProbeResult(name, "avail", op, threshold, value, t, status))
 
 
-def _judged(probes: list[dict[str, Any]], windows: list[dict[str, Any]]) -> Outcome:
+def _judged(probes: list[ProbeEvaluation], windows: list[FaultWindow]) -> Outcome:
     outcome = Outcome(probes=probes, fault_windows=windows)
     judge_during(SimpleNamespace(outcome=outcome))  # type: ignore[arg-type]
     return outcome
 
 
-WINDOW = [{"fault": 0, "start": 1000.0, "end": 1010.0}]
+WINDOW = [FaultWindow(0, "latency", ("api-1",), 1000.0, 1010.0)]
 
 
 def test_judge_names_the_worst_value_inside_the_window_only():
@@ -519,10 +519,10 @@ def test_judge_passes_what_held_inside_the_window_and_skips_aborted_runs():
     assert (
         _judged([_probe(1001.0, 1.0, "pass"), _probe(1020.0, 0.1, "fail")], WINDOW).verdict is None
     )
-    open_window = [{"fault": 0, "start": 1000.0}]  # not ended yet: open to the right
+    open_window = [FaultWindow(0, "latency", ("api-1",), 1000.0)]  # not ended: open to the right
     assert _judged([_probe(5000.0, 0.1, "fail")], open_window).verdict == "deviated"
     aborted = Outcome(probes=[_probe(1001.0, 0.1, "fail")], fault_windows=WINDOW)
-    aborted.abort = {"time": 1001.0, "reason": "guardrail", "evidence": []}
+    aborted.abort = Abort(1001.0, "guardrail")
     judge_during(SimpleNamespace(outcome=aborted))  # type: ignore[arg-type]
     assert aborted.verdict is None
 
@@ -530,12 +530,12 @@ def test_judge_passes_what_held_inside_the_window_and_skips_aborted_runs():
 def test_worst_of_follows_the_direction_of_the_threshold():
     def values(op: str, *vs: float) -> float:
         worst = worst_of(
-            [_probe(1001.0 + i, v, "fail", op=op, threshold=1.0) for i, v in enumerate(vs)]
+            [_probe(1001.0 + i, v, "fail", op=op, threshold=1.0).result for i, v in enumerate(vs)]
         )
-        assert worst is not None
-        return worst["value"]
+        assert worst is not None and worst.value is not None
+        return worst.value
 
     assert values(">=", 0.9, 0.5, 0.7) == 0.5
     assert values("<", 2.0, 5.0, 3.0) == 5.0
     assert values("==", 1.5, -3.0, 0.8) == -3.0
-    assert worst_of([_probe(1001.0, None, "no data")]) is None
+    assert worst_of([_probe(1001.0, None, "no data").result]) is None

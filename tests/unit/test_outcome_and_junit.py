@@ -2,22 +2,18 @@
 
 import xml.etree.ElementTree as ET
 
-from harness.experiment.context import Outcome
+from harness.experiment.outcome import Abort, Outcome, ProbeEvaluation
+from harness.probes.checks import CheckResult
+from harness.probes.promql import ProbeResult
 from harness.report.junit import write_junit
 
 
 def _probe(phase, name, status, value=0.5, t=1_800_000_000.0):
-    return {
-        "phase": phase,
-        "name": name,
-        "query": "up",
-        "op": ">=",
-        "threshold": 0.9,
-        "value": value,
-        "time": t,
-        "status": status,
-        "detail": "",
-    }
+    return ProbeEvaluation(phase, ProbeResult(name, "up", ">=", 0.9, value, t, status))
+
+
+def _check(name, status, detail):
+    return CheckResult(name, "sql", status, 10, 10, 0, 0, (), detail, "SELECT 1", 0.0, 0.1)
 
 
 def test_no_verdict_is_assumed():
@@ -73,10 +69,10 @@ def test_junit_cases_carry_evidence(tmp_path):
         _probe("guardrail", "errors", "fail", value=0.4),
         _probe("after", "avail", "pass", value=1.0),
     ]
-    o.figures["recovery_seconds"] = 3.5
-    o.checks = [{"name": "acknowledged-writes-persisted", "ok": True, "detail": "10 writes"}]
+    o.figures.record_recovery(3.5)
+    o.checks = [_check("acknowledged-writes-persisted", "pass", "10 writes")]
     o.fail("aborted", "guardrail breached")
-    o.abort = {"time": 0, "reason": "guardrail breached", "evidence": []}
+    o.abort = Abort(0, "guardrail breached")
     path = tmp_path / "junit.xml"
     write_junit(path, "exp", o, 12.0)
     suite = ET.parse(path).getroot()

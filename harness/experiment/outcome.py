@@ -1,0 +1,194 @@
+"""What a run found, typed: the verdict and its reasons, every probe evaluation, the
+phases and fault windows, the measured figures, the load, the checks and the abort.
+
+The run fills these in as it goes and the reports read their attributes; they become
+JSON only once, in the journal's `verdict` event (`verdict_fields`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from harness.load.generator import LoadResult
+from harness.probes.checks.common import CheckResult
+from harness.probes.promql import ProbeResult
+
+__all__ = [
+    "EXIT_CODES",
+    "SEVERITY",
+    "Abort",
+    "FaultWindow",
+    "Figures",
+    "LoadSummary",
+    "Outcome",
+    "PhaseSpan",
+    "ProbeEvaluation",
+    "Verdict",
+    "verdict_fields",
+]
+
+Verdict = Literal[
+    "held", "dry run", "deviated", "not steady", "aborted", "refused", "interrupted", "error"
+]
+
+EXIT_CODES: dict[str, int] = {
+    "held": 0,
+    "dry run": 0,
+    "deviated": 1,
+    "not steady": 1,
+    "aborted": 2,
+    "refused": 3,
+    "interrupted": 4,
+    "error": 4,
+}
+# the most severe verdict wins when several phases disagree
+SEVERITY: tuple[Verdict, ...] = (
+    "held",
+    "dry run",
+    "deviated",
+    "not steady",
+    "aborted",
+    "refused",
+    "interrupted",
+    "error",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeEvaluation:
+    """One probe evaluated in one phase ("before", "guardrail", "during", ...)."""
+
+    phase: str
+    result: ProbeResult
+
+
+@dataclass(slots=True)
+class PhaseSpan:
+    """A phase of the run; `end` is set when it ends."""
+
+    name: str
+    start: float
+    end: float | None = None
+
+
+@dataclass(slots=True)
+class FaultWindow:
+    """When a fault was in place; `end` is set when it is removed (None: still open)."""
+
+    fault: int
+    type: str
+    targets: tuple[str, ...]
+    start: float
+    end: float | None = None
+
+    def covers(self, t: float) -> bool:
+        """An open window extends to the right without bound."""
+        return self.start <= t <= (math.inf if self.end is None else self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """The decision to abort: when, why, and the guardrail results that breached."""
+
+    time: float
+    reason: str
+    evidence: tuple[ProbeResult, ...] = ()
+
+
+@dataclass(slots=True)
+class Figures:
+    """What the run measured, in seconds (rollback_started/complete: wall clock).
+
+    None is "not measured" — except for recovery, which once awaited is measured even
+    when the steady state never returned (`recovery_awaited` and no seconds).
+    """
+
+    detection_seconds: float | None = None
+    restart_seconds: float | None = None
+    rollback_started: float | None = None
+    rollback_complete: float | None = None
+    rollback_seconds: float | None = None
+    recovery_seconds: float | None = None
+    recovery_awaited: bool = False
+
+    def record_recovery(self, seconds: float | None) -> None:
+        self.recovery_awaited, self.recovery_seconds = True, seconds
+
+    def measured(self) -> dict[str, float | None]:
+        """Only what was measured, by name: the journal's `figures`."""
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        del out["recovery_awaited"]
+        if self.recovery_awaited:
+            out["recovery_seconds"] = self.recovery_seconds
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSummary:
+    """What the load generator's users saw over the run."""
+
+    requests: int
+    errors: int
+    error_ratio: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+    mean_ms: float | None
+    achieved_rps: float | None
+
+    @classmethod
+    def of(cls, result: LoadResult) -> LoadSummary:
+        return cls(**result.summary())
+
+
+@dataclass
+class Outcome:
+    """What a run found. The verdict is None until one is reached: a run that ends
+    without reaching one is an "error", never a default "held"."""
+
+    verdict: Verdict | None = None
+    reasons: list[str] = field(default_factory=list)
+    probes: list[ProbeEvaluation] = field(default_factory=list)  # every evaluation
+    phases: list[PhaseSpan] = field(default_factory=list)
+    fault_windows: list[FaultWindow] = field(default_factory=list)
+    figures: Figures = field(default_factory=Figures)
+    load: LoadSummary | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    abort: Abort | None = None
+
+    plan: list[str] = field(default_factory=list)  # what the faults hit (shown by --dry-run)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict or "error"]
+
+    def fail(self, verdict: Verdict, reason: str) -> None:
+        """Record a reason; the most severe verdict wins (aborted > deviated)."""
+        self.reach(verdict)
+        self.reasons.append(reason)
+
+    def reach(self, verdict: Verdict) -> None:
+        """Conclude `verdict` unless a more severe one was reached already."""
+        if self.verdict is None or SEVERITY.index(verdict) > SEVERITY.index(self.verdict):
+            self.verdict = verdict
+
+    def evaluations(self, phase: str) -> list[ProbeResult]:
+        """The results of every evaluation in `phase`, in order."""
+        return [p.result for p in self.probes if p.phase == phase]
+
+
+def verdict_fields(o: Outcome) -> dict[str, Any]:
+    """The outcome as the journal's `verdict` event carries it (the JSON boundary)."""
+    return {
+        "verdict": o.verdict,
+        "exit_code": o.exit_code,
+        "reasons": o.reasons,
+        "figures": o.figures.measured(),
+        "load": asdict(o.load) if o.load is not None else None,
+        "checks": [asdict(c) for c in o.checks],
+        "abort": asdict(o.abort) if o.abort is not None else None,
+        "phases": [asdict(p) for p in o.phases],
+        "fault_windows": [asdict(w) for w in o.fault_windows],
+        "plan": o.plan,
+    }
