@@ -81,9 +81,11 @@ def run_one(
     out_dir = runs_dir / f"{run_id}-{exp.slug}"
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = seed if seed is not None else secrets.randbelow(2**31)
+    runtime = LocalRuntime(topo, stack_run_dir, stack_file)
     journal = Journal.create(
         out_dir / JOURNAL_FILE,
         "harness",
+        runtime=runtime.describe(),
         run_id=run_id,
         experiment=exp.name,
         source=str(source),
@@ -97,7 +99,7 @@ def run_one(
         PrometheusClient(f"http://{host}:{topo.prometheus.port}", timeout=2.0) as prom,
         ToxiproxyClient(f"http://{host}:{topo.toxiproxy.port}") as tp,
     ):
-        env = FaultEnv(toxiproxy=tp, runtime=LocalRuntime(topo, stack_run_dir))
+        env = FaultEnv(toxiproxy=tp, runtime=runtime)
         ctx = RunContext(
             exp=exp,
             source=source,

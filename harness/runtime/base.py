@@ -28,6 +28,10 @@ class Instance:
 class Runtime(Protocol):
     kind: str
 
+    def describe(self) -> dict[str, str]:
+        """How another process reaches this runtime again (journaled; see runtime_from)."""
+        ...
+
     def instances(self, service: str | None = None) -> list[Instance]:
         """Live instances (of `service`, or all), in topology order."""
         ...

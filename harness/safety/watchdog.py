@@ -24,14 +24,15 @@ from pathlib import Path
 
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
+from harness.runtime import Runtime, runtime_from
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.runtime import LocalRuntime
 from harness.runtime.local.state import read_state
-from harness.safety.journal import Journal, still_open
+from harness.safety.journal import Journal, header_of, read_events, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
 from harness.safety.recover import recover_journal, try_lock
-from harness.specs.topology import load_topology
+from harness.specs.topology import Topology, load_topology
 
 __all__ = ["Backoff", "main", "recover_until_done", "stale_reason", "watch"]
 
@@ -122,7 +123,7 @@ def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> in
     try:
         topo = load_topology(stack_file)
         with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
-            env = FaultEnv(toxiproxy=tp, runtime=LocalRuntime(topo, run.root))
+            env = FaultEnv(toxiproxy=tp, runtime=_runtime(journal_path, topo, run))
             done = recover_until_done(journal_path, env, lambda: _stack_alive(run))
         if read_active(run.root) == active:
             clear_active(run.root)
@@ -130,6 +131,12 @@ def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> in
     finally:
         if lock is not None:
             lock.release()
+
+
+def _runtime(journal_path: Path, topo: Topology, run: RunDir) -> Runtime:
+    """The runtime the run journaled; a journal from before it did, the local one."""
+    described = header_of(read_events(journal_path)).get("runtime")
+    return runtime_from(described) if described else LocalRuntime(topo, run.root)
 
 
 def _stack_alive(run: RunDir) -> bool:

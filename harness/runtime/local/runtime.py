@@ -35,8 +35,13 @@ def process_of(instance: Instance) -> ProcessRef:
 class LocalRuntime:
     kind = "local"
 
-    def __init__(self, topo: Topology, run_dir: Path) -> None:
-        self.topo, self.run = topo, RunDir(run_dir)
+    def __init__(self, topo: Topology, run_dir: Path, stack_file: Path | None = None) -> None:
+        self.topo, self.run, self.stack_file = topo, RunDir(run_dir), stack_file
+
+    def describe(self) -> dict[str, str]:
+        """What the journal keeps so another process can rebuild this runtime."""
+        stack = str(self.stack_file.resolve()) if self.stack_file else ""
+        return {"kind": self.kind, "stack_file": stack, "run_dir": str(self.run.root.resolve())}
 
     def state(self) -> StackState:
         state = read_state(self.run.state_file)
