@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from harness.faults.settings import NetworkSettings, kind
-from harness.specs.yamlload import FieldError
+from harness.specs.yamlload import refuse_old_key
 
 
 class Bandwidth(NetworkSettings):
@@ -22,11 +22,8 @@ class Bandwidth(NetworkSettings):
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "rate_kbps" in data:
-            raise FieldError(
-                ("rate_kbps",), "renamed to rate_kb_per_s: the rate is kilobytes per second"
-            )
-        return data
+        message = "renamed to rate_kb_per_s: the rate is kilobytes per second"
+        return refuse_old_key(data, "rate_kbps", message)
 
     def toxic(self) -> tuple[str, dict[str, Any]]:
         return "bandwidth", {"rate": self.rate_kb_per_s}

@@ -36,7 +36,7 @@ from harness.specs.base import Strict as _Strict
 from harness.specs.checks import check_promql
 from harness.specs.durations import Duration
 from harness.specs.load import LoadSpec, LoadTarget, RouteSpec, loopback_url
-from harness.specs.yamlload import FieldError, Problem, load_model
+from harness.specs.yamlload import FieldError, Problem, load_model, refuse_old_key
 
 __all__ = [
     "AckedRoute",
@@ -181,13 +181,12 @@ class Expectations(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _removed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "acknowledged_writes_persisted" in data:
-            raise FieldError(
-                ("acknowledged_writes_persisted",),
-                "removed: declare `checks` instead (an http check reading each acknowledged "
-                "order back, a sql check finding its idempotency_key; README, Chaos experiments)",
-            )
-        return data
+        return refuse_old_key(
+            data,
+            "acknowledged_writes_persisted",
+            "removed: declare `checks` instead (an http check reading each acknowledged "
+            "order back, a sql check finding its idempotency_key; README, Chaos experiments)",
+        )
 
     @model_validator(mode="after")
     def _unique_checks(self) -> Expectations:

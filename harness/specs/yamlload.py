@@ -18,7 +18,15 @@ from pydantic import BaseModel, ValidationError
 from harness.errors import InvalidInput, Issue
 from harness.specs.yamlsafe import decode, read_yaml
 
-__all__ = ["MAX_ISSUES", "FieldError", "Loc", "Problem", "load_model", "parse_model"]
+__all__ = [
+    "MAX_ISSUES",
+    "FieldError",
+    "Loc",
+    "Problem",
+    "load_model",
+    "parse_model",
+    "refuse_old_key",
+]
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
@@ -43,6 +51,14 @@ class FieldError(ValueError):
         err = cls(*problems[0])
         err.problems = list(problems)
         return err
+
+
+def refuse_old_key(data: Any, key: str, message: str) -> Any:
+    """For a `mode="before"` validator: a key a file format no longer has is an error at
+    that key's line saying what replaced it, not a generic "extra input"."""
+    if isinstance(data, dict) and key in data:
+        raise FieldError((key,), message)
+    return data
 
 
 def load_model(
