@@ -5,6 +5,7 @@ One module per command group, all registering on one Typer app:
 - `app`: the app, its shared options and consoles, `--version`;
 - `stack`: up, down, status, compose;
 - `experiments`: validate, schema, run, recover;
+- `slo`: slo generate;
 - `display`: a run's progress (live on a terminal, plain lines otherwise);
 - `main`: the one place that turns every HarnessError into a message and an exit code.
 
@@ -18,6 +19,9 @@ from harness.cli import stack  # noqa: F401  (registers up, down, status, compos
 
 # isort: split
 from harness.cli import experiments  # noqa: F401  (registers validate, schema, run, recover)
+
+# isort: split
+from harness.cli import slo  # noqa: F401  (registers slo generate)
 from harness.cli.app import app
 from harness.cli.main import main
 

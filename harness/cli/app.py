@@ -1,6 +1,6 @@
 """The Typer app, its shared options and consoles, and `--version`.
 
-The command modules (`stack`, `experiments`) register on `app`; `main` runs it.
+The command modules (`stack`, `experiments`, `slo`) register on `app`; `main` runs it.
 """
 
 from __future__ import annotations
