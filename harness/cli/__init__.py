@@ -6,6 +6,7 @@ One module per command group, all registering on one Typer app:
 - `stack`: up, down, status, compose;
 - `experiments`: validate, schema, run, recover;
 - `slo`: slo generate;
+- `alerts`: alerts check;
 - `display`: a run's progress (live on a terminal, plain lines otherwise);
 - `main`: the one place that turns every HarnessError into a message and an exit code.
 
@@ -22,6 +23,9 @@ from harness.cli import experiments  # noqa: F401  (registers validate, schema, 
 
 # isort: split
 from harness.cli import slo  # noqa: F401  (registers slo generate)
+
+# isort: split
+from harness.cli import alerts  # noqa: F401  (registers alerts check)
 from harness.cli.app import app
 from harness.cli.main import main
 
