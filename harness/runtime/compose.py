@@ -25,6 +25,7 @@ IMAGES = {
     "prometheus": "prom/prometheus:v3.5.0",
     "alertmanager": "prom/alertmanager:v0.28.1",
 }
+RECEIVER_DATA = "/var/lib/alert-receiver"
 HEADER = "# Generated from stack.yaml by `harness compose`; do not edit by hand.\n"
 
 
@@ -94,6 +95,7 @@ def _services(topo: Topology, base: Path) -> dict[str, Any]:
     }
     for r in topo.launched:
         services[r.name] = _replica(topo, r)
+    services["alert-receiver"] = _receiver(topo)
     services["alertmanager"] = {
         "image": IMAGES["alertmanager"],
         "container_name": "alertmanager",
@@ -103,6 +105,7 @@ def _services(topo: Topology, base: Path) -> dict[str, Any]:
         ],
         "volumes": ["./compose/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"],
         "ports": [f"127.0.0.1:{am.port}:{am.port}"],
+        "depends_on": ["alert-receiver"],
     }
     services["prometheus"] = {
         "image": IMAGES["prometheus"],
@@ -123,6 +126,31 @@ def _services(topo: Topology, base: Path) -> dict[str, Any]:
     return services
 
 
+def _receiver(topo: Topology) -> dict[str, Any]:
+    """The alert receiver (harness.alerts.receiver) from the repository's image; its
+    notifications file lives in a named volume, so a restarted container keeps them."""
+    port = topo.alertmanager.receiver_port
+    return {
+        "build": ".",
+        "image": "chaos-harness-app:latest",
+        "container_name": "alert-receiver",
+        "command": [
+            "python",
+            "-m",
+            "harness.alerts.receiver",
+            "--host",
+            "0.0.0.0",  # noqa: S104 (its own network namespace; published on 127.0.0.1 only)
+            "--port",
+            str(port),
+            "--out",
+            f"{RECEIVER_DATA}/notifications.jsonl",
+        ],
+        "restart": "unless-stopped",
+        "volumes": [f"alert-notifications:{RECEIVER_DATA}"],
+        "ports": [f"127.0.0.1:{port}:{port}"],
+    }
+
+
 def _init_sql(topo: Topology, base: Path) -> list[str]:
     """The topology's init SQL mounted where the postgres image runs it on first start."""
     sql = topo.postgres.init_sql
@@ -135,16 +163,20 @@ def _init_sql(topo: Topology, base: Path) -> list[str]:
 def compose_files(topo: Topology, base: Path) -> dict[str, str]:
     """Relative path → content, for every file the compose runtime needs; `base` is the
     directory the files are written to (paths in them are relative to it)."""
+
+    def by_name(name: str, port: int) -> str:  # containers reach each other by name
+        return f"{name}:{port}"
+
     prom = prometheus_config(
         topo,
-        address=lambda name, port: f"{name}:{port}",
+        address=by_name,
         rules_dir="/etc/prometheus/rules",
         local=False,
     )
+    stack = {"services": _services(topo, base), "volumes": {"alert-notifications": {}}}
     return {
-        "docker-compose.yml": HEADER
-        + yaml.safe_dump({"services": _services(topo, base)}, sort_keys=False),
+        "docker-compose.yml": HEADER + yaml.safe_dump(stack, sort_keys=False),
         "compose/prometheus.yml": HEADER + render(prom),
-        "compose/alertmanager.yml": HEADER + render(alertmanager_config()),
+        "compose/alertmanager.yml": HEADER + render(alertmanager_config(topo, by_name)),
         "compose/toxiproxy.json": json.dumps(_toxiproxy_config(topo), indent=2) + "\n",
     }

@@ -62,6 +62,8 @@ class PrometheusSpec(_Strict):
 
 class AlertmanagerSpec(_Strict):
     port: int = Field(19093, ge=1, le=65535)
+    # the webhook receiver (harness.alerts.receiver) that records every notification
+    receiver_port: int = Field(19094, ge=1, le=65535)
 
 
 class SupervisorSpec(_Strict):
@@ -273,6 +275,7 @@ class Topology(_Strict):
             *([self.postgres.port] if self.uses_postgres else []),
             self.prometheus.port,
             self.alertmanager.port,
+            self.alertmanager.receiver_port,
             self.supervisor.metrics_port,
         ]
         return fixed + [r.port for r in self.launched] + [link.listen_port for link in self.links]

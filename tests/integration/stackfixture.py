@@ -30,9 +30,11 @@ def shifted_stack(
     data = yaml.safe_load(source.read_text())
     base = source.resolve().parent
     for section in ("toxiproxy", "postgres", "prometheus", "alertmanager", "supervisor"):
-        for key, value in data.get(section, {}).items():
-            if "port" in key:
-                data[section][key] = value + offset
+        # ports the file leaves at their defaults move too (alertmanager.receiver_port, ...)
+        defaults = Topology.model_fields[section].get_default().model_dump()
+        ports = {k: v for k, v in defaults.items() if "port" in k}
+        given = data.get(section) or {}
+        data[section] = given | {k: given.get(k, v) + offset for k, v in ports.items()}
     for svc in data["services"].values():
         for key, value in list(svc.items()):
             if "port" in key:

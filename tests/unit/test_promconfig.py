@@ -47,7 +47,7 @@ def test_promtool_accepts_generated_config(tmp_path):
     cfg = tmp_path / "prometheus.yml"
     cfg.write_text(promconfig.render(promconfig.prometheus_config(topo)))
     am = tmp_path / "alertmanager.yml"
-    am.write_text(promconfig.render(promconfig.alertmanager_config()))
+    am.write_text(promconfig.render(promconfig.alertmanager_config(topo)))
     result = subprocess.run(
         ["promtool", "check", "config", str(cfg)], capture_output=True, text=True
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.errors import PreflightError
 
-__all__ = ["Binaries", "find_binaries", "project_bin_dir"]
+__all__ = ["Binaries", "find_alertmanager", "find_binaries", "project_bin_dir"]
 
 INSTALL_HINT = "run `make install` (it installs what is missing)"
 
@@ -43,8 +43,13 @@ def find_binaries(root: Path | None = None) -> Binaries:
         postgres=_first("postgres", [pg_bin / "postgres" if pg_bin else None]),
         initdb=_first("initdb", [pg_bin / "initdb" if pg_bin else None]),
         prometheus=_first("prometheus", []),
-        alertmanager=_first("prometheus-alertmanager", [], also=("alertmanager",)),
+        alertmanager=find_alertmanager(),
     )
+
+
+def find_alertmanager() -> Path:
+    """Alertmanager alone (Debian names it prometheus-alertmanager), or PreflightError."""
+    return _first("prometheus-alertmanager", [], also=("alertmanager",))
 
 
 def _postgres_bin_dir() -> Path | None:

@@ -19,7 +19,7 @@ from harness.specs.topology import Replica, Topology
 
 __all__ = ["Component", "build_components"]
 
-Kind = Literal["postgres", "toxiproxy", "app", "alertmanager", "prometheus"]
+Kind = Literal["postgres", "toxiproxy", "receiver", "app", "alertmanager", "prometheus"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Compon
             tier=0,
             env={"LOG_LEVEL": "warn"},
         ),
+        _receiver(topo, run),
     ]
     comps += [_replica(topo, r) for r in topo.launched]
     comps += [
@@ -121,6 +122,33 @@ def _postgres(topo: Topology, run: RunDir, bins: Binaries) -> Component:
         user=postgres_user(),
         stop_signal=signal.SIGINT,  # "fast" shutdown: roll back clients, exit cleanly
     )
+
+
+def _receiver(topo: Topology, run: RunDir) -> Component:
+    """The webhook receiver Alertmanager delivers to (tier 0: up long before Alertmanager)."""
+    host, port = topo.host, topo.alertmanager.receiver_port
+    return Component(
+        name="alert-receiver",
+        kind="receiver",
+        argv=(
+            sys.executable,
+            "-m",
+            "harness.alerts.receiver",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--out",
+            str(run.notifications),
+        ),
+        port=port,
+        ready_url=f"http://{_bracketed(host)}:{port}/-/ready",
+        tier=0,
+    )
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _replica(topo: Topology, replica: Replica) -> Component:

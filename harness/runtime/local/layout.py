@@ -50,6 +50,11 @@ class RunDir:
         return self.root / "alertmanager"
 
     @property
+    def notifications(self) -> Path:
+        """Every notification Alertmanager delivered to the alert receiver, one JSON a line."""
+        return self.root / "alerts" / "notifications.jsonl"
+
+    @property
     def postgres_data(self) -> Path:
         """The cluster directory; outside the run dir if the postgres user cannot reach it."""
         inside = self.root / "postgres"
@@ -63,7 +68,8 @@ class RunDir:
         return self.logs / f"{component}.log"
 
     def ensure(self) -> None:
-        for d in (self.root, self.logs, self.config, self.prometheus_data, self.alertmanager_data):
+        dirs = (self.logs, self.config, self.prometheus_data, self.alertmanager_data)
+        for d in (self.root, *dirs, self.notifications.parent):
             d.mkdir(parents=True, exist_ok=True)
 
 

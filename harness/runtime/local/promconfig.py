@@ -72,22 +72,66 @@ def prometheus_config(
 def _target(topo: Topology, where: Address, replica: Replica) -> str:
     if topo.is_external(replica.name):  # scraped where it runs, not through a proxy
         host, port = topo.upstream(next(lk for lk in topo.links if lk.target == replica.name))
-        return f"{host}:{port}" if where("x", 1) == f"{topo.host}:1" else f"host.docker.internal:{port}"
+        return (
+            f"{host}:{port}"
+            if where("x", 1) == f"{topo.host}:1"
+            else f"host.docker.internal:{port}"
+        )
     return where(replica.name, replica.port)
 
 
-def alertmanager_config() -> dict[str, Any]:
-    """A receiver that records alerts in Alertmanager only (nothing leaves the machine)."""
+RECEIVERS = ("page", "ticket", "default")
+# First match wins. `severity` decides; an alert without one (Sloth's SLO alerts carry only
+# `sloth_severity`) is routed by `sloth_severity`; anything else goes to `default`.
+ROUTES = (
+    ("page", ['severity="page"']),
+    ("ticket", ['severity="ticket"']),
+    ("page", ['severity=""', 'sloth_severity="page"']),
+    ("ticket", ['severity=""', 'sloth_severity="ticket"']),
+)
+
+
+def alertmanager_config(topo: Topology, address: Address | None = None) -> dict[str, Any]:
+    """Route by severity to webhook receivers `page`, `ticket` and `default`, all served by
+    the harness's alert receiver (harness.alerts.receiver), which records each notification
+    with its arrival time. `address` places the receiver as in `prometheus_config`.
+
+    Timing (REFERENCE, "Alert detection: the floor"): time to notification = time to
+    firing + group_wait, + up to group_interval when the alert joins a group that has
+    already notified. So:
+    - group_by `...` makes every distinct label set its own group: two different alerts
+      (two replicas' ReplicaDown, two open breakers of one service) never
+      share a group, so none ever waits a group_interval behind another. Listing labels
+      (alertname, service, sloth_slo) would still merge alerts that differ only in
+      `replica`, `upstream` or `component`.
+    - group_wait 1s: the floor's only fixed cost for a new alert; no batching is worth
+      more than a second on a local stack.
+    - group_interval 1s: it now only delays a group's later news (its resolution, or the
+      alert firing again), so a resolved notification arrives within ~1 s of endsAt;
+      Alertmanager sends nothing when a group has not changed, so a short interval is
+      not noise, and flushing a handful of groups a second costs nothing locally.
+    - repeat_interval 1h: a still-firing alert is not re-sent during an experiment.
+    """
+    where = address or (lambda _name, port: _hostport(topo.host, port))
+    base = f"http://{where('alert-receiver', topo.alertmanager.receiver_port)}/hooks"
     return {
         "route": {
-            "receiver": "local",
-            "group_by": ["alertname", "service"],
+            "receiver": "default",
+            "group_by": ["..."],
             "group_wait": "1s",
-            "group_interval": "5s",
+            "group_interval": "1s",
             "repeat_interval": "1h",
+            "routes": [{"receiver": name, "matchers": list(m)} for name, m in ROUTES],
         },
-        "receivers": [{"name": "local"}],
+        "receivers": [
+            {"name": name, "webhook_configs": [{"url": f"{base}/{name}", "send_resolved": True}]}
+            for name in RECEIVERS
+        ],
     }
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def render(config: dict[str, Any]) -> str:

@@ -115,7 +115,7 @@ class Supervisor:
             promconfig.render(promconfig.prometheus_config(self.topo))
         )
         (self.run.config / "alertmanager.yml").write_text(
-            promconfig.render(promconfig.alertmanager_config())
+            promconfig.render(promconfig.alertmanager_config(self.topo))
         )
         if "postgres" not in self.children:
             return
@@ -289,6 +289,7 @@ def _urls(topo: Topology) -> dict[str, str]:
         **entries,
         "prometheus": f"http://{h}:{topo.prometheus.port}",
         "alertmanager": f"http://{h}:{topo.alertmanager.port}",
+        "alert_receiver": f"http://{h}:{topo.alertmanager.receiver_port}",
         "toxiproxy": f"http://{h}:{topo.toxiproxy.port}",
         "supervisor_metrics": f"http://{h}:{topo.supervisor.metrics_port}/metrics",
     }
