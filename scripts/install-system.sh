@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system programs the local stack runs, only when missing (idempotent):
 # PostgreSQL, Prometheus + promtool and Alertmanager from Debian, and Toxiproxy built
-# with `go install` into the project-local, git-ignored .bin/ directory.
+# with `go install` into the project-local, git-ignored .bin/ directory. Also promtool 3
+# into .bin/prom3/, for checks only (`harness alerts check` runs the rule tests with it
+# and with Debian's promtool 2); keep .bin/prom3 off PATH: Prometheus 2 runs the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TOXIPROXY_VERSION=v2.12.0
+# Prometheus's Go module versions are v0.<major><minor>.<patch>: v0.316.0 is 3.16.0
+PROMTOOL3_MODULE_VERSION=v0.316.0
+PROMTOOL3_VERSION=3.16.0
 BIN_DIR="$PWD/.bin"
 
 need_apt=()
@@ -37,4 +42,13 @@ if [ ! -x "$BIN_DIR/toxiproxy-server" ]; then
     -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
     "github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}"
   mv "$BIN_DIR/server" "$BIN_DIR/toxiproxy-server"
+fi
+
+if [ ! -x "$BIN_DIR/prom3/promtool" ]; then
+  command -v go >/dev/null || { echo "go is needed to build promtool 3: install Go 1.26.7+"; exit 1; }
+  echo "building promtool $PROMTOOL3_VERSION into $BIN_DIR/prom3 (a few minutes the first time)"
+  mkdir -p "$BIN_DIR/prom3"
+  GOBIN="$BIN_DIR/prom3" GOFLAGS=-mod=mod go install \
+    -ldflags "-X github.com/prometheus/common/version.Version=${PROMTOOL3_VERSION}" \
+    "github.com/prometheus/prometheus/cmd/promtool@${PROMTOOL3_MODULE_VERSION}"
 fi

@@ -59,14 +59,24 @@ def test_files(rules: Iterable[Path]) -> list[Path]:
 
 
 def check_paths(paths: Iterable[Path], scrape_seconds: float) -> Report:
+    """promtool (every version found, each its own case) and our lints over the files."""
     files = rule_files(paths)
     tests = test_files(files)
     report = Report()
+    promtools = tools.promtools(files)
+    if len(promtools) == 1:
+        report.notes.append(
+            "promtool 3 not found (.bin/prom3/promtool in the rules' project): checked with "
+            f"{promtools[0].path} only; scripts/install-system.sh builds it"
+        )
     for path in files:
-        verdict = tools.promtool_check(path)
-        report.cases.append(_tool_case(path, "promtool check rules", verdict))
+        for promtool in promtools:
+            verdict = tools.promtool_check(path, promtool)
+            report.cases.append(_tool_case(path, f"{promtool.label} check rules", verdict))
     for path in tests:
-        report.cases.append(_tool_case(path, "promtool test rules", tools.promtool_test(path)))
+        for promtool in promtools:
+            verdict = tools.promtool_test(path, promtool)
+            report.cases.append(_tool_case(path, f"{promtool.label} test rules", verdict))
     tested = frozenset(name for t in tests for name in _alertnames(t))
     for path in files:
         report.cases += _lint_cases(load_rule_file(path), scrape_seconds, tested, report.notes)

@@ -1,17 +1,38 @@
-"""promtool and pint, judged by exit code only: their prose differs between versions."""
+"""promtool and pint, judged by exit code only: their prose differs between versions.
+
+Rules are checked with every promtool there is: the one on PATH (Debian's 2.x, which
+runs the local stack) and promtool 3 when `scripts/install-system.sh` has built it into
+the project's `.bin/prom3/` (kept off PATH: it is for checks only). Prometheus 3 reads
+some rules differently (left-open ranges, `le` text), so a rule file and its unit tests
+must pass both.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess  # noqa: S404 — argv lists with timeouts, never a shell
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import PreflightError
+from harness.runtime.local.binaries import project_bin_dir
 
-__all__ = ["TIMEOUT_SECONDS", "Verdict", "pint_lint", "promtool_check", "promtool_test"]
+__all__ = [
+    "PROMTOOL3",
+    "TIMEOUT_SECONDS",
+    "Promtool",
+    "Verdict",
+    "pint_lint",
+    "promtool3_path",
+    "promtool_check",
+    "promtool_test",
+    "promtools",
+]
 
 TIMEOUT_SECONDS = 60.0
+PROMTOOL3 = Path("prom3") / "promtool"  # under the project's .bin/
 
 
 @dataclass(frozen=True)
@@ -20,12 +41,40 @@ class Verdict:
     detail: str = ""  # on failure: the tool's first telling lines (stderr, then stdout), for people
 
 
-def promtool_check(path: Path) -> Verdict:
-    return _run([_binary("promtool"), "check", "rules", str(path)])
+@dataclass(frozen=True)
+class Promtool:
+    """One promtool binary and the name its checks are reported under."""
+
+    label: str  # "promtool" (on PATH) or "promtool 3" (the project's .bin/prom3)
+    path: Path
 
 
-def promtool_test(path: Path) -> Verdict:
-    return _run([_binary("promtool"), "test", "rules", str(path)])
+def promtools(near: Iterable[Path]) -> list[Promtool]:
+    """promtool on PATH (required), then promtool 3 of the project the files `near` are
+    in, when built there: `.bin/prom3/promtool` in their nearest ancestor that has one."""
+    on_path = Promtool("promtool", Path(_binary("promtool")))
+    prom3 = next((p for p in map(promtool3_path, near) if p is not None), None)
+    if prom3 is None or _same_file(prom3, on_path.path):
+        return [on_path]
+    return [on_path, Promtool("promtool 3", prom3)]
+
+
+def promtool3_path(start: Path) -> Path | None:
+    """`<root>/.bin/prom3/promtool` for `start` or its nearest ancestor that has it."""
+    here = start.resolve()
+    for root in (here, *here.parents):
+        found = project_bin_dir(root) / PROMTOOL3
+        if found.is_file() and os.access(found, os.X_OK):
+            return found
+    return None
+
+
+def promtool_check(path: Path, promtool: Promtool | None = None) -> Verdict:
+    return _run([_path_of(promtool), "check", "rules", str(path)])
+
+
+def promtool_test(path: Path, promtool: Promtool | None = None) -> Verdict:
+    return _run([_path_of(promtool), "test", "rules", str(path)])
 
 
 def pint_lint(paths: list[Path]) -> Verdict | None:
@@ -34,6 +83,17 @@ def pint_lint(paths: list[Path]) -> Verdict | None:
     if pint is None:
         return None
     return _run([pint, "--no-color", "lint", *(str(p) for p in paths)])
+
+
+def _path_of(promtool: Promtool | None) -> str:
+    return str(promtool.path) if promtool is not None else _binary("promtool")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def _binary(name: str) -> str:
