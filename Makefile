@@ -35,8 +35,8 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check harness sample_app tests bench scripts
 	$(VENV)/bin/mypy harness
-	$(HARNESS) slo generate slo/shop.yaml --check
-	$(HARNESS) alerts check alert_rules
+	$(HARNESS) slo generate slo/shop.yaml --out alert_rules/slo --check
+	$(HARNESS) alerts check alert_rules alert_rules/slo
 
 up: install
 	$(HARNESS) up

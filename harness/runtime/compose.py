@@ -14,7 +14,13 @@ from typing import Any
 
 import yaml
 
-from harness.runtime.local.promconfig import alertmanager_config, prometheus_config, render
+from harness.runtime.local.promconfig import (
+    SLO_RULES,
+    alertmanager_config,
+    prometheus_config,
+    render,
+    slo_rules,
+)
 from harness.specs.topology import Link, Replica, Topology
 
 __all__ = ["compose_files"]
@@ -119,6 +125,7 @@ def _services(topo: Topology, base: Path) -> dict[str, Any]:
         "volumes": [
             "./compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
             "./alert_rules:/etc/prometheus/rules:ro",
+            f"./compose/{SLO_RULES}:/etc/prometheus/{SLO_RULES}:ro",
         ],
         "ports": [f"127.0.0.1:{prom.port}:{prom.port}"],
         "depends_on": ["alertmanager"],
@@ -172,6 +179,7 @@ def compose_files(topo: Topology, base: Path) -> dict[str, str]:
         address=by_name,
         rules_dir="/etc/prometheus/rules",
         local=False,
+        slo_rules_dir=f"/etc/prometheus/{SLO_RULES}",
     )
     stack = {"services": _services(topo, base), "volumes": {"alert-notifications": {}}}
     return {
@@ -179,4 +187,5 @@ def compose_files(topo: Topology, base: Path) -> dict[str, str]:
         "compose/prometheus.yml": HEADER + render(prom),
         "compose/alertmanager.yml": HEADER + render(alertmanager_config(topo, by_name)),
         "compose/toxiproxy.json": json.dumps(_toxiproxy_config(topo), indent=2) + "\n",
+        **{f"compose/{SLO_RULES}/{name}": text for name, text in slo_rules(topo).items()},
     }

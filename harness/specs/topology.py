@@ -60,6 +60,24 @@ class PrometheusSpec(_Strict):
     rules_dir: Path = Path("alert_rules")  # relative to the stack file's directory
 
 
+class SloSpec(_Strict):
+    """The stack's SLOs: Sloth `prometheus/v1` files. `harness up` generates their rules
+    for the stack's Prometheus with every window scaled by `window_scale` (a local demo
+    shows burn alerts within minutes), and every report says what budget a run burnt."""
+
+    files: tuple[Path, ...] = Field((), description="SLO files, relative to the stack file")
+    period: Literal["30d", "28d"] = "30d"
+    window_scale: float = Field(
+        1.0, gt=0, le=1, description="every window and `for:` times this (1: Sloth's own)"
+    )
+
+    @property
+    def period_seconds(self) -> float:
+        """The period as the stack's rules measure it (scaled like every window)."""
+        days = 30 if self.period == "30d" else 28
+        return days * 86400 * self.window_scale
+
+
 class AlertmanagerSpec(_Strict):
     port: int = Field(19093, ge=1, le=65535)
     # the webhook receiver (harness.alerts.receiver) that records every notification
@@ -120,6 +138,7 @@ class Topology(_Strict):
     prometheus: PrometheusSpec = PrometheusSpec()
     alertmanager: AlertmanagerSpec = AlertmanagerSpec()
     supervisor: SupervisorSpec = SupervisorSpec()
+    slo: SloSpec = SloSpec()
     services: dict[str, ServiceSpec] = Field(min_length=1)
 
     @model_validator(mode="before")
@@ -353,10 +372,15 @@ def load_topology(path: Path) -> Topology:
     init = topo.postgres.init_sql
     pg = topo.postgres.model_copy(update={"init_sql": base / init if init else None})
     services = {name: _resolved(svc, base) for name, svc in topo.services.items()}
+    slo = topo.slo.model_copy(update={"files": tuple(base / f for f in topo.slo.files)})
     _must_exist(path, pg.init_sql, "postgres.init_sql")
+    for i, f in enumerate(slo.files):
+        _must_exist(path, f, f"slo.files.{i}")
     for name, svc in services.items():
         _must_exist(path, svc.command.cwd if svc.command else None, f"services.{name}.command.cwd")
-    return topo.model_copy(update={"prometheus": prom, "postgres": pg, "services": services})
+    return topo.model_copy(
+        update={"prometheus": prom, "postgres": pg, "services": services, "slo": slo}
+    )
 
 
 def _must_exist(source: Path, target: Path | None, field: str) -> None:

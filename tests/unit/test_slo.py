@@ -40,7 +40,7 @@ def test_golden(name):
 
 
 def test_the_shop_rules_are_current():
-    result = harness("slo", "generate", "slo/shop.yaml", "--out", "alert_rules", "--check")
+    result = harness("slo", "generate", "slo/shop.yaml", "--out", "alert_rules/slo", "--check")
     assert result.returncode == 0, result.stderr
 
 
@@ -177,7 +177,7 @@ tests:
       - eval_time: 10m
         alertname: ShopAvailabilitySLONoData
         exp_alerts:
-          - exp_labels: {category: availability, sloth_severity: ticket,
+          - exp_labels: {category: availability, severity: ticket, sloth_severity: ticket,
               sloth_id: shop-requests-availability, sloth_service: shop,
               sloth_slo: requests-availability}
             exp_annotations:

@@ -42,18 +42,18 @@ BAD = [
     (
         "replicas: 3",
         "replicas: 0",
-        "stack.yaml:67: services.orders.replicas: Input should be greater than or equal to 1",
+        "stack.yaml:76: services.orders.replicas: Input should be greater than or equal to 1",
     ),
     (
         "replicas: 3",
         "replicas: three",
-        "stack.yaml:67: services.orders.replicas: Input should be a valid integer, unable to parse string as an integer",
+        "stack.yaml:76: services.orders.replicas: Input should be a valid integer, unable to parse string as an integer",
     ),
     ("  port: 19090", "  port: 18101", "stack.yaml:11: ports used twice: 18101"),
     (
         "depends_on: [postgres]",
         "depends_on: [redis]",
-        "stack.yaml:70: services.orders.depends_on: unknown redis",
+        "stack.yaml:79: services.orders.depends_on: unknown redis",
     ),
     (
         "scrape_interval: 1s",

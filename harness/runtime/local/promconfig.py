@@ -7,9 +7,13 @@ from typing import Any
 
 import yaml
 
+from harness.slo import Options, load_slo_file
+from harness.slo import render as render_slo
 from harness.specs.topology import Replica, Topology
 
-__all__ = ["alertmanager_config", "prometheus_config", "render"]
+__all__ = ["SLO_RULES", "alertmanager_config", "prometheus_config", "render", "slo_rules"]
+
+SLO_RULES = "slo-rules"  # the folder, beside prometheus.yml, of the SLO rules `up` generates
 
 
 Address = Callable[[str, int], str]
@@ -20,6 +24,7 @@ def prometheus_config(
     address: Address | None = None,
     rules_dir: str | None = None,
     local: bool = True,
+    slo_rules_dir: str | None = None,
 ) -> dict[str, Any]:
     """Scrape every replica of a service with a `metrics_path` (labelled `replica`),
     Toxiproxy, the supervisor and ourselves. A service without one is not scraped: its
@@ -27,7 +32,8 @@ def prometheus_config(
 
     `address(component, port)` places a component on the network: loopback for the
     local stack, the container's name under compose (where `local=False` also drops
-    the supervisor, which only exists locally).
+    the supervisor, which only exists locally). `slo_rules_dir`: where the rules of
+    the topology's SLOs are written (`slo_rules`), loaded beside the rules directory's.
     """
     interval = topo.prometheus.scrape_interval
     rules = rules_dir or str(topo.prometheus.rules_dir.resolve())
@@ -59,7 +65,8 @@ def prometheus_config(
             "scrape_timeout": interval,
             "evaluation_interval": interval,
         },
-        "rule_files": [f"{rules}/*.yml", f"{rules}/*.yaml"],
+        "rule_files": [f"{rules}/*.yml", f"{rules}/*.yaml"]
+        + ([f"{slo_rules_dir}/*.yml"] if slo_rules_dir and topo.slo.files else []),
         "alerting": {
             "alertmanagers": [
                 {"static_configs": [{"targets": [where("alertmanager", topo.alertmanager.port)]}]}
@@ -132,6 +139,16 @@ def alertmanager_config(topo: Topology, address: Address | None = None) -> dict[
 
 def _hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def slo_rules(topo: Topology) -> dict[str, str]:
+    """File name → rules text for each of the topology's SLO files, generated as
+    `harness slo generate --window-scale` would with the topology's scale and period."""
+    opts = Options(period=topo.slo.period, scale=topo.slo.window_scale, guards=True)
+    return {
+        f"slo-{path.stem}.yml": render_slo(load_slo_file(path), path.name, opts)
+        for path in topo.slo.files
+    }
 
 
 def render(config: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,8 +112,13 @@ class Supervisor:
 
     def _prepare(self) -> None:
         self.run.ensure()
+        slo_dir = self.run.config / promconfig.SLO_RULES
+        shutil.rmtree(slo_dir, ignore_errors=True)  # an SLO dropped from the topology goes too
+        slo_dir.mkdir()
+        for name, text in promconfig.slo_rules(self.topo).items():
+            (slo_dir / name).write_text(text)
         (self.run.config / "prometheus.yml").write_text(
-            promconfig.render(promconfig.prometheus_config(self.topo))
+            promconfig.render(promconfig.prometheus_config(self.topo, slo_rules_dir=str(slo_dir)))
         )
         (self.run.config / "alertmanager.yml").write_text(
             promconfig.render(promconfig.alertmanager_config(self.topo))
