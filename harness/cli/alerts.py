@@ -1,20 +1,27 @@
-"""The alert-rule commands: `alerts check`."""
+"""The alert-rule commands: `alerts check` (static) and `alerts validate` (live)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from harness.alerts import check_paths, write_junit
-from harness.cli.app import app, out
+from harness.alerts.coverage import Row, coverage
+from harness.cli.app import RunDirOpt, StackOpt, app, err, out
+from harness.cli.experiments import run_loaded
 from harness.errors import InvalidInput, Issue
+from harness.experiment import runner
+from harness.experiment.alerting import stack_rules
 from harness.specs.durations import parse_duration
 from harness.specs.topology import load_topology
 
-__all__ = ["alerts_app", "check"]
+__all__ = ["alerts_app", "check", "validate"]
 
-alerts_app = typer.Typer(help="Prometheus alert and recording rules: check them statically.")
+alerts_app = typer.Typer(
+    help="Prometheus alert and recording rules: check them statically, prove them live."
+)
 app.add_typer(alerts_app, name="alerts")
 DEFAULT_SCRAPE = "1m"
 
@@ -67,3 +74,73 @@ def _scrape_seconds(given: str | None, stack: Path) -> float:
     if seconds <= 0:
         raise InvalidInput([Issue("--scrape-interval", None, "", "must be more than 0")])
     return seconds
+
+
+@alerts_app.command()
+def validate(
+    files: list[Path] = typer.Argument(
+        None, help="Experiment files or directories (default: experiments)."
+    ),
+    stack: Path = StackOpt,
+    run_dir: Path = RunDirOpt,
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run outputs go."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed for target selection and load."),
+    require_all: bool = typer.Option(
+        False, "--require-all", help="Also exit 1 when an alert rule is left unproven."
+    ),
+) -> None:
+    """Run the experiments that expect alerts; print which alert each proved, how fast.
+
+    An experiment takes part when it has `expectations.alerts`, or `no_alerts` held for the whole run (`when: run`). The table lists every alert rule the stack's Prometheus loads: the experiment that proved it, time to firing and to notification beside their floors, or "unproven".
+
+    Exit 0 when every expectation was proven and every run ended as designed, 1 otherwise (and, with --require-all, when an alert is unproven), 3 when no experiment expects alerts.
+    """  # noqa: E501 — one line per paragraph, so the help wraps to the terminal
+    paths = files or [Path("experiments")]
+    loaded = [
+        (path, exp)
+        for path, exp in runner.load_all(paths)
+        if exp.expectations.alerts or any(q.when == "run" for q in exp.expectations.no_alerts)
+    ]
+    if not loaded:
+        where = ", ".join(map(str, paths))
+        raise InvalidInput([Issue(where, None, "", "no experiment here expects alerts")])
+    results = run_loaded(loaded, stack, run_dir, runs_dir, False, seed)
+    rows = coverage(
+        stack_rules(load_topology(stack)),
+        [(exp, r.outcome) for (_p, exp), r in zip(loaded, results, strict=True)],
+    )
+    out.print(_coverage_table(rows))
+    off = [r for r in results if r.outcome.verdict != r.designed]
+    for r in off:
+        err.print(f"{r.name}: {r.outcome.verdict}, designed to be {r.designed}", markup=False)
+    failed = [row for row in rows if row.failed]
+    unproven = [row for row in rows if row.status == "unproven"]
+    out.print(
+        f"{len(rows) - len(unproven)} of {len(rows)} alert rules covered, {len(failed)} failed, "
+        f"{len(unproven)} unproven",
+        markup=False,
+        highlight=False,
+    )
+    raise typer.Exit(1 if off or failed or (require_all and unproven) else 0)
+
+
+def _coverage_table(rows: list[Row]) -> Table:
+    table = Table(title="alert coverage (seconds from the fault's start; floor in brackets)")
+    for col in ("alert", "severity", "status", "experiment", "to firing", "to notification"):
+        table.add_column(col)
+    style = {"proven": "green", "quiet as designed": "green", "unproven": "yellow"}
+    for row in rows:
+        colour = style.get(row.status, "red")
+        p = row.proof
+        fire = _vs(p.time_to_fire, p.floor.fire if p.floor else None) if p else ""
+        notify = _vs(p.time_to_notify, p.floor.notify if p.floor else None) if p else ""
+        where = f"{row.experiment}: {row.detail}" if row.detail else row.experiment
+        table.add_row(
+            row.alert, row.severity, f"[{colour}]{row.status}[/{colour}]", where, fire, notify
+        )
+    return table
+
+
+def _vs(measured: float | None, floor: float | None) -> str:
+    shown = "—" if measured is None else f"{measured:.1f}"
+    return f"{shown} [{'—' if floor is None else f'{floor:g}'}]"

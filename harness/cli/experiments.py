@@ -17,10 +17,10 @@ from harness.experiment.plan import topology_problems
 from harness.faults import FaultEnv
 from harness.runtime.local.runtime import LocalRuntime
 from harness.safety.recover import recover_stack
-from harness.specs.experiment import json_schema, load_experiment
+from harness.specs.experiment import Experiment, json_schema, load_experiment
 from harness.specs.topology import load_topology
 
-__all__ = ["recover", "run", "schema", "validate"]
+__all__ = ["recover", "run", "run_loaded", "schema", "validate"]
 
 
 @app.command()
@@ -82,6 +82,26 @@ def run(
 ) -> None:
     """Run experiments; exit 0 held, 1 deviated, 2 aborted, 3 invalid/refused, 4 error."""
     loaded = runner.load_all(files)
+    results = run_loaded(loaded, stack, run_dir, runs_dir, dry_run, seed)
+    if len(results) > 1:
+        _print_summary(results)
+    if as_designed:
+        off = [r for r in results if r.outcome.verdict != r.designed]
+        for r in off:
+            err.print(f"{r.name}: {r.outcome.verdict}, designed to be {r.designed}", markup=False)
+        raise typer.Exit(1 if off else 0)
+    raise typer.Exit(max(r.outcome.exit_code for r in results))
+
+
+def run_loaded(
+    loaded: list[tuple[Path, Experiment]],
+    stack: Path,
+    run_dir: Path,
+    runs_dir: Path,
+    dry_run: bool,
+    seed: int | None,
+) -> list[runner.RunResult]:
+    """Run each experiment in turn with a live display; one line each with its verdict."""
     results = []
     for path, exp in loaded:
         display = make_display(out, exp.name)
@@ -98,14 +118,12 @@ def run(
         )
         for line in [*last.outcome.plan, *last.outcome.reasons]:
             out.print(f"  {line}", markup=False, highlight=False)
-    if len(results) > 1:
-        _print_summary(results)
-    if as_designed:
-        off = [r for r in results if r.outcome.verdict != r.designed]
-        for r in off:
-            err.print(f"{r.name}: {r.outcome.verdict}, designed to be {r.designed}", markup=False)
-        raise typer.Exit(1 if off else 0)
-    raise typer.Exit(max(r.outcome.exit_code for r in results))
+        for proof in last.outcome.alerts:
+            if proof.ok:  # a failed one is among the reasons already
+                out.print(f"  {proof.summary()}", markup=False, highlight=False)
+        for burn in last.outcome.budget:
+            out.print(f"  budget {burn.summary()}", markup=False, highlight=False)
+    return results
 
 
 @app.command()

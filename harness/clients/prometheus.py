@@ -70,6 +70,28 @@ class PrometheusClient:
             for r in data["result"]
         ]
 
+    def query_samples(self, promql: str, at: float | None = None) -> list[Series]:
+        """The raw samples of a range selector (`x[5m]`), with their own timestamps."""
+        params: dict[str, Any] = {"query": promql}
+        if at is not None:
+            params["time"] = at
+        data = self._get("/api/v1/query", params)
+        if data["resultType"] != "matrix":
+            raise PrometheusError(f"query returned a {data['resultType']}, not a range: {promql}")
+        return [
+            Series(r["metric"], [(float(t), _float(v)) for t, v in r["values"]])
+            for r in data["result"]
+        ]
+
+    def alert_rules(self) -> dict[str, dict[str, Any]]:
+        """The alerting rules Prometheus has loaded, by name (the first of a name wins)."""
+        groups = self._get("/api/v1/rules", {"type": "alert"})["groups"]
+        found: dict[str, dict[str, Any]] = {}
+        for group in groups:
+            for rule in group.get("rules", []):
+                found.setdefault(rule["name"], {**rule, "group": group.get("name", "")})
+        return found
+
     def alerts(self) -> list[dict[str, Any]]:
         return list(self._get("/api/v1/alerts", {})["alerts"])
 

@@ -11,9 +11,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from harness.alerts.proof import AlertProof
 from harness.load.generator import LoadResult
 from harness.probes.checks.common import CheckResult
 from harness.probes.promql import ProbeResult
+from harness.slo.budget import BudgetBurn
 
 __all__ = [
     "EXIT_CODES",
@@ -155,6 +157,8 @@ class Outcome:
     figures: Figures = field(default_factory=Figures)
     load: LoadSummary | None = None
     checks: list[CheckResult] = field(default_factory=list)
+    alerts: list[AlertProof] = field(default_factory=list)  # expected alerts, proven or not
+    budget: list[BudgetBurn] = field(default_factory=list)  # each SLO's budget the run burnt
     abort: Abort | None = None
 
     plan: list[str] = field(default_factory=list)  # what the faults hit (shown by --dry-run)
@@ -187,6 +191,8 @@ def verdict_fields(o: Outcome) -> dict[str, Any]:
         "figures": o.figures.measured(),
         "load": asdict(o.load) if o.load is not None else None,
         "checks": [asdict(c) for c in o.checks],
+        "alerts": [a.to_json() for a in o.alerts],
+        "budget": [b.to_json() for b in o.budget],
         "abort": asdict(o.abort) if o.abort is not None else None,
         "phases": [asdict(p) for p in o.phases],
         "fault_windows": [asdict(w) for w in o.fault_windows],

@@ -12,6 +12,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from harness.errors import StackError
+from harness.experiment.alerting import refuse_unknown_alerts
 from harness.experiment.context import RunContext
 from harness.experiment.outcome import LoadSummary, PhaseSpan
 from harness.experiment.plan import plan_experiment
@@ -22,11 +23,14 @@ from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import read_state
 from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active
+from harness.slo import load_slo_file
+from harness.slo.budget import budget_burnt
 
 __all__ = [
     "await_recovery",
     "await_steady_state",
     "describe_plan",
+    "measure_budget",
     "phase",
     "preflight",
     "run_checks",
@@ -71,6 +75,7 @@ def preflight(ctx: RunContext) -> None:
     external = [r for r in ctx.topo.replicas if ctx.topo.is_external(r.name)]
     live += [r.name for r in external if replica_ready(ctx.topo, r)]
     ctx.plan = plan_experiment(ctx.exp, ctx.topo, live, ctx.seed, str(ctx.source))
+    refuse_unknown_alerts(ctx)
     for fault in ctx.plan.faults:
         ctx.journal.record(
             "planned",
@@ -117,7 +122,7 @@ def stop_load(ctx: RunContext) -> None:
 
 
 def steady_state(ctx: RunContext, label: str) -> list[ProbeResult]:
-    results = [ctx.evaluate(p) for p in ctx.exp.steady_state]
+    results = [ctx.evaluate(p) for p in ctx.exp.steady_probes(label)]
     for r in results:
         ctx.record_probe(label, r)
     ctx.display.tick(label, None, results)
@@ -150,6 +155,15 @@ def await_recovery(ctx: RunContext) -> float | None:
             return round(time.monotonic() - start, 3)
         time.sleep(max(0.0, tick + ctx.exp.tick - time.monotonic()))
     return None
+
+
+def measure_budget(ctx: RunContext) -> None:
+    """How much of each of the stack's SLOs' error budget the run burnt, from its start
+    to now: a figure for the report, never part of the verdict."""
+    for path in ctx.topo.slo.files:
+        spec = load_slo_file(path)
+        period = ctx.topo.slo.period_seconds
+        ctx.outcome.budget += budget_burnt(spec, ctx.prom, ctx.started, time.time(), period)
 
 
 def run_checks(ctx: RunContext) -> None:

@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from harness.errors import HarnessError, InvalidInput, Refused
+from harness.experiment.alerting import await_alerts
 from harness.experiment.context import EXIT_CODES, Display, Outcome, RunContext
 from harness.experiment.faultloop import Aborted, run_fault_window
 from harness.experiment.judge import judge_during
@@ -28,6 +29,7 @@ from harness.experiment.phases import (
     await_recovery,
     await_steady_state,
     describe_plan,
+    measure_budget,
     phase,
     preflight,
     run_checks,
@@ -149,6 +151,9 @@ def _faults_then_recovery(ctx: RunContext, cleanup: ExitStack) -> None:
     for r in after:
         if not r.ok:
             ctx.outcome.fail("deviated", f"not steady after the fault: {r.summary()}")
+    if ctx.exp.expectations.alerts:
+        with phase(ctx, "alerts"):
+            await_alerts(ctx)
     stop_load(ctx)
     run_checks(ctx)
 
@@ -189,6 +194,14 @@ def _safely(ctx: RunContext, what: str, fn: Callable[..., Any], *args: Any) -> N
         ctx.outcome.fail("error", f"{what} failed: {type(exc).__name__}: {exc}")
 
 
+def _safely_measure(ctx: RunContext) -> None:
+    """The budget is a figure: failing to measure it is noted, never a verdict."""
+    try:
+        measure_budget(ctx)
+    except Exception as exc:
+        ctx.outcome.reasons.append(f"error budget not measured: {type(exc).__name__}: {exc}")
+
+
 def _finish(ctx: RunContext) -> None:
     """Write the verdict (only now is it reached) and render journal.json."""
     o = ctx.outcome
@@ -196,5 +209,7 @@ def _finish(ctx: RunContext) -> None:
         o.reasons.insert(0, o.abort.reason)  # a rollback failure must not hide why we aborted
     if o.verdict is None:
         o.fail("error", "the run ended without reaching a verdict")
+    if o.probes:  # it got past preflight: there is a range to measure
+        _safely_measure(ctx)
     ctx.journal.record("verdict", **verdict_fields(o), finished=time.time())
     render_json(ctx.journal.path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from harness.alerts.proof import AlertProof
 from harness.experiment.outcome import Outcome
 from harness.probes.promql import ProbeResult
 
@@ -56,6 +57,8 @@ def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
         cases.append(Case(f"{experiment}.recovery", "steady state returns", ok, msg))
     for check in outcome.checks:
         cases.append(Case(f"{experiment}.checks", check.name, check.ok, check.detail))
+    for proof in outcome.alerts:
+        cases.append(Case(f"{experiment}.alerts", _alert_title(proof), proof.ok, _alert(proof)))
     if outcome.abort is not None:
         cases.append(Case(f"{experiment}.run", "no guardrail breach", False, outcome.abort.reason))
     if outcome.verdict in _NOT_RUN_THROUGH:
@@ -80,3 +83,18 @@ def _evidence(r: ProbeResult, total: int, failed: int) -> str:
         f"{failed} of {total} evaluations failed; query: {r.query}"
     )
     return f"{text} ({r.detail})" if r.detail else text
+
+
+def _alert_title(p: AlertProof) -> str:
+    where = f"{p.alert}{{{', '.join(f'{k}={v}' for k, v in sorted(p.labels.items()))}}}"
+    return f"{where} fires during the fault" if p.labels else f"{p.alert} fires during the fault"
+
+
+def _alert(p: AlertProof) -> str:
+    """The proof and where it comes from: ALERTS in Prometheus, the receiver, the floor."""
+    floor = p.floor.explain() if p.floor is not None else "no rule of that name in the rule files"
+    return (
+        f"{'proven' if p.ok else 'not proven'}: {p.summary()}; "
+        f"evidence: {p.query} in Prometheus, notifications at {p.receiver_url}; "
+        f"floor to firing {floor}; share p {p.share:.3g} ({p.share_source})"
+    )

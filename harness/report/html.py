@@ -66,6 +66,7 @@ def write_html(
         charts=charts,
         fmt=_fmt,
         fmt_ms=_fmt_ms,
+        secs=_secs,
     )
     path.write_text(html, encoding="utf-8")
 
@@ -162,3 +163,7 @@ def _fmt(value: float | None) -> str:
 
 def _fmt_ms(value: float | None) -> str:
     return "no data" if value is None else f"{value * 1000:.1f} ms"
+
+
+def _secs(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} s"

@@ -27,6 +27,7 @@ from harness.specs.afterchecks import (
     SqlCheck,
     SqlCheckSpec,
 )
+from harness.specs.alertexpect import AlertExpectation, NoAlert
 from harness.specs.base import NAME
 from harness.specs.base import Strict as _Strict
 from harness.specs.durations import Duration
@@ -117,6 +118,15 @@ class Expectations(_Strict):
         description="run on what the load's users were acknowledged (2xx), after the load "
         "stopped: a miss or no data is deviated, an error is error",
     )
+    alerts: tuple[AlertExpectation, ...] = Field(
+        (),
+        description="alerts the faults must fire: within a time of the first fault's start, "
+        "delivered to a receiver, resolved after the rollback (evidence: Prometheus ALERTS "
+        "and the harness's webhook receiver)",
+    )
+    no_alerts: tuple[NoAlert, ...] = Field(
+        (), description="alerts that must not fire (a false positive fails the experiment)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -134,6 +144,17 @@ class Expectations(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise FieldError(("checks",), f"check names must be unique: {', '.join(dupes)}")
+        keys = [(a.alert, tuple(sorted(a.labels.items()))) for a in self.alerts]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                raise FieldError(("alerts", i), f"alert {key[0]} is expected twice")
+        for i, quiet in enumerate(self.no_alerts):
+            for a in self.alerts:
+                every = quiet.alert is None and not quiet.labels
+                if quiet.when == "run" and (every or quiet.alert == a.alert):
+                    message = f"cannot forbid {quiet.alert or 'every alert'} for the whole run "
+                    message += f"and expect {a.alert} to fire"
+                    raise FieldError(("no_alerts", i), message)
         return self
 
 
@@ -194,7 +215,11 @@ class Experiment(_Strict):
         ]
         if client and self.load is None:
             problems.append((("load",), f"client probes ({', '.join(client)}) need load"))
-        names = [p.name for p in (*self.steady_state, *self.guardrails, *self.expectations.during)]
+        quiet = [q.probe() for q in self.expectations.no_alerts]
+        names = [
+            p.name
+            for p in (*self.steady_state, *self.guardrails, *self.expectations.during, *quiet)
+        ]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             problems.append(((), f"probe names must be unique: {', '.join(dupes)}"))
@@ -233,6 +258,19 @@ class Experiment(_Strict):
             for i, f in enumerate(self.faults)
             if f.start_after + f.duration > limit
         ]
+
+    def steady_probes(self, label: str) -> tuple[AnyProbe, ...]:
+        """The steady state, plus the alerts that must not fire then: every no_alert
+        before the faults, the whole-run ones after them too."""
+        quiet = self.expectations.no_alerts
+        wanted = [q for q in quiet if label in ("before", "dry-run") or q.when == "run"]
+        return (*self.steady_state, *(q.probe() for q in wanted))
+
+    @property
+    def during_probes(self) -> tuple[AnyProbe, ...]:
+        """Expectations while the faults are on, plus the whole-run no_alerts."""
+        quiet = [q.probe() for q in self.expectations.no_alerts if q.when == "run"]
+        return (*self.expectations.during, *quiet)
 
     @property
     def fault_window(self) -> float:

@@ -45,6 +45,8 @@ def shifted_stack(
             svc["command"]["cwd"] = str(base / svc["command"].get("cwd", "."))
     prom = data.setdefault("prometheus", {})
     prom["rules_dir"] = str(base / prom.get("rules_dir", "alert_rules"))
+    if data.get("slo", {}).get("files"):
+        data["slo"]["files"] = [str(base / f) for f in data["slo"]["files"]]
     if data.get("postgres", {}).get("init_sql"):
         data["postgres"]["init_sql"] = str(base / data["postgres"]["init_sql"])
     for path, value in (overrides or {}).items():

@@ -208,7 +208,7 @@ NOT_A_NUMBER = [
     (
         "max_duration: 60s",
         "max_duration: 25h",
-        "exp.yaml:64: blast_radius.max_duration: '25h' is longer",
+        "exp.yaml:67: blast_radius.max_duration: '25h' is longer",
     ),
 ]
 

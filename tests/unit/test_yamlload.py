@@ -26,7 +26,7 @@ def _issues(text: str, model: type[BaseModel] = Small) -> list[str]:
 
 def test_a_second_faults_block_is_a_duplicate_naming_both_lines():
     text = EXAMPLE.read_text() + "faults:\n  - {type: kill, target: slow-orders, duration: 5s}\n"
-    assert _issues(text, Experiment) == ["f.yaml:65: faults: duplicate key (first at line 14)"]
+    assert _issues(text, Experiment) == ["f.yaml:68: faults: duplicate key (first at line 14)"]
 
 
 def test_duplicates_are_found_at_any_depth_and_all_reported():
