@@ -120,7 +120,17 @@ def _proof(
 ) -> AlertProof:
     records = _fault_records(ctx)
     share, source = _share(e, records)
-    rule = next((r for r in rules if r.kind == "alert" and r.name == e.alert), None)
+    # Sloth's page and ticket alerts share a name: the labels asked for pick one
+    rule = next(
+        (
+            r
+            for r in rules
+            if r.kind == "alert"
+            and r.name == e.alert
+            and all(r.labels.get(k, v) == v for k, v in e.labels.items())
+        ),
+        None,
+    )
     floor: Floor | None = None
     if rule is not None:
         floor = floor_of(rule, rules, e.share or _share_of(records), timing, _history(ctx, start))

@@ -173,3 +173,31 @@ def test_a_receiver_that_does_not_answer_stops_the_run_before_any_fault() -> Non
     ctx = context(prometheus([]), time.time())
     with pytest.raises(StackError, match="alert receiver at http://r.test does not answer"):
         refuse_unknown_alerts(ctx, receiver(None))
+
+
+def test_the_floor_comes_from_the_rule_the_labels_pick() -> None:
+    """Sloth's page and ticket alerts share a name: severity picks the ticket's windows."""
+    start = time.time() - 30
+    page = context(prometheus([start + 5]), start, labels={"severity": "page"})
+    ticket = context(prometheus([start + 5]), start, labels={"severity": "ticket"})
+    page.exp.expectations.alerts = (
+        AlertExpectation(
+            alert="ShopAvailabilitySLO",
+            labels={"severity": "page"},
+            fires_within=30,
+            notified_within=10,
+        ),
+    )
+    ticket.exp.expectations.alerts = (
+        AlertExpectation(
+            alert="ShopAvailabilitySLO",
+            labels={"severity": "ticket"},
+            fires_within=30,
+            notified_within=10,
+        ),
+    )
+    await_alerts(page, receiver([]))
+    await_alerts(ticket, receiver([]))
+    page_floor, ticket_floor = page.outcome.alerts[0].floor, ticket.outcome.alerts[0].floor
+    assert page_floor is not None and ticket_floor is not None
+    assert "W 60s" in page_floor.note and "W 1440s" in ticket_floor.note
