@@ -6,13 +6,17 @@ PY := $(VENV)/bin/python
 HARNESS := $(VENV)/bin/harness
 STAMP := $(VENV)/.installed
 
-.PHONY: install system demo test test-fast lint up down status bench clean
+.PHONY: install system pint demo test test-fast lint up down status bench clean
 
 install: system $(STAMP)
 
 # cheap when nothing is missing: it only looks for the programs
 system:
 	scripts/install-system.sh
+
+# optional: pint (Cloudflare's rule linter) into .bin/; `harness alerts check` then runs it
+pint:
+	scripts/install-system.sh --pint
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,13 +30,14 @@ demo: install
 	$(PY) scripts/demo.py
 	$(HARNESS) run experiments --as-designed
 
-test: install
+# pint too, so its tests run rather than skip (users need it only for `alerts check`)
+test: install pint
 	$(PY) -m pytest
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"
 
-lint: install
+lint: install pint
 	$(VENV)/bin/ruff check harness sample_app tests bench scripts
 	$(VENV)/bin/mypy harness
 	$(HARNESS) slo generate slo/shop.yaml --out alert_rules/slo --check

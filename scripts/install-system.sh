@@ -12,6 +12,8 @@ TOXIPROXY_VERSION=v2.12.0
 PROMTOOL3_MODULE_VERSION=v0.316.0
 PROMTOOL3_VERSION=3.16.0
 BIN_DIR="$PWD/.bin"
+# pint (Cloudflare's rule linter) is opt-in: `scripts/install-system.sh --pint` (`make pint`)
+PINT_VERSION=v0.87.0
 
 need_apt=()
 command -v prometheus >/dev/null || need_apt+=(prometheus)
@@ -51,4 +53,23 @@ if [ ! -x "$BIN_DIR/prom3/promtool" ]; then
   GOBIN="$BIN_DIR/prom3" GOFLAGS=-mod=mod go install \
     -ldflags "-X github.com/prometheus/common/version.Version=${PROMTOOL3_VERSION}" \
     "github.com/prometheus/prometheus/cmd/promtool@${PROMTOOL3_MODULE_VERSION}"
+fi
+
+# pint only with --pint: `go install ...@v0.87.0` is refused (the module proxy answers 403 on
+# its version list) but the module downloads; build it from a writable copy of that directory
+want_pint=""
+for arg in "$@"; do case "$arg" in --pint) want_pint=1 ;; esac; done
+if [ -n "$want_pint" ] && [ ! -x "$BIN_DIR/pint" ]; then
+  command -v go >/dev/null || { echo "go is needed to build pint: install Go 1.26+"; exit 1; }
+  echo "building pint $PINT_VERSION into $BIN_DIR (about a minute)"
+  pint_src="$(go mod download -json "github.com/cloudflare/pint@${PINT_VERSION}" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$pint_src" ] || { echo "go mod download gave no pint module directory"; exit 1; }
+  pint_tmp="$(mktemp -d)"
+  trap 'rm -rf "$pint_tmp"' EXIT
+  cp -r "$pint_src" "$pint_tmp/pint"
+  chmod -R u+w "$pint_tmp/pint"  # the module cache is read-only
+  mkdir -p "$BIN_DIR"
+  (cd "$pint_tmp/pint" && go build -ldflags "-X main.version=${PINT_VERSION#v}" \
+    -o "$BIN_DIR/pint" ./cmd/pint)
 fi

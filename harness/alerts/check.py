@@ -80,12 +80,22 @@ def check_paths(paths: Iterable[Path], scrape_seconds: float) -> Report:
     tested = frozenset(name for t in tests for name in _alertnames(t))
     for path in files:
         report.cases += _lint_cases(load_rule_file(path), scrape_seconds, tested, report.notes)
-    pint = tools.pint_lint(files)
-    if pint is None:
-        report.notes.append("pint not installed: skipped")
-    else:
-        report.cases.append(_tool_case(Path(", ".join(map(str, files))), "pint lint", pint))
+    report.cases += _pint_cases(files, report.notes)
     return report
+
+
+def _pint_cases(files: list[Path], notes: list[str]) -> list[Case]:
+    """One case for pint over all the files (it sees groups across files), when installed."""
+    pint = tools.find_pint(files)
+    if pint is None:
+        notes.append(
+            "pint not installed (not on PATH, no .bin/pint in the rules' project): skipped; "
+            "`make pint` builds it"
+        )
+        return []
+    config = pint.config or "its defaults (no .pint.hcl in the rules' project)"
+    notes.append(f"pint lint: {pint.path} with {config}")
+    return [_tool_case(Path(", ".join(map(str, files))), "pint lint", pint.lint(files))]
 
 
 def _tool_case(path: Path, check: str, verdict: tools.Verdict) -> Case:

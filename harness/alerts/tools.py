@@ -5,6 +5,9 @@ runs the local stack) and promtool 3 when `scripts/install-system.sh` has built 
 the project's `.bin/prom3/` (kept off PATH: it is for checks only). Prometheus 3 reads
 some rules differently (left-open ranges, `le` text), so a rule file and its unit tests
 must pass both.
+
+pint (Cloudflare's linter) is optional: the one on PATH, else the project's `.bin/pint`
+(`make pint` builds it), run with the project's `.pint.hcl` and `--offline`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess  # noqa: S404 — argv lists with timeouts, never a shell
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +23,14 @@ from harness.errors import PreflightError
 from harness.runtime.local.binaries import project_bin_dir
 
 __all__ = [
+    "PINT",
+    "PINT_CONFIG",
     "PROMTOOL3",
     "TIMEOUT_SECONDS",
+    "Pint",
     "Promtool",
     "Verdict",
+    "find_pint",
     "pint_lint",
     "promtool3_path",
     "promtool_check",
@@ -33,6 +40,8 @@ __all__ = [
 
 TIMEOUT_SECONDS = 60.0
 PROMTOOL3 = Path("prom3") / "promtool"  # under the project's .bin/
+PINT = Path("pint")  # under the project's .bin/
+PINT_CONFIG = Path(".pint.hcl")  # at the project's root
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,21 @@ class Promtool:
     path: Path
 
 
+@dataclass(frozen=True)
+class Pint:
+    """The pint binary and the config it runs with (None: pint's defaults)."""
+
+    path: Path
+    config: Path | None
+
+    def lint(self, paths: list[Path]) -> Verdict:
+        """Offline: pint never asks a Prometheus (and `.pint.hcl` names none)."""
+        config = ["--config", str(self.config)] if self.config is not None else []
+        # --log-level error: its first stderr lines are then the problems, not progress
+        flags = ["--no-color", "--offline", "--log-level", "error", *config]
+        return _run([str(self.path), *flags, "lint", *(str(p) for p in paths)])
+
+
 def promtools(near: Iterable[Path]) -> list[Promtool]:
     """promtool on PATH (required), then promtool 3 of the project the files `near` are
     in, when built there: `.bin/prom3/promtool` in their nearest ancestor that has one."""
@@ -61,12 +85,22 @@ def promtools(near: Iterable[Path]) -> list[Promtool]:
 
 def promtool3_path(start: Path) -> Path | None:
     """`<root>/.bin/prom3/promtool` for `start` or its nearest ancestor that has it."""
-    here = start.resolve()
-    for root in (here, *here.parents):
-        found = project_bin_dir(root) / PROMTOOL3
-        if found.is_file() and os.access(found, os.X_OK):
-            return found
-    return None
+    return _upward(start, lambda root: project_bin_dir(root) / PROMTOOL3, executable=True)
+
+
+def find_pint(near: Iterable[Path]) -> Pint | None:
+    """pint on PATH, else `.bin/pint` of the project the files `near` are in; with the
+    `.pint.hcl` of their nearest ancestor that has one. None when there is no pint."""
+    files = list(near)
+    on_path = shutil.which("pint")
+    found = (
+        Path(on_path)
+        if on_path
+        else _first_upward(files, lambda root: project_bin_dir(root) / PINT, executable=True)
+    )
+    if found is None:
+        return None
+    return Pint(found, _first_upward(files, lambda root: root / PINT_CONFIG))
 
 
 def promtool_check(path: Path, promtool: Promtool | None = None) -> Verdict:
@@ -79,10 +113,24 @@ def promtool_test(path: Path, promtool: Promtool | None = None) -> Verdict:
 
 def pint_lint(paths: list[Path]) -> Verdict | None:
     """pint's opinion of the files, or None when pint is not installed."""
-    pint = shutil.which("pint")
-    if pint is None:
-        return None
-    return _run([pint, "--no-color", "lint", *(str(p) for p in paths)])
+    pint = find_pint(paths)
+    return None if pint is None else pint.lint(paths)
+
+
+def _first_upward(
+    starts: Iterable[Path], where: Callable[[Path], Path], *, executable: bool = False
+) -> Path | None:
+    return next((p for s in starts if (p := _upward(s, where, executable=executable))), None)
+
+
+def _upward(start: Path, where: Callable[[Path], Path], *, executable: bool = False) -> Path | None:
+    """`where(root)` for `start` or its nearest ancestor `root` where that is a file."""
+    here = start.resolve()
+    for root in (here, *here.parents):
+        found = where(root)
+        if found.is_file() and (not executable or os.access(found, os.X_OK)):
+            return found
+    return None
 
 
 def _path_of(promtool: Promtool | None) -> str:
