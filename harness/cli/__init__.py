@@ -6,7 +6,8 @@ One module per command group, all registering on one Typer app:
 - `stack`: up, down, status, compose;
 - `experiments`: validate, schema, run, recover;
 - `slo`: slo generate;
-- `alerts`: alerts check;
+- `alerts`: alerts check, alerts validate;
+- `gate`: the release gate;
 - `display`: a run's progress (live on a terminal, plain lines otherwise);
 - `main`: the one place that turns every HarnessError into a message and an exit code.
 
@@ -25,7 +26,10 @@ from harness.cli import experiments  # noqa: F401  (registers validate, schema, 
 from harness.cli import slo  # noqa: F401  (registers slo generate)
 
 # isort: split
-from harness.cli import alerts  # noqa: F401  (registers alerts check)
+from harness.cli import alerts  # noqa: F401  (registers alerts check, alerts validate)
+
+# isort: split
+from harness.cli import gate  # noqa: F401  (registers gate)
 from harness.cli.app import app
 from harness.cli.main import main
 
