@@ -12,6 +12,7 @@ criterion with no baseline value has no data.
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -73,7 +74,11 @@ class ObjectiveResult:
         value = "no data" if self.value is None else f"{self.value:.6g}"
         tests = "; ".join(c.text() for c in self.criteria)
         extra = f" — {self.detail}" if self.detail else ""
-        return f"{self.name}: {self.status}: value {value}; {tests}{extra}; query: {self.query}"
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.at))
+        return (
+            f"{self.name}: {self.status}: value {value} at {at}; {tests}{extra}; "
+            f"query: {self.query}"
+        )
 
 
 @dataclass
