@@ -56,6 +56,8 @@ class Floor:
     note: str
 
     def explain(self) -> str:
+        if not self.parts:  # read back from a journal: the explanation as recorded
+            return self.note
         terms = " + ".join(f"{name} {value:g}s" for name, value in self.parts)
         head = "cannot fire" if self.fire is None else f"{self.fire:g}s"
         return f"{head} = {terms}" + (f" ({self.note})" if self.note else "")

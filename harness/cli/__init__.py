@@ -4,7 +4,7 @@ One module per command group, all registering on one Typer app:
 
 - `app`: the app, its shared options and consoles, `--version`;
 - `stack`: up, down, status, compose;
-- `experiments`: validate, schema, run, recover;
+- `experiments`: validate, schema, run, recover, report;
 - `slo`: slo generate;
 - `alerts`: alerts check, alerts validate;
 - `gate`: the release gate;
@@ -20,7 +20,7 @@ from __future__ import annotations
 from harness.cli import stack  # noqa: F401  (registers up, down, status, compose)
 
 # isort: split
-from harness.cli import experiments  # noqa: F401  (registers validate, schema, run, recover)
+from harness.cli import experiments  # noqa: F401  (registers validate, schema, run, recover, report)
 
 # isort: split
 from harness.cli import slo  # noqa: F401  (registers slo generate)

@@ -5,14 +5,13 @@ The command modules (`stack`, `experiments`, `slo`) register on `app`; `main` ru
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from harness import __version__
+from harness.version import version
 
 __all__ = ["RunDirOpt", "StackOpt", "app", "err", "out"]
 
@@ -37,11 +36,7 @@ def _print_version(value: bool) -> None:
 
 
 def _version() -> str:
-    """The installed distribution's version; the source tree's when it is not installed."""
-    try:
-        return metadata.version("chaos-harness")
-    except metadata.PackageNotFoundError:
-        return __version__
+    return version()
 
 
 @app.callback(invoke_without_command=True)

@@ -10,17 +10,20 @@ from rich.table import Table
 
 from harness.cli.app import RunDirOpt, StackOpt, app, err, out
 from harness.cli.display import make_display
+from harness.clients.prometheus import PrometheusClient
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.errors import InvalidInput, Issue
 from harness.experiment import runner
 from harness.experiment.plan import topology_problems
 from harness.faults import FaultEnv
+from harness.report.rebuild import rebuild
+from harness.report.suite import write_suite
 from harness.runtime.local.runtime import LocalRuntime
 from harness.safety.recover import recover_stack
 from harness.specs.experiment import Experiment, json_schema, load_experiment
 from harness.specs.topology import load_topology
 
-__all__ = ["recover", "run", "run_loaded", "schema", "validate"]
+__all__ = ["recover", "report", "run", "run_loaded", "schema", "validate"]
 
 
 @app.command()
@@ -85,6 +88,8 @@ def run(
     results = run_loaded(loaded, stack, run_dir, runs_dir, dry_run, seed)
     if len(results) > 1:
         _print_summary(results)
+        page = write_suite(runs_dir, results)
+        out.print(f"suite report: {page}", markup=False, highlight=False)
     if as_designed:
         off = [r for r in results if r.outcome.verdict != r.designed]
         for r in off:
@@ -157,3 +162,15 @@ def _print_summary(results: list[runner.RunResult]) -> None:
     out.print("reports:")
     for r in results:
         out.print(f"  {r.out_dir / 'report.html'}", markup=False, highlight=False)
+
+
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="A run's directory (runs/<time>-<name>)."),
+    stack: Path = StackOpt,
+) -> None:
+    """Rebuild a run's report.html from its journal (also after a crash)."""
+    topo = load_topology(stack)
+    with PrometheusClient(f"http://{topo.host}:{topo.prometheus.port}", timeout=5.0) as prom:
+        path = rebuild(run_dir, topo, prom)
+    out.print(f"wrote {path}", markup=False, highlight=False)

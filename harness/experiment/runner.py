@@ -8,6 +8,7 @@ for every experiment, refused ones included, so a suite goes on and says why.
 from __future__ import annotations
 
 import secrets
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,14 @@ from harness.clients.toxiproxy import ToxiproxyClient
 from harness.errors import HarnessError, InvalidInput, Issue
 from harness.experiment.run import Display, Outcome, RunContext, run_experiment
 from harness.faults import FaultEnv
-from harness.report import write_html, write_junit
+from harness.report import write_junit
+from harness.report.html import Provenance, write_html
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.runtime import LocalRuntime
 from harness.safety.journal import JOURNAL_FILE, Journal
 from harness.specs.experiment import Experiment, load_experiment
 from harness.specs.topology import load_topology
+from harness.version import version
 
 __all__ = ["RunResult", "expand_paths", "load_all", "run_one"]
 
@@ -82,6 +85,7 @@ def run_one(
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = seed if seed is not None else secrets.randbelow(2**31)
     runtime = LocalRuntime(topo, stack_run_dir, stack_file)
+    experiment_text = _copy_as_run(source, out_dir)
     journal = Journal.create(
         out_dir / JOURNAL_FILE,
         "harness",
@@ -93,6 +97,9 @@ def run_one(
         hypothesis=exp.hypothesis,
         dry_run=dry_run,
         started=time.time(),
+        harness_version=version(),
+        git_commit=git_commit(),
+        stack_file=str(stack_file.resolve()),
     )
     host = topo.host
     with (
@@ -120,18 +127,60 @@ def run_one(
         seconds = time.time() - started
         write_junit(out_dir / "junit.xml", exp.name, outcome, seconds)
         services = sorted({r.rsplit("-", 1)[0] for r in (ctx.plan.replicas if ctx.plan else set())})
+        events = journal.events
+        provenance = Provenance.of(
+            events[0],
+            events,
+            experiment_text=experiment_text,
+            stack_file=str(stack_file.resolve()),
+            topology=", ".join(f"{s} x{spec.count}" for s, spec in topo.services.items()),
+        )
+        result = ctx.load_result
+        records = result.records if result is not None else []
+        offset = result.started - min(r.scheduled for r in records) if result and records else 0.0
         try:
             write_html(
                 out_dir / "report.html",
                 exp,
                 outcome,
-                journal.events,
+                events,
                 prom,
                 run_id,
                 started,
                 services,
                 topo.entry_service(),
+                records=records,
+                offset=offset,
+                provenance=provenance,
             )
         except (HarnessError, OSError) as exc:  # the verdict and junit.xml stand without it
             outcome.reasons.append(f"report.html could not be written: {exc}")
     return RunResult(source, exp.name, outcome, out_dir, seconds, exp.designed_verdict)
+
+
+def _copy_as_run(source: Path, out_dir: Path) -> str:
+    """The experiment file as run, kept beside its journal (the source may change)."""
+    try:
+        text = source.read_text()
+    except OSError:
+        return ""
+    (out_dir / "experiment.yaml").write_text(text)
+    return text
+
+
+def git_commit() -> str | None:
+    """The commit of the harness's own checkout, if it is one (bounded: 2 s)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603 — a fixed argv, no shell
+            ["git", "-C", str(root), "rev-parse", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,13 @@ import jinja2
 
 from harness.clients.prometheus import PrometheusClient, PrometheusError
 from harness.experiment.outcome import Outcome
+from harness.load.generator import Record
 from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
-from harness.report.plots import Chart, charts_for, probe_chart
+from harness.report.plots import Chart, Frame, charts_for, probe_chart, user_charts
 from harness.specs.experiment import Experiment
 
-__all__ = ["write_html"]
+__all__ = ["Provenance", "write_html"]
 
 _FIGURES = [
     ("detection_seconds", "fault start → guardrail breach detected (s)"),
@@ -25,6 +28,43 @@ _FIGURES = [
     ("recovery_seconds", "rollback complete → steady state again (s)"),
     ("restart_seconds", "process killed → replica running again (s)"),
 ]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What it takes to run it again: the file as run, the seed, where and with what."""
+
+    experiment_text: str = ""
+    source: str = ""
+    seed: int | None = None
+    harness_version: str = ""
+    git_commit: str | None = None
+    stack_file: str = ""
+    topology: str = ""  # services and replicas, one line
+    runtime: str = ""
+    targets: tuple[str, ...] = ()  # each planned fault: type, replicas, links
+
+    @classmethod
+    def of(cls, header: dict[str, Any], events: list[dict[str, Any]], **more: Any) -> Provenance:
+        """From a journal: its header and its `planned` events."""
+        targets = tuple(
+            f"fault {e['fault']} ({e['type']}): replicas {', '.join(e['replicas']) or '—'}; "
+            f"links {', '.join(e.get('links', [])) or '—'}"
+            for e in events
+            if e.get("event") == "planned"
+        )
+        runtime = header.get("runtime")
+        return cls(
+            source=str(header.get("source", "")),
+            seed=header.get("seed"),
+            harness_version=str(header.get("harness_version", "")),
+            git_commit=header.get("git_commit"),
+            runtime=", ".join(f"{k}={v}" for k, v in runtime.items())
+            if isinstance(runtime, dict)
+            else str(runtime or ""),
+            targets=targets,
+            **more,
+        )
 
 
 def write_html(
@@ -37,17 +77,24 @@ def write_html(
     started: float,
     services: list[str],
     entry: str | None = None,
+    *,
+    end: float | None = None,
+    records: Sequence[Record] = (),
+    offset: float = 0.0,
+    provenance: Provenance | None = None,
 ) -> None:
     """`entry`: the service the load enters through (whole-service charts and the
-    server-side view); None when it has no metrics (a URL target, an unscraped service)."""
-    end = time.time()
+    server-side view); None when it has no metrics (a URL target, an unscraped service).
+    `records` and `offset` (monotonic to wall clock): the load's requests, for the
+    users' plots; `end`: the run's end (default now)."""
+    end = time.time() if end is None else end
     abort_at = outcome.abort.time if outcome.abort else None
+    frame = Frame(started, end, tuple(outcome.phases), tuple(outcome.fault_windows), abort_at)
     charts: list[Chart] = []
     if outcome.probes:  # a run refused or failed in preflight measured nothing to plot
-        charts = charts_for(
-            prom, started - 10, end + 2, services, outcome.fault_windows, abort_at, entry
-        )
-        charts += _probe_charts(outcome, abort_at)
+        charts = user_charts(records, offset, frame)
+        charts += charts_for(prom, frame, services, entry)
+        charts += _probe_charts(outcome, frame)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(
         resources.files("harness.report").joinpath("template.html").read_text()
@@ -64,6 +111,7 @@ def write_html(
         timeline=_timeline(events, started),
         cases=cases_of(outcome, exp.name),
         charts=charts,
+        provenance=provenance or Provenance(),
         fmt=_fmt,
         fmt_ms=_fmt_ms,
         secs=_secs,
@@ -82,13 +130,11 @@ def _figure_rows(outcome: Outcome) -> list[tuple[str, float | str]]:
     return rows
 
 
-def _probe_charts(outcome: Outcome, abort_at: float | None) -> list[Chart]:
+def _probe_charts(outcome: Outcome, frame: Frame) -> list[Chart]:
     by_name: dict[str, list[ProbeResult]] = defaultdict(list)
     for p in outcome.probes:
         by_name[p.result.name].append(p.result)
-    return [
-        probe_chart(name, evals, outcome.fault_windows, abort_at) for name, evals in by_name.items()
-    ]
+    return [probe_chart(name, evals, frame) for name, evals in by_name.items()]
 
 
 def _server_view(
@@ -98,8 +144,10 @@ def _server_view(
     gw = f'service="{entry}"'
     queries = {
         "requests": f"sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
-        "error_ratio": f'sum(increase(http_server_requests_total{{{gw},code=~"5.."}}[{window}])) '
-        f"/ sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
+        # no 5xx series at all is no error, not "no data": the 5xx series is born at
+        # the first error
+        "error_ratio": f'(sum(increase(http_server_requests_total{{{gw},code=~"5.."}}[{window}])) '
+        f"or vector(0)) / sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
         "p50": "histogram_quantile(0.5, sum by (le) (increase("
         f"http_server_request_duration_seconds_bucket{{{gw}}}[{window}])))",
         "p99": "histogram_quantile(0.99, sum by (le) (increase("

@@ -1,22 +1,34 @@
-"""Plots for the report, from Prometheus range queries, as inline SVG (matplotlib)."""
+"""Plots for the report, as inline SVG (matplotlib): what the users saw (the load
+generator's own requests), what Prometheus saw, and each probe's values.
+
+Every plot spans the run, from its start to its end, on an axis of seconds since the
+start (wall-clock ticks were unreadable at sub-second zoom), with the run's phases as
+bands and the fault windows shaded. Per targeted service, the latency plot is the
+caller's view of each replica (the gateway's `dependency_request_duration_seconds` per
+upstream): a bandwidth fault on a link shows as the users felt it, not as the server
+measured its own handling.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402 — after choosing the backend
 import matplotlib.pyplot as plt  # noqa: E402
 
 from harness.clients.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
-from harness.experiment.outcome import FaultWindow  # noqa: E402
+from harness.experiment.outcome import FaultWindow, PhaseSpan  # noqa: E402
+from harness.load.generator import Record  # noqa: E402
 from harness.probes.promql import ProbeResult  # noqa: E402
 
-__all__ = ["Chart", "charts_for", "probe_chart"]
+__all__ = ["Chart", "Frame", "charts_for", "probe_chart", "user_charts"]
+
+_BANDS = {"load": "#eeeeee", "steady state before": "#e3f2e3", "recovery": "#fff4d6"}
+RATE = "5s"
 
 
 @dataclass(frozen=True)
@@ -27,29 +39,40 @@ class Chart:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Frame:
+    """What every plot of a run shares: its span, its phases, its faults, its abort."""
+
+    start: float
+    end: float
+    phases: Sequence[PhaseSpan] = ()
+    windows: Sequence[FaultWindow] = ()
+    abort_at: float | None = None
+
+
 def _queries(entry: str | None, services: list[str]) -> list[tuple[str, str, str]]:
-    """(title, PromQL, y label) for the entry service (where the load comes in) as a
-    whole, and for every targeted service per replica."""
+    """(title, PromQL, y label): the entry service as a whole, then every targeted
+    service per replica — its request rate, and its latency as its callers saw it."""
     out: list[tuple[str, str, str]] = []
     if entry is not None:
         sel = f'service="{entry}"'
         out += [
             (
-                f"{entry}: request rate",
-                f"sum(rate(http_server_requests_total{{{sel}}}[5s]))",
+                f"{entry}: request rate (Prometheus)",
+                f"sum(rate(http_server_requests_total{{{sel}}}[{RATE}]))",
                 "req/s",
             ),
             (
-                f"{entry}: error ratio (5xx)",
-                f'(sum(rate(http_server_requests_total{{{sel},code=~"5.."}}[5s])) '
-                f"or 0 * sum(rate(http_server_requests_total{{{sel}}}[5s]))) "
-                f"/ sum(rate(http_server_requests_total{{{sel}}}[5s]))",
+                f"{entry}: error ratio, 5xx (Prometheus)",
+                f'(sum(rate(http_server_requests_total{{{sel},code=~"5.."}}[{RATE}])) '
+                f"or 0 * sum(rate(http_server_requests_total{{{sel}}}[{RATE}]))) "
+                f"/ sum(rate(http_server_requests_total{{{sel}}}[{RATE}]))",
                 "ratio",
             ),
             (
-                f"{entry}: p99 latency",
+                f"{entry}: p99 latency (Prometheus)",
                 "histogram_quantile(0.99, sum by (le) "
-                f"(rate(http_server_request_duration_seconds_bucket{{{sel}}}[5s])))",
+                f"(rate(http_server_request_duration_seconds_bucket{{{sel}}}[{RATE}])))",
                 "seconds",
             ),
         ]
@@ -57,54 +80,79 @@ def _queries(entry: str | None, services: list[str]) -> list[tuple[str, str, str
         sel = f'service="{svc}"'
         out += [
             (
-                f"{svc}: request rate per replica",
-                f"sum by (replica) (rate(http_server_requests_total{{{sel}}}[5s]))",
+                f"{svc}: request rate per replica (server side)",
+                f"sum by (replica) (rate(http_server_requests_total{{{sel}}}[{RATE}]))",
                 "req/s",
             ),
             (
-                f"{svc}: error ratio per replica",
-                f'(sum by (replica) (rate(http_server_requests_total{{{sel},code=~"5.."}}[5s])) '
-                f"or 0 * sum by (replica) (rate(http_server_requests_total{{{sel}}}[5s]))) "
-                f"/ sum by (replica) (rate(http_server_requests_total{{{sel}}}[5s]))",
-                "ratio",
+                f"{svc}: p99 latency per replica, as its callers saw it",
+                "histogram_quantile(0.99, sum by (upstream, le) (rate("
+                f'dependency_request_duration_seconds_bucket{{dependency="{svc}"}}[{RATE}])))',
+                "seconds",
             ),
             (
-                f"{svc}: p99 latency per replica",
-                "histogram_quantile(0.99, sum by (replica, le) "
-                f"(rate(http_server_request_duration_seconds_bucket{{{sel}}}[5s])))",
-                "seconds",
+                f"{svc}: failed calls per replica, as its callers saw them",
+                "sum by (upstream) (rate(dependency_request_duration_seconds_count"
+                f'{{dependency="{svc}",outcome!="ok"}}[{RATE}]))',
+                "calls/s",
             ),
         ]
     return out
 
 
 def charts_for(
-    prom: PrometheusClient,
-    start: float,
-    end: float,
-    services: list[str],
-    windows: list[FaultWindow],
-    abort_at: float | None,
-    entry: str | None = None,
+    prom: PrometheusClient, frame: Frame, services: list[str], entry: str | None = None
 ) -> list[Chart]:
-    step = max(1.0, (end - start) / 600)
+    step = max(0.5, (frame.end - frame.start) / 600)
     charts = []
     for title, query, unit in _queries(entry, services):
         try:
-            series = prom.query_range(query, start, end, step)
+            series = prom.query_range(query, frame.start, frame.end, step)
         except PrometheusError as exc:
             charts.append(Chart(title, query, None, f"query failed: {exc}"))
             continue
         if not series:
-            charts.append(Chart(title, query, None, "no data"))
+            note = "no data: Prometheus has no such series for this run"
+            charts.append(Chart(title, query, None, note))
             continue
-        charts.append(Chart(title, query, _draw(series, unit, windows, abort_at)))
+        charts.append(Chart(title, query, _draw(series, unit, frame)))
     return charts
 
 
-def probe_chart(
-    name: str, evals: list[ProbeResult], windows: list[FaultWindow], abort_at: float | None
-) -> Chart:
+def user_charts(records: Sequence[Record], offset: float, frame: Frame) -> list[Chart]:
+    """The load generator's own requests: each one's latency (failures marked), and the
+    share that failed per second. `offset` turns their monotonic times into wall clock."""
+    if not records:
+        return []
+    ok = [(r.scheduled + offset, r.latency) for r in records if r.ok]
+    bad = [(r.scheduled + offset, r.latency) for r in records if not r.ok]
+    latency = [
+        Series({"answered 2xx/3xx": ""}, ok),
+        Series({"failed (non-2xx/3xx, or no answer)": ""}, bad),
+    ]
+    per_second: dict[int, list[bool]] = {}
+    for r in records:
+        per_second.setdefault(int(r.scheduled + offset), []).append(r.ok)
+    errors = [
+        (second + 0.5, sum(1 for good in oks if not good) / len(oks))
+        for second, oks in sorted(per_second.items())
+    ]
+    source = "the load generator's records (client side)"
+    return [
+        Chart(
+            "users: latency of every request",
+            source,
+            _draw(latency, "seconds", frame, scatter=True),
+        ),
+        Chart(
+            "users: share of requests failed, per second",
+            source,
+            _draw([Series({"failed share": ""}, errors)], "ratio", frame),
+        ),
+    ]
+
+
+def probe_chart(name: str, evals: list[ProbeResult], frame: Frame) -> Chart:
     """A probe's evaluated values over the run with its threshold."""
     points = [(e.time, e.value) for e in evals if e.value is not None]
     if not points:
@@ -114,43 +162,56 @@ def probe_chart(
         Series({"probe": name}, points),
         Series(
             {"threshold": f"{first.op} {first.threshold:g}"},
-            [(points[0][0], first.threshold), (points[-1][0], first.threshold)],
+            [(frame.start, first.threshold), (frame.end, first.threshold)],
         ),
     ]
-    return Chart(f"probe {name}", first.query, _draw(series, "value", windows, abort_at))
+    return Chart(f"probe {name}", first.query, _draw(series, "value", frame))
 
 
-def _x(epoch: float) -> float:
-    """Matplotlib's date number for an epoch timestamp (UTC)."""
-    return float(mdates.date2num(datetime.fromtimestamp(epoch, UTC)))
-
-
-def _draw(
-    series: list[Series], unit: str, windows: list[FaultWindow], abort_at: float | None
-) -> str:
-    fig, ax = plt.subplots(figsize=(8, 2.6), dpi=100)
-    for s in series:
-        xs = [_x(t) for t, _ in s.points]
-        label = ",".join(f"{v}" for v in s.labels.values()) or "value"
-        ax.plot(
-            xs,
-            [v for _, v in s.points],
-            label=label,
-            linewidth=1.4,
-            linestyle="--" if "threshold" in s.labels else "-",
-        )
-    for w in windows:
+def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) -> str:
+    fig, ax = plt.subplots(figsize=(11, 2.8), dpi=100)
+    t0 = frame.start
+    for phase in frame.phases:
+        colour = _BANDS.get(phase.name)
+        if colour is not None and phase.end is not None:
+            ax.axvspan(phase.start - t0, phase.end - t0, color=colour, label=phase.name)
+    for w in frame.windows:
         if w.end is None:  # every window is closed by the rollback before a report
             continue
-        ax.axvspan(_x(w.start), _x(w.end), color="tab:red", alpha=0.12, label=f"fault {w.type}")
-    if abort_at is not None:
-        ax.axvline(_x(abort_at), color="tab:red", linewidth=2, label="abort")
+        label = f"fault {w.type} on {', '.join(w.targets)}"
+        ax.axvspan(w.start - t0, w.end - t0, color="tab:red", alpha=0.14, label=label)
+    if frame.abort_at is not None:
+        ax.axvline(frame.abort_at - t0, color="tab:red", linewidth=2, label="abort")
+    for s in series:
+        xs = [t - t0 for t, _ in s.points]
+        ys = [v for _, v in s.points]
+        label = ", ".join(f"{k}={v}" if v else k for k, v in s.labels.items()) or "value"
+        if scatter:
+            failed = label.startswith("failed")
+            ax.scatter(
+                xs,
+                ys,
+                s=6 if not failed else 14,
+                marker="x" if failed else "o",
+                label=label,
+                color="tab:red" if failed else "tab:blue",
+                alpha=0.6,
+            )
+        else:
+            ax.plot(
+                xs,
+                ys,
+                label=label,
+                linewidth=1.4,
+                linestyle="--" if "threshold" in s.labels else "-",
+            )
+    ax.set_xlim(0, max(1.0, frame.end - t0))
+    ax.set_xlabel("seconds since the run started")
     ax.set_ylabel(unit)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=False))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=4)
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=3)
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg")

@@ -1,0 +1,158 @@
+"""Rebuild a run's report from its journal alone: `harness report RUN_DIR`.
+
+The journal holds everything a report shows — the header, every probe evaluation, the
+phases and fault windows, the verdict's figures, alerts and budget — so a report lost
+or never written (the harness was killed) can be made again. A journal without a
+verdict makes a report that says so: "no verdict", never a guessed one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.alerts.floor import Floor
+from harness.alerts.proof import AlertProof
+from harness.clients.prometheus import PrometheusClient
+from harness.errors import InvalidInput, Issue
+from harness.experiment.outcome import (
+    Abort,
+    FaultWindow,
+    Figures,
+    LoadSummary,
+    Outcome,
+    PhaseSpan,
+    ProbeEvaluation,
+)
+from harness.probes.checks.common import CheckResult
+from harness.probes.promql import ProbeResult
+from harness.report.html import Provenance, write_html
+from harness.safety.journal import read_events
+from harness.slo.budget import BudgetBurn
+from harness.specs.experiment import load_experiment
+from harness.specs.topology import Topology
+
+__all__ = ["outcome_from_events", "rebuild"]
+
+_PROBE_FIELDS = ("name", "query", "op", "threshold", "value", "time", "status", "detail")
+
+
+def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
+    """Write `run_dir/report.html` again from `run_dir/journal.jsonl`."""
+    journal = run_dir / "journal.jsonl"
+    if not journal.is_file():
+        raise InvalidInput([Issue(str(run_dir), None, "", "no journal.jsonl: not a run directory")])
+    events = read_events(journal)
+    if not events or events[0].get("event") != "run.started":
+        raise InvalidInput([Issue(str(journal), 1, "", "does not start with run.started")])
+    header = events[0]
+    copy = run_dir / "experiment.yaml"
+    source = copy if copy.is_file() else Path(str(header.get("source", "")))
+    try:
+        exp = load_experiment(source)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            [Issue(str(source), None, "", f"the experiment as run cannot be read: {exc}")]
+        ) from None
+    outcome = outcome_from_events(events)
+    finished = next((e["time"] for e in reversed(events) if e["event"] == "verdict"), None)
+    end = finished if finished is not None else events[-1]["time"]
+    started = float(header.get("started", events[0]["time"]))
+    services = sorted(
+        {r.rsplit("-", 1)[0] for e in events if e["event"] == "planned" for r in e["replicas"]}
+    )
+    provenance = Provenance.of(
+        header,
+        events,
+        experiment_text=source.read_text() if source.is_file() else "",
+        stack_file=str(header.get("stack_file", "")),
+    )
+    path = run_dir / "report.html"
+    write_html(
+        path,
+        exp,
+        outcome,
+        events,
+        prom,
+        str(header.get("run_id", run_dir.name)),
+        started,
+        services,
+        topo.entry_service(),
+        end=end,
+        provenance=provenance,
+    )
+    return path
+
+
+def outcome_from_events(events: list[dict[str, Any]]) -> Outcome:
+    """The outcome a journal records; its verdict stays None when none was written."""
+    outcome = Outcome()
+    for e in events:
+        if e["event"] == "probe":
+            result = ProbeResult(**{k: e.get(k, "") for k in _PROBE_FIELDS})
+            outcome.probes.append(ProbeEvaluation(str(e["phase"]), result))
+    verdict = next((e for e in reversed(events) if e["event"] == "verdict"), None)
+    if verdict is None:
+        outcome.reasons.append(
+            "no verdict: the journal ends before the run did (the harness was killed?); "
+            "see the timeline and `harness recover`"
+        )
+        outcome.phases = _phases(events)
+        return outcome
+    outcome.verdict = verdict["verdict"]
+    outcome.reasons = list(verdict.get("reasons", []))
+    figures = dict(verdict.get("figures", {}))
+    awaited = "recovery_seconds" in figures
+    outcome.figures = Figures(**figures, recovery_awaited=awaited)
+    if verdict.get("load"):
+        outcome.load = LoadSummary(**verdict["load"])
+    outcome.checks = [CheckResult(**c) for c in verdict.get("checks", [])]
+    outcome.alerts = [_alert(a) for a in verdict.get("alerts", [])]
+    outcome.budget = [BudgetBurn(**b) for b in verdict.get("budget", [])]
+    if verdict.get("abort"):
+        a = verdict["abort"]
+        evidence = tuple(ProbeResult(**r) for r in a.get("evidence", []))
+        outcome.abort = Abort(a["time"], a["reason"], evidence)
+    outcome.phases = [PhaseSpan(**p) for p in verdict.get("phases", [])]
+    outcome.fault_windows = [
+        FaultWindow(**{**w, "targets": tuple(w["targets"])})
+        for w in verdict.get("fault_windows", [])
+    ]
+    outcome.plan = list(verdict.get("plan", []))
+    return outcome
+
+
+def _phases(events: list[dict[str, Any]]) -> list[PhaseSpan]:
+    spans: list[PhaseSpan] = []
+    for e in events:
+        if e["event"] == "phase.start":
+            spans.append(PhaseSpan(e["phase"], e["time"]))
+        elif e["event"] == "phase.end" and spans and spans[-1].name == e["phase"]:
+            spans[-1].end = e["time"]
+    return spans
+
+
+def _alert(data: dict[str, Any]) -> AlertProof:
+    floor = None
+    if data.get("floor") is not None:
+        floor = Floor(data.get("floor_fire"), data.get("floor_notify"), (), data["floor"])
+    proof = AlertProof(
+        alert=data["alert"],
+        labels=dict(data.get("labels", {})),
+        query=data.get("query", ""),
+        receiver_url=data.get("receiver_url", ""),
+        fault_start=data["fault_start"],
+        rollback=None,
+        floor=floor,
+        share=data.get("share", 1.0),
+        share_source=data.get("share_source", ""),
+    )
+    proof.fired_at, proof.notified_at = data.get("fired_at"), data.get("notified_at")
+    proof.notified_receiver = data.get("notified_receiver")
+    proof.resolved_at = data.get("resolved_at")
+    proof.resolve_notified_at = data.get("resolve_notified_at")
+    proof.fired_labels = dict(data.get("fired_labels", {}))
+    proof.problems = list(data.get("problems", []))
+    if data.get("time_to_resolve") is not None and proof.resolved_at is not None:
+        proof.rollback = proof.resolved_at - data["time_to_resolve"]
+    return proof
