@@ -40,6 +40,11 @@ def current_exemplar() -> dict[str, str] | None:
     return {"trace_id": format(ctx.trace_id, "032x")}
 
 
+# the 5xx codes the services answer with: 500 (a bug), 502/504 (a dependency failed or
+# timed out), 503 (shed, or a dependency unavailable)
+ERROR_CODES = ("500", "502", "503", "504")
+
+
 class ServerMetrics:
     """The HTTP server's golden signals plus shedding, for every service."""
 
@@ -72,9 +77,14 @@ class ServerMetrics:
         self.requests.labels(*labels).inc()
         self.duration.labels(*labels).observe(seconds, exemplar=current_exemplar())
 
-    def declare_route(self, route: str) -> None:
-        """A zero-valued shed series per route, so rate() works before the first shed."""
+    def declare_route(self, route: str, methods: Iterable[str] = ()) -> None:
+        """Zero-valued series per route, so rate() works before the first shed or error:
+        a 5xx series born at the first error costs its alert one scrape of detection
+        (the first sample's count is never part of an increase)."""
         self.shed.labels(self.service, route)
+        for method in methods:
+            for code in ERROR_CODES:
+                self.requests.labels(self.service, route, method, code)
 
     def count_shed(self, route: str) -> None:
         self.shed.labels(self.service, route).inc()

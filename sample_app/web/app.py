@@ -63,8 +63,13 @@ def create_app(
     routers = [probe_router(ctx.registry, readiness), *routers]
     # the routers' own routes: FastAPI wraps included routers in objects without `.path`
     resolver = RouteResolver([route for router in routers for route in router.routes])
+    methods: dict[str, set[str]] = {}
+    for route in (r for router in routers for r in router.routes):
+        path = getattr(route, "path", None)
+        if isinstance(path, str):
+            methods.setdefault(path, set()).update(getattr(route, "methods", None) or ())
     for template in resolver.templates():
-        ctx.metrics.declare_route(template)
+        ctx.metrics.declare_route(template, sorted(methods.get(template, ())))
     s = ctx.settings
     app.add_middleware(DeadlineMiddleware, default_budget=s.seconds("deadline"), clock=ctx.clock)
     app.add_middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes)
