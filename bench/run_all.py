@@ -17,6 +17,7 @@ BENCHES = [
     ["bench.suite_walltime"],
     ["bench.load_generator"],
     ["bench.crash_recovery", "--runs", "20"],  # brings up its own stack (ports -7000)
+    ["bench.alert_detection", "--runs", "5"],
 ]
 
 
