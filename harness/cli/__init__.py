@@ -30,6 +30,9 @@ from harness.cli import alerts  # noqa: F401  (registers alerts check, alerts va
 
 # isort: split
 from harness.cli import gate  # noqa: F401  (registers gate)
+
+# isort: split
+from harness.cli import dashboards  # noqa: F401  (registers dashboards generate, lint, push)
 from harness.cli.app import app
 from harness.cli.main import main
 

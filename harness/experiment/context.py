@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.clients.prometheus import PrometheusClient
+from harness.dashboards.annotations import Annotator
 from harness.experiment.outcome import EXIT_CODES, SEVERITY, Outcome, ProbeEvaluation, Verdict
 from harness.experiment.plan import Plan
 from harness.faults import FaultEnv
@@ -51,6 +52,7 @@ class RunContext:
     load_result: LoadResult | None = None
     outcome: Outcome = field(default_factory=Outcome)
     started: float = field(default_factory=time.time)
+    annotator: Annotator | None = None  # Grafana annotations, when GRAFANA_URL is set
 
     def evaluate(self, probe: AnyProbe) -> ProbeResult:
         """A PromQL probe against Prometheus; a client probe against the live load."""

@@ -135,6 +135,8 @@ def _inject(
         ctx.journal.record("fault.applied", fault_id=fault_id)
         if isinstance(action, Signal) and action.signal in ("SIGKILL", "SIGTERM"):
             restarts.append(_Restart(action.instance, time.monotonic()))
+    if ctx.annotator is not None:
+        ctx.annotator.fault_started(ctx.run_id, ctx.exp.name, ctx.outcome.fault_windows[-1].start)
     ctx.display.phase("inject", ", ".join(item.fault.replicas))
 
 
@@ -223,4 +225,6 @@ def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted
     ctx.outcome.abort = Abort(now, reason, tuple(evidence))
     ctx.outcome.figures.detection_seconds = round(now - first, 3)
     ctx.journal.record("abort", reason=reason)
+    if ctx.annotator is not None:
+        ctx.annotator.aborted(ctx.run_id, ctx.exp.name, now, reason)
     return Aborted(reason, evidence)

@@ -213,3 +213,5 @@ def _finish(ctx: RunContext) -> None:
         _safely_measure(ctx)
     ctx.journal.record("verdict", **verdict_fields(o), finished=time.time())
     render_json(ctx.journal.path)
+    if ctx.annotator is not None:  # after the verdict: a slow Grafana never delays it
+        ctx.annotator.ended(ctx.run_id, ctx.exp.name, time.time(), o.verdict or "error")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness.clients.prometheus import PrometheusClient
 from harness.clients.toxiproxy import ToxiproxyClient
+from harness.dashboards.annotations import Annotator
 from harness.errors import HarnessError, InvalidInput, Issue
 from harness.experiment.run import Display, Outcome, RunContext, run_experiment
 from harness.faults import FaultEnv
@@ -121,6 +122,7 @@ def run_one(
             display=display,
             seed=seed,
             dry_run=dry_run,
+            annotator=None if dry_run else Annotator.from_env(),
         )
         started = time.time()
         outcome = run_experiment(ctx)  # never raises: refusals and errors are verdicts

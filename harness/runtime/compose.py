@@ -2,7 +2,10 @@
 
 `harness compose` writes docker-compose.yml and compose/*; a test checks the
 committed files equal what the topology generates, so the two runtimes cannot drift.
-Containers reach each other by name; every hop still goes through Toxiproxy.
+Containers reach each other by name; every hop still goes through Toxiproxy. Grafana
+reads the files `harness dashboards generate` writes (`dashboards/*.json` and
+`dashboards/provisioning/`), mounted as they are; the replicas send their traces to
+Jaeger over OTLP/HTTP.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from harness.dashboards.provisioning import DASHBOARDS_DIR, JAEGER_UI_PORT, PROVISIONING_DIR
 from harness.runtime.local.promconfig import (
     SLO_RULES,
     alertmanager_config,
@@ -30,7 +34,13 @@ IMAGES = {
     "toxiproxy": "ghcr.io/shopify/toxiproxy:2.12.0",
     "prometheus": "prom/prometheus:v3.5.0",
     "alertmanager": "prom/alertmanager:v0.28.1",
+    "jaeger": "jaegertracing/jaeger:2.11.0",
+    # the Grafana 12 line: grafana-foundation-sdk 0.0.21 writes dashboard schemaVersion 42
+    "grafana": "grafana/grafana:12.2.1",
 }
+GRAFANA_PORT = 3000
+JAEGER_OTLP_PORTS = (4317, 4318)  # gRPC, HTTP
+OTLP_ENDPOINT = f"http://jaeger:{JAEGER_OTLP_PORTS[1]}"
 RECEIVER_DATA = "/var/lib/alert-receiver"
 HEADER = "# Generated from stack.yaml by `harness compose`; do not edit by hand.\n"
 
@@ -63,8 +73,11 @@ def _replica(topo: Topology, replica: Replica) -> dict[str, Any]:
         "container_name": replica.name,
         "command": topo.argv(replica, "toxiproxy", "python", host="0.0.0.0"),  # noqa: S104
         "restart": "unless-stopped",
-        "depends_on": ["toxiproxy"],
-        "environment": topo.env(replica, "python", host="0.0.0.0"),  # noqa: S104
+        "depends_on": ["toxiproxy", "jaeger"],
+        "environment": {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,  # unless the topology's env says
+            **topo.env(replica, "python", host="0.0.0.0"),  # noqa: S104
+        },
     }
 
 
@@ -130,7 +143,45 @@ def _services(topo: Topology, base: Path) -> dict[str, Any]:
         "ports": [f"127.0.0.1:{prom.port}:{prom.port}"],
         "depends_on": ["alertmanager"],
     }
+    services["jaeger"] = _jaeger()
+    services["grafana"] = _grafana()
     return services
+
+
+def _jaeger() -> dict[str, Any]:
+    """Jaeger v2's all-in-one (traces in memory): OTLP in, the UI and its API out."""
+    ports = (*JAEGER_OTLP_PORTS, JAEGER_UI_PORT)
+    return {
+        "image": IMAGES["jaeger"],
+        "container_name": "jaeger",
+        "restart": "unless-stopped",
+        # the image's own default: its receivers listen beyond the container's loopback
+        "environment": {"JAEGER_LISTEN_HOST": "0.0.0.0"},  # noqa: S104
+        "ports": [f"127.0.0.1:{p}:{p}" for p in ports],
+    }
+
+
+def _grafana() -> dict[str, Any]:
+    """Grafana with anonymous viewers, its datasources and dashboards provisioned from
+    the repository's own files (mounted, not copied)."""
+    provisioning = "./dashboards/provisioning"
+    return {
+        "image": IMAGES["grafana"],
+        "container_name": "grafana",
+        "restart": "unless-stopped",
+        "environment": {
+            "GF_AUTH_ANONYMOUS_ENABLED": "true",
+            "GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer",
+            "GF_USERS_ALLOW_SIGN_UP": "false",
+        },
+        "volumes": [
+            f"{provisioning}/datasources.yaml:{PROVISIONING_DIR}/datasources/chaos-harness.yaml:ro",
+            f"{provisioning}/dashboards.yaml:{PROVISIONING_DIR}/dashboards/chaos-harness.yaml:ro",
+            f"./dashboards:{DASHBOARDS_DIR}:ro",
+        ],
+        "ports": [f"127.0.0.1:{GRAFANA_PORT}:{GRAFANA_PORT}"],
+        "depends_on": ["prometheus", "jaeger"],
+    }
 
 
 def _receiver(topo: Topology) -> dict[str, Any]:
