@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs the local stack runs, only when missing (idempotent):
 # PostgreSQL, Prometheus + promtool and Alertmanager from Debian, and Toxiproxy built
-# with `go install` into the project-local, git-ignored .bin/ directory. Also promtool 3
+# with `go install` into the project-local, git-ignored .bin/ directory (and Jaeger v2,
+# built there from its downloaded module: the stack's trace backend). Also promtool 3
 # into .bin/prom3/, for checks only (`harness alerts check` runs the rule tests with it
 # and with Debian's promtool 2); keep .bin/prom3 off PATH: Prometheus 2 runs the stack.
 set -euo pipefail
@@ -14,6 +15,8 @@ PROMTOOL3_VERSION=3.16.0
 BIN_DIR="$PWD/.bin"
 # pint (Cloudflare's rule linter) is opt-in: `scripts/install-system.sh --pint` (`make pint`)
 PINT_VERSION=v0.87.0
+# Jaeger v2 (cmd/jaeger of the v1.76.0 module): the local stack's trace backend
+JAEGER_VERSION=v1.76.0
 
 need_apt=()
 command -v prometheus >/dev/null || need_apt+=(prometheus)
@@ -46,6 +49,24 @@ if [ ! -x "$BIN_DIR/toxiproxy-server" ]; then
     -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
     "github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}"
   mv "$BIN_DIR/server" "$BIN_DIR/toxiproxy-server"
+fi
+
+# Jaeger: `go install` is refused (its go.mod has a replace directive), so build it from a
+# writable copy of the downloaded module (measured: 5.5 minutes with nothing cached)
+if [ ! -x "$BIN_DIR/jaeger" ]; then
+  command -v go >/dev/null || { echo "go is needed to build Jaeger: install Go 1.24+"; exit 1; }
+  echo "building jaeger $JAEGER_VERSION into $BIN_DIR (about 5 minutes the first time)"
+  jaeger_src="$(go mod download -json "github.com/jaegertracing/jaeger@${JAEGER_VERSION}" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$jaeger_src" ] || { echo "go mod download gave no jaeger module directory"; exit 1; }
+  jaeger_tmp="$(mktemp -d)"
+  trap 'rm -rf "$jaeger_tmp"' EXIT
+  cp -r "$jaeger_src" "$jaeger_tmp/jaeger"
+  chmod -R u+w "$jaeger_tmp/jaeger"  # the module cache is read-only
+  mkdir -p "$BIN_DIR"
+  (cd "$jaeger_tmp/jaeger" && go build -o "$BIN_DIR/jaeger" ./cmd/jaeger)
+  rm -rf "$jaeger_tmp"
+  trap - EXIT
 fi
 
 if [ ! -x "$BIN_DIR/prom3/promtool" ]; then

@@ -26,6 +26,7 @@ from harness.runtime.local.runtime import LocalRuntime
 from harness.safety.journal import JOURNAL_FILE, Journal
 from harness.specs.experiment import Experiment, load_experiment
 from harness.specs.topology import load_topology
+from harness.traces import report_rows
 from harness.version import version
 
 __all__ = ["RunResult", "expand_paths", "load_all", "run_one"]
@@ -140,6 +141,8 @@ def run_one(
         result = ctx.load_result
         records = result.records if result is not None else []
         offset = result.started - min(r.scheduled for r in records) if result and records else 0.0
+        # never raises for Jaeger: a row says why it has no critical path
+        traces = report_rows(records, outcome.fault_windows, topo, offset=offset)
         try:
             write_html(
                 out_dir / "report.html",
@@ -154,6 +157,7 @@ def run_one(
                 records=records,
                 offset=offset,
                 provenance=provenance,
+                traces=traces,
             )
         except (HarnessError, OSError) as exc:  # the verdict and junit.xml stand without it
             outcome.reasons.append(f"report.html could not be written: {exc}")

@@ -5,11 +5,15 @@ closed-loop users, so no coordinated omission), and its latency is measured from
 that scheduled time: if the generator or the system falls behind, the queueing shows
 in the numbers instead of silently lowering the rate. POSTs carry a fresh
 Idempotency-Key, kept with the result, so a run can be checked against the database.
+Every request starts its own W3C trace (`traceparent` with a fresh trace id and span
+id, sampled), kept with the result, so a slow or failed request can be looked up in
+the trace backend.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import statistics
 import threading
@@ -21,7 +25,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LoadResult", "Record", "Route", "run_load"]
+__all__ = ["LoadResult", "Record", "Route", "new_traceparent", "run_load"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Record:
     error: str | None = None
     idempotency_key: str | None = None
     body: dict[str, Any] | None = None  # the JSON object a write (not GET/HEAD) got with a 2xx
+    trace_id: str | None = None  # 32 hex digits: the W3C trace the request started
 
     @property
     def ok(self) -> bool:
@@ -166,16 +171,31 @@ async def run_load(
         return LoadResult(records, wall, time.monotonic() - start, dropped)
 
 
+def new_traceparent() -> tuple[str, str]:
+    """(traceparent, trace id): a fresh W3C trace, its root span ours, sampled (`-01`)."""
+    trace_id, span_id = os.urandom(16).hex(), os.urandom(8).hex()
+    return f"00-{trace_id}-{span_id}-01", trace_id
+
+
+def _trace_id(traceparent: str) -> str | None:
+    parts = traceparent.strip().split("-")
+    return parts[1].lower() if len(parts) >= 4 and len(parts[1]) == 32 else None
+
+
 async def _one(
     client: httpx.AsyncClient, route: Route, rng: random.Random, due: float, out: list[Record]
 ) -> None:
     path, body, hdrs = route.render(rng)  # a POST's headers carry an Idempotency-Key
     key = hdrs.get("Idempotency-Key")
+    if "traceparent" not in hdrs:  # a route may set its own; else a fresh trace per request
+        hdrs["traceparent"] = new_traceparent()[0]
+    trace = _trace_id(hdrs["traceparent"])
     name = f"{route.method.upper()} {route.path}"
     try:
         resp = await client.request(route.method, path, json=body, headers=hdrs)
     except httpx.HTTPError as exc:
-        out.append(Record(name, due, time.monotonic() - due, 0, type(exc).__name__, key))
+        error = type(exc).__name__
+        out.append(Record(name, due, time.monotonic() - due, 0, error, key, trace_id=trace))
         return
     parsed = None  # kept for acknowledged writes only: what checks read back afterwards
     is_json = resp.headers.get("content-type", "").startswith("application/json")
@@ -185,4 +205,5 @@ async def _one(
         except ValueError:
             parsed = None
         parsed = parsed if isinstance(parsed, dict) else None
-    out.append(Record(name, due, time.monotonic() - due, resp.status_code, None, key, parsed))
+    latency = time.monotonic() - due
+    out.append(Record(name, due, latency, resp.status_code, None, key, parsed, trace))

@@ -19,6 +19,7 @@ from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
 from harness.report.plots import Chart, Frame, charts_for, probe_chart, user_charts
 from harness.specs.experiment import Experiment
+from harness.traces import TraceRow
 
 __all__ = ["Provenance", "write_html"]
 
@@ -82,6 +83,7 @@ def write_html(
     records: Sequence[Record] = (),
     offset: float = 0.0,
     provenance: Provenance | None = None,
+    traces: Sequence[TraceRow] = (),
 ) -> None:
     """`entry`: the service the load enters through (whole-service charts and the
     server-side view); None when it has no metrics (a URL target, an unscraped service).
@@ -106,12 +108,14 @@ def write_html(
         run_id=run_id,
         seconds=end - started,
         started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
+        start_epoch=started,
         figures=_figure_rows(outcome),
         server=_server_view(prom, entry, started, end) if entry else None,
         timeline=_timeline(events, started),
         cases=cases_of(outcome, exp.name),
         charts=charts,
         provenance=provenance or Provenance(),
+        traces=traces,
         fmt=_fmt,
         fmt_ms=_fmt_ms,
         secs=_secs,

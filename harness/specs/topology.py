@@ -24,6 +24,7 @@ from harness.specs.yamlload import FieldError, load_model
 
 __all__ = [
     "CommandSpec",
+    "JaegerSpec",
     "Link",
     "Replica",
     "ServiceSpec",
@@ -84,6 +85,32 @@ class AlertmanagerSpec(_Strict):
     receiver_port: int = Field(19094, ge=1, le=65535)
 
 
+class JaegerSpec(_Strict):
+    """The trace backend the local stack runs (Jaeger v2, in-memory, on loopback).
+
+    Every replica the harness starts gets `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at its
+    OTLP/HTTP receiver, and always-on sampling, beneath the command's own env
+    (harness.runtime.local.components). `enabled: false` for services that export
+    elsewhere."""
+
+    enabled: bool = True
+    otlp_grpc_port: int = Field(19317, ge=1, le=65535)
+    otlp_http_port: int = Field(19318, ge=1, le=65535)
+    query_port: int = Field(19686, ge=1, le=65535)  # the UI and its HTTP API (/api/traces)
+    query_grpc_port: int = Field(19685, ge=1, le=65535)
+    health_port: int = Field(19133, ge=1, le=65535)  # readiness: /-/ready
+    max_traces: int = Field(100_000, ge=1, description="traces kept in memory")
+
+    def ports(self) -> list[int]:
+        return [
+            self.otlp_grpc_port,
+            self.otlp_http_port,
+            self.query_port,
+            self.query_grpc_port,
+            self.health_port,
+        ]
+
+
 class SupervisorSpec(_Strict):
     metrics_port: int = Field(19100, ge=1, le=65535)
 
@@ -138,6 +165,7 @@ class Topology(_Strict):
     prometheus: PrometheusSpec = PrometheusSpec()
     alertmanager: AlertmanagerSpec = AlertmanagerSpec()
     supervisor: SupervisorSpec = SupervisorSpec()
+    jaeger: JaegerSpec = JaegerSpec()
     slo: SloSpec = SloSpec()
     services: dict[str, ServiceSpec] = Field(min_length=1)
 
@@ -296,6 +324,7 @@ class Topology(_Strict):
             self.alertmanager.port,
             self.alertmanager.receiver_port,
             self.supervisor.metrics_port,
+            *(self.jaeger.ports() if self.jaeger.enabled else []),
         ]
         return fixed + [r.port for r in self.launched] + [link.listen_port for link in self.links]
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,7 +71,14 @@ def test_report_renders_rebuilds_and_sums_up_a_suite(stack: Stack, tmp_path: Pat
     assert "seconds since the run started" in dom  # the plots' axis, rendered as SVG text
     assert dom.count("<svg") >= 4
     assert "Reproduce it" in dom and "--seed" in dom and "latency_ms: 150" in dom
-    assert "no data" not in dom.split("What users saw", 1)[1].split("Timeline", 1)[0]
+    assert "no data" not in dom.split("What users saw", 1)[1].split("</table>", 1)[0]
+    # the slowest requests of the fault window, their trace ids, and where the time went:
+    # 150 ms added on one catalog link reads as that link
+    assert "Slowest and failed requests, with their traces" in dom
+    assert re.search(r"\+1[3-9]\d ms in gateway_catalog-[12]", dom), dom.split("Slowest", 1)[1][
+        :3000
+    ]
+    assert re.search(r"<code>[0-9a-f]{32}</code>", dom)
 
     # rebuilt from the journal alone
     original = (out / "report.html").read_text()

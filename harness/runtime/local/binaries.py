@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.errors import PreflightError
 
-__all__ = ["Binaries", "find_alertmanager", "find_binaries", "project_bin_dir"]
+__all__ = ["Binaries", "find_alertmanager", "find_binaries", "find_jaeger", "project_bin_dir"]
 
 INSTALL_HINT = "run `make install` (it installs what is missing)"
 
@@ -21,30 +21,43 @@ class Binaries:
     initdb: Path
     prometheus: Path
     alertmanager: Path
+    jaeger: Path | None = None  # None: the topology runs no Jaeger
 
 
 def project_bin_dir(root: Path) -> Path:
-    """Project-local, git-ignored directory where `make install` puts Toxiproxy."""
+    """Project-local, git-ignored directory where `make install` puts Toxiproxy and Jaeger."""
     return root / ".bin"
 
 
-def find_binaries(root: Path | None = None) -> Binaries:
+def find_binaries(root: Path | None = None, jaeger: bool = False) -> Binaries:
     """Locate every binary or raise PreflightError naming the first missing one.
 
     Toxiproxy is looked for in $TOXIPROXY_SERVER, `<root>/.bin`, this checkout's `.bin`
-    (where `make install` builds it) and then on PATH.
+    (where `make install` builds it) and then on PATH; Jaeger (only with `jaeger`: the
+    topology runs it) likewise, in $JAEGER_BINARY first.
     """
     pg_bin = _postgres_bin_dir()
-    here = Path(__file__).resolve().parents[3]  # the checkout: harness/runtime/local/ is three down
     tp_candidates: list[Path | str | None] = [os.environ.get("TOXIPROXY_SERVER")]
-    tp_candidates += [project_bin_dir(d) / "toxiproxy-server" for d in (root, here) if d]
+    tp_candidates += [d / "toxiproxy-server" for d in _bin_dirs(root)]
     return Binaries(
         toxiproxy=_first("toxiproxy-server", tp_candidates),
         postgres=_first("postgres", [pg_bin / "postgres" if pg_bin else None]),
         initdb=_first("initdb", [pg_bin / "initdb" if pg_bin else None]),
         prometheus=_first("prometheus", []),
         alertmanager=find_alertmanager(),
+        jaeger=find_jaeger(root) if jaeger else None,
     )
+
+
+def find_jaeger(root: Path | None = None) -> Path:
+    """Jaeger v2 (`make install` builds it into `.bin/jaeger`), or PreflightError."""
+    candidates: list[Path | str | None] = [os.environ.get("JAEGER_BINARY")]
+    return _first("jaeger", candidates + [d / "jaeger" for d in _bin_dirs(root)])
+
+
+def _bin_dirs(root: Path | None) -> list[Path]:
+    here = Path(__file__).resolve().parents[3]  # the checkout: harness/runtime/local/ is three down
+    return [project_bin_dir(d) for d in (root, here) if d]
 
 
 def find_alertmanager() -> Path:

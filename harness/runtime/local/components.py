@@ -13,13 +13,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.runtime.local.binaries import Binaries
+from harness.runtime.local.jaegerconfig import READY_PATH, otlp_endpoint
 from harness.runtime.local.layout import RunDir, postgres_user
 from harness.runtime.local.readiness import ready_url
 from harness.specs.topology import Replica, Topology
 
 __all__ = ["Component", "build_components"]
 
-Kind = Literal["postgres", "toxiproxy", "receiver", "app", "alertmanager", "prometheus"]
+Kind = Literal["postgres", "toxiproxy", "receiver", "jaeger", "app", "alertmanager", "prometheus"]
+# what a replica's OTel SDK is told when the stack runs Jaeger (the topology's env wins)
+TRACING_ENV = {
+    "OTEL_TRACES_SAMPLER": "always_on",  # the local stack keeps every trace
+    "OTEL_BSP_SCHEDULE_DELAY": "1000",  # ms: spans are queryable a second or so after
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,11 @@ def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Compon
         ),
         _receiver(topo, run),
     ]
-    comps += [_replica(topo, r) for r in topo.launched]
+    # find_binaries(jaeger=True) refuses a stack whose topology wants Jaeger without one
+    tracing = topo.jaeger.enabled and bins.jaeger is not None
+    if tracing:
+        comps.append(_jaeger(topo, run, bins))
+    comps += [_replica(topo, r, tracing) for r in topo.launched]
     comps += [
         Component(
             name="alertmanager",
@@ -147,11 +157,25 @@ def _receiver(topo: Topology, run: RunDir) -> Component:
     )
 
 
+def _jaeger(topo: Topology, run: RunDir, bins: Binaries) -> Component:
+    """The trace backend (tier 0: up before the replicas that export to it)."""
+    assert bins.jaeger is not None
+    port = topo.jaeger.health_port
+    return Component(
+        name="jaeger",
+        kind="jaeger",
+        argv=(str(bins.jaeger), "--config", str(run.jaeger_config)),
+        port=port,
+        ready_url=f"http://{_bracketed(topo.host)}:{port}{READY_PATH}",
+        tier=0,
+    )
+
+
 def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _replica(topo: Topology, replica: Replica) -> Component:
+def _replica(topo: Topology, replica: Replica, tracing: bool) -> Component:
     """A replica as the topology says to start it; its dependencies go through their proxies."""
     host, svc = topo.host, topo.services[replica.service]
     assert svc.command is not None
@@ -164,10 +188,20 @@ def _replica(topo: Topology, replica: Replica) -> Component:
         port=replica.port,
         ready_url=ready_url(topo, replica),
         tier=2 if calls_apps else 1,
-        env=topo.env(replica, sys.executable),
+        env=_app_env(topo, replica, tracing),
         service=replica.service,
         cwd=str(svc.command.cwd) if svc.command.cwd else None,
     )
+
+
+def _app_env(topo: Topology, replica: Replica, tracing: bool) -> dict[str, str]:
+    """The topology's env for a replica; with Jaeger in the stack, `TRACING_ENV` and the
+    OTLP endpoint of the stack's Jaeger under it (the topology's own values win)."""
+    env = topo.env(replica, sys.executable)
+    if not tracing:
+        return env
+    otel = {**TRACING_ENV, "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint(topo)}
+    return {**otel, **env}
 
 
 def child_env(comp: Component) -> dict[str, str]:

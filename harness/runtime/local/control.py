@@ -40,7 +40,7 @@ def up(stack_file: Path, run_dir: Path, timeout: float = UP_TIMEOUT) -> tuple[St
         return current, False
     if current is not None:
         _cleanup(current)  # a dead or failed supervisor's leftovers, by recorded PID only
-    find_binaries(stack_file.resolve().parent)
+    find_binaries(stack_file.resolve().parent, jaeger=topo.jaeger.enabled)
     _check_ports(topo)
     run.ensure()
     run.state_file.unlink(missing_ok=True)

@@ -42,6 +42,10 @@ class RunDir:
         return self.root / "config"
 
     @property
+    def jaeger_config(self) -> Path:
+        return self.config / "jaeger.yaml"
+
+    @property
     def prometheus_data(self) -> Path:
         return self.root / "prometheus"
 

@@ -27,7 +27,7 @@ from typing import IO
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from harness.errors import HarnessError, StackError
-from harness.runtime.local import postgres, promconfig
+from harness.runtime.local import jaegerconfig, postgres, promconfig
 from harness.runtime.local.binaries import find_binaries
 from harness.runtime.local.components import Component, build_components, child_env
 from harness.runtime.local.layout import RunDir
@@ -57,7 +57,7 @@ class Supervisor:
     def __init__(self, stack_file: Path, topo: Topology, run: RunDir) -> None:
         self.topo, self.run = topo, run
         root = stack_file.resolve().parent
-        self.bins = find_binaries(root)
+        self.bins = find_binaries(root, jaeger=topo.jaeger.enabled)
         self.comps = build_components(topo, run, self.bins)
         me = ProcessRef.of(os.getpid())
         self.state = StackState(
@@ -123,6 +123,9 @@ class Supervisor:
         (self.run.config / "alertmanager.yml").write_text(
             promconfig.render(promconfig.alertmanager_config(self.topo))
         )
+        if self.topo.jaeger.enabled:
+            config = jaegerconfig.jaeger_config(self.topo)
+            self.run.jaeger_config.write_text(jaegerconfig.render(config))
         if "postgres" not in self.children:
             return
         pg = self.children["postgres"].comp
@@ -297,12 +300,27 @@ def _urls(topo: Topology) -> dict[str, str]:
         "alertmanager": f"http://{h}:{topo.alertmanager.port}",
         "alert_receiver": f"http://{h}:{topo.alertmanager.receiver_port}",
         "toxiproxy": f"http://{h}:{topo.toxiproxy.port}",
+        **({"jaeger": jaegerconfig.query_url(topo)} if topo.jaeger.enabled else {}),
         "supervisor_metrics": f"http://{h}:{topo.supervisor.metrics_port}/metrics",
     }
     if topo.uses_postgres:
         pg = topo.postgres
         urls["postgres"] = f"postgresql://{pg.user}@{h}:{pg.port}/{pg.database}"
     return urls
+
+
+def _failed_early(stack_file: Path, run: RunDir, exc: HarnessError) -> None:
+    me = ProcessRef.of(os.getpid())
+    state = StackState(
+        stack_file=str(stack_file.resolve()),
+        run_dir=str(run.root.resolve()),
+        supervisor_pid=me.pid,
+        supervisor_start_time=me.start_time,
+        phase="failed",
+        error=str(exc),
+    )
+    run.root.mkdir(parents=True, exist_ok=True)
+    write_state(run.state_file, state)
 
 
 def _log(msg: str) -> None:
@@ -314,7 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", type=Path, required=True)
     parser.add_argument("--run-dir", type=Path, required=True)
     args = parser.parse_args(argv)
-    sup = Supervisor(args.stack, load_topology(args.stack), RunDir(args.run_dir))
+    run = RunDir(args.run_dir)
+    try:
+        sup = Supervisor(args.stack, load_topology(args.stack), run)
+    except HarnessError as exc:  # a binary missing: `harness up` says so in one line
+        _failed_early(args.stack, run, exc)
+        return 1
     signal.signal(signal.SIGTERM, sup.request_stop)
     signal.signal(signal.SIGINT, sup.request_stop)
     return sup.serve()
