@@ -12,6 +12,8 @@ from pydantic import Field
 from harness.faults.bandwidth import Bandwidth
 from harness.faults.base import Action, FaultEnv, action_from_json
 from harness.faults.blackhole import Blackhole
+from harness.faults.cpu_stress import CpuStress
+from harness.faults.disk_fill import DiskFill
 from harness.faults.kill import Kill
 from harness.faults.latency import Latency
 from harness.faults.limit_data import LimitData
@@ -46,6 +48,8 @@ FAULTS: tuple[type[FaultSettings], ...] = (
     Kill,
     Terminate,
     Pause,
+    CpuStress,
+    DiskFill,
 )
 
 
@@ -67,7 +71,9 @@ FaultSpec = Annotated[
     | LimitData
     | Kill
     | Terminate
-    | Pause,
+    | Pause
+    | CpuStress
+    | DiskFill,
     Field(discriminator="type"),
 ]
 

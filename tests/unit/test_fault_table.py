@@ -35,7 +35,7 @@ class _Env:
 def test_every_fault_has_its_own_file_and_one_line_in_the_table():
     here = Path(__file__).resolve().parents[2] / "harness" / "faults"
     names = set(NETWORK_FAULTS) | set(PROCESS_FAULTS)
-    assert len(names) == len(FAULTS) == 11
+    assert len(names) == len(FAULTS) == 13
     assert {p.stem for p in here.glob("*.py")} >= names
     assert set(NETWORK_FAULTS) & set(PROCESS_FAULTS) == set()
 

@@ -46,7 +46,7 @@ BAD = [
         "type: latency",
         "type: earthquake",
         [
-            "exp.yaml:15: faults.0: Input tag 'earthquake' found using 'type' does not match any of the expected tags: 'latency', 'blackhole', 'refused', 'bandwidth', 'reset_peer', 'slow_close', 'slicer', 'limit_data', 'kill', 'terminate', 'pause'"
+            "exp.yaml:15: faults.0: Input tag 'earthquake' found using 'type' does not match any of the expected tags: 'latency', 'blackhole', 'refused', 'bandwidth', 'reset_peer', 'slow_close', 'slicer', 'limit_data', 'kill', 'terminate', 'pause', 'cpu_stress', 'disk_fill'"
         ],
     ),
     (
