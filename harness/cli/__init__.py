@@ -8,6 +8,8 @@ One module per command group, all registering on one Typer app:
 - `slo`: slo generate;
 - `alerts`: alerts check, alerts validate;
 - `gate`: the release gate;
+- `dashboards`: dashboards generate, lint, push;
+- `schedule`: schedule run, history, print, ack;
 - `display`: a run's progress (live on a terminal, plain lines otherwise);
 - `main`: the one place that turns every HarnessError into a message and an exit code.
 
@@ -33,6 +35,9 @@ from harness.cli import gate  # noqa: F401  (registers gate)
 
 # isort: split
 from harness.cli import dashboards  # noqa: F401  (registers dashboards generate, lint, push)
+
+# isort: split
+from harness.cli import schedule  # noqa: F401  (registers schedule run, history, print, ack)
 from harness.cli.app import app
 from harness.cli.main import main
 
