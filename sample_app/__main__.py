@@ -25,7 +25,7 @@ def build_app(opts: Options) -> FastAPI:
     if opts.service == "catalog":
         from sample_app.catalog.app import build_catalog_app
 
-        return build_catalog_app(ctx)
+        return build_catalog_app(ctx, opts.redis_url)
     if opts.service == "orders":
         from sample_app.orders.app import build_orders_app
 

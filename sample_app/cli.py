@@ -22,6 +22,7 @@ class Options:
     port: int
     upstreams: list[str]
     database_url: str | None
+    redis_url: str | None
     log_level: str
     settings: Settings
 
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--database-url", default=os.environ.get("SAMPLE_APP_DATABASE_URL"),
         help="orders: libpq URL (or SAMPLE_APP_DATABASE_URL)",
+    )  # fmt: skip
+    p.add_argument(
+        "--redis", default=os.environ.get("SAMPLE_APP_REDIS_URL"), metavar="URL",
+        help="catalog: a Redis to cache reads in, e.g. redis://127.0.0.1:16381/0 (none: no cache)",
     )  # fmt: skip
     p.add_argument("--log-level", default=os.environ.get("SAMPLE_APP_LOG_LEVEL", "INFO"))
     add_settings_arguments(p)
@@ -59,6 +64,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         port=args.port,
         upstreams=args.upstream,
         database_url=args.database_url,
+        redis_url=args.redis,
         log_level=args.log_level,
         settings=settings_from_args(args),
     )

@@ -53,6 +53,11 @@ class Settings:
     db_connect_timeout_s: int = _knob(2, "libpq connect_timeout (its minimum is 2)")
     db_check_interval_ms: int = _knob(500, "period of the readiness SELECT 1")
     db_check_timeout_ms: int = _knob(800, "timeout of the readiness SELECT 1")
+    # the catalog's cache (with --redis)
+    cache_timeout_ms: int = _knob(50, "cap on one cache call (connect or command)")
+    cache_ttl_ms: int = _knob(30000, "how long a cached product read lives")
+    cache_breaker_failures: int = _knob(3, "consecutive cache failures that skip the cache")
+    cache_breaker_cooldown_ms: int = _knob(2000, "cache skipped this long before one trial")
     # observability
     instrumentation: int = _knob(
         1, "1: traces, request metrics and access logs; 0: none of them (overhead benchmark)"

@@ -24,6 +24,7 @@ command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null \
   || need_apt+=(prometheus-alertmanager)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
 # the report is checked as users see it: rendered by headless Chromium (tests)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need_apt+=(chromium)
 # benchmarks only: `scripts/install-system.sh --bench`

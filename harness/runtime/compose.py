@@ -31,6 +31,7 @@ __all__ = ["compose_files"]
 
 IMAGES = {
     "postgres": "postgres:15",
+    "redis": "redis:7.0.15",
     "toxiproxy": "ghcr.io/shopify/toxiproxy:2.12.0",
     "prometheus": "prom/prometheus:v3.5.0",
     "alertmanager": "prom/alertmanager:v0.28.1",
@@ -39,6 +40,7 @@ IMAGES = {
     "grafana": "grafana/grafana:12.2.1",
 }
 GRAFANA_PORT = 3000
+REDIS_PORT = 6379
 JAEGER_OTLP_PORTS = (4317, 4318)  # gRPC, HTTP
 OTLP_ENDPOINT = f"http://jaeger:{JAEGER_OTLP_PORTS[1]}"
 RECEIVER_DATA = "/var/lib/alert-receiver"
@@ -49,6 +51,8 @@ def _toxiproxy_config(topo: Topology) -> list[dict[str, Any]]:
     def upstream(link: Link) -> str:
         if link.target == "postgres":
             return "postgres:5432"
+        if link.target == "redis":
+            return f"redis:{REDIS_PORT}"
         if topo.is_external(link.target):  # running on the host, outside compose
             return f"host.docker.internal:{topo.upstream(link)[1]}"
         return f"{link.target}:{topo.replica_named(link.target).port}"
@@ -78,6 +82,28 @@ def _replica(topo: Topology, replica: Replica) -> dict[str, Any]:
             "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,  # unless the topology's env says
             **topo.env(replica, "python", host="0.0.0.0"),  # noqa: S104
         },
+    }
+
+
+def _redis(topo: Topology) -> dict[str, Any]:
+    """The cache, as the local stack runs it: no persistence, LRU eviction."""
+    return {
+        "image": IMAGES["redis"],
+        "container_name": "redis",
+        "restart": "unless-stopped",
+        "command": [
+            "redis-server",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxmemory",
+            f"{topo.redis.maxmemory_mb}mb",
+            "--maxmemory-policy",
+            "allkeys-lru",
+            "--protected-mode",  # reached over the compose network, through toxiproxy
+            "no",
+        ],
     }
 
 
@@ -112,6 +138,9 @@ def _services(topo: Topology, base: Path) -> dict[str, Any]:
             "extra_hosts": ["host.docker.internal:host-gateway"],  # external services
         },
     }
+    if topo.uses_redis:
+        services["redis"] = _redis(topo)
+        services["toxiproxy"]["depends_on"].append("redis")
     for r in topo.launched:
         services[r.name] = _replica(topo, r)
     services["alert-receiver"] = _receiver(topo)

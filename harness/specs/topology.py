@@ -25,6 +25,7 @@ from harness.specs.yamlload import FieldError, load_model
 __all__ = [
     "CommandSpec",
     "JaegerSpec",
+    "BACKING",
     "Link",
     "Replica",
     "ServiceSpec",
@@ -53,6 +54,21 @@ class PostgresSpec(_Strict):
     init_sql: Path | None = Field(
         None, description="SQL run once when the cluster is created (relative to the stack file)"
     )
+
+
+class RedisSpec(_Strict):
+    """The Redis the stack starts for services that `depends_on: [redis]` (a cache: no
+    persistence). `enabled: false` runs no Redis and drops the links to it, so those
+    services start without a cache."""
+
+    enabled: bool = True
+    port: int = Field(16379, ge=1, le=65535)
+    proxy_port_base: int = Field(16380, ge=1, le=65000)
+    maxmemory_mb: int = Field(64, ge=1, description="evicts least recently used keys past it")
+
+
+# backing services the stack starts itself; a replica reaches each through its own proxy
+BACKING = ("postgres", "redis")
 
 
 class PrometheusSpec(_Strict):
@@ -162,6 +178,7 @@ class Topology(_Strict):
     host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
     toxiproxy: ToxiproxySpec = ToxiproxySpec()
     postgres: PostgresSpec = PostgresSpec()
+    redis: RedisSpec = RedisSpec()
     prometheus: PrometheusSpec = PrometheusSpec()
     alertmanager: AlertmanagerSpec = AlertmanagerSpec()
     supervisor: SupervisorSpec = SupervisorSpec()
@@ -214,7 +231,7 @@ class Topology(_Strict):
     @cached_property
     def links(self) -> tuple[Link, ...]:
         """Every Toxiproxy proxy: each edge (public entry), each service→replica hop, each
-        replica→PostgreSQL hop."""
+        replica→backing service hop (PostgreSQL, Redis: kind "database")."""
         out: list[Link] = []
         for name, svc in self.services.items():
             if svc.edge_port_base is not None:
@@ -222,16 +239,20 @@ class Topology(_Strict):
                     out.append(Link("client", r.name, svc.edge_port_base + r.index - 1, "edge"))
         for name, svc in self.services.items():
             for dep in svc.depends_on:
-                if dep == "postgres":
-                    for r in self.replicas_of(name):
-                        port = self.postgres.proxy_port_base + r.index
-                        out.append(Link(r.name, "postgres", port, "database"))
+                if dep in BACKING:
+                    out += self._backing_links(name, dep)
                     continue
                 base = self.services[dep].proxy_port_base
                 assert base is not None
                 for r in self.replicas_of(dep):
                     out.append(Link(name, r.name, base + r.index, "service"))
         return tuple(out)
+
+    def _backing_links(self, service: str, dep: str) -> list[Link]:
+        if dep == "redis" and not self.redis.enabled:
+            return []
+        base = self.postgres.proxy_port_base if dep == "postgres" else self.redis.proxy_port_base
+        return [Link(r.name, dep, base + r.index, "database") for r in self.replicas_of(service)]
 
     def links_from(self, source: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if link.source == source)
@@ -246,9 +267,11 @@ class Topology(_Strict):
         return service if self.services[service].metrics_path else None
 
     def upstream(self, link: Link) -> tuple[str, int]:
-        """Where a link leads: a launched replica, an external address, or PostgreSQL."""
+        """Where a link leads: a launched replica, an external address, PostgreSQL or Redis."""
         if link.target == "postgres":
             return self.host, self.postgres.port
+        if link.target == "redis":
+            return self.host, self.redis.port
         replica = self.replica_named(link.target)
         external = self.services[replica.service].external
         if external is not None:
@@ -272,7 +295,9 @@ class Topology(_Strict):
         values = self.values(replica, python, host)
         argv = [fill(a, values) for a in command.argv]
         for link in self._calls(replica):
-            dep = "postgres" if link.kind == "database" else self.replica_named(link.target).service
+            dep = (
+                link.target if link.kind == "database" else self.replica_named(link.target).service
+            )
             for template in command.per_link.get(dep, ()):
                 argv.append(fill(template, {**values, **self._link_values(link, dep, proxy_host)}))
         return argv
@@ -316,10 +341,16 @@ class Topology(_Strict):
         """The stack starts PostgreSQL only when a service depends on it."""
         return any("postgres" in svc.depends_on for svc in self.services.values())
 
+    @property
+    def uses_redis(self) -> bool:
+        """The stack starts Redis only when it is enabled and a service depends on it."""
+        return self.redis.enabled and any("redis" in s.depends_on for s in self.services.values())
+
     def all_ports(self) -> list[int]:
         fixed = [
             self.toxiproxy.port,
             *([self.postgres.port] if self.uses_postgres else []),
+            *([self.redis.port] if self.uses_redis else []),
             self.prometheus.port,
             self.alertmanager.port,
             self.alertmanager.receiver_port,
@@ -330,7 +361,7 @@ class Topology(_Strict):
 
 
 def _check_service(topo: Topology, name: str, svc: ServiceSpec) -> None:
-    known = set(topo.services) | {"postgres"}
+    known = set(topo.services) | set(BACKING)
     unknown = [d for d in svc.depends_on if d not in known]
     if unknown:
         raise FieldError(("services", name, "depends_on"), f"unknown {', '.join(unknown)}")
@@ -374,8 +405,9 @@ class Link:
     """One network hop through its own Toxiproxy proxy.
 
     `source` is a service name (every replica of it shares the hop to one target
-    replica), a replica name (its own hop to PostgreSQL) or "client" (the edge);
-    `target` is a replica name or "postgres". Where it leads: `Topology.upstream`.
+    replica), a replica name (its own hop to a backing service) or "client"
+    (the edge); `target` is a replica name or a backing service ("postgres", "redis").
+    Where it leads: `Topology.upstream`.
     """
 
     source: str

@@ -29,7 +29,15 @@ def shifted_stack(
     `offset`, and its relative paths made whole (the copy lives elsewhere)."""
     data = yaml.safe_load(source.read_text())
     base = source.resolve().parent
-    for section in ("toxiproxy", "postgres", "prometheus", "alertmanager", "supervisor", "jaeger"):
+    for section in (
+        "toxiproxy",
+        "postgres",
+        "redis",
+        "prometheus",
+        "alertmanager",
+        "supervisor",
+        "jaeger",
+    ):
         # ports the file leaves at their defaults move too (alertmanager.receiver_port, ...)
         defaults = Topology.model_fields[section].get_default().model_dump()
         ports = {k: v for k, v in defaults.items() if "port" in k}

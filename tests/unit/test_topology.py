@@ -21,6 +21,8 @@ def test_default_stack_derives_one_proxy_per_replica_link():
         "gateway_orders-1",
         "gateway_orders-2",
         "gateway_orders-3",
+        "catalog-1_redis",
+        "catalog-2_redis",
         "orders-1_postgres",
         "orders-2_postgres",
         "orders-3_postgres",
@@ -35,30 +37,30 @@ def test_replica_counts_are_configurable():
     text = (ROOT / "stack.yaml").read_text().replace("replicas: 3", "replicas: 5")
     topo = parse_model(text, "stack.yaml", Topology)
     assert len(topo.replicas_of("orders")) == 5
-    assert sum(1 for link in topo.links if link.kind == "database") == 5
+    assert sum(1 for link in topo.links if link.target == "postgres") == 5
 
 
 BAD = [
     (
         "replicas: 3",
         "replicas: 0",
-        "stack.yaml:76: services.orders.replicas: Input should be greater than or equal to 1",
+        "stack.yaml:87: services.orders.replicas: Input should be greater than or equal to 1",
     ),
     (
         "replicas: 3",
         "replicas: three",
-        "stack.yaml:76: services.orders.replicas: Input should be a valid integer, unable to parse string as an integer",
+        "stack.yaml:87: services.orders.replicas: Input should be a valid integer, unable to parse string as an integer",
     ),
-    ("  port: 19090", "  port: 18101", "stack.yaml:11: ports used twice: 18101"),
+    ("  port: 19090", "  port: 18101", "stack.yaml:12: ports used twice: 18101"),
     (
         "depends_on: [postgres]",
-        "depends_on: [redis]",
-        "stack.yaml:79: services.orders.depends_on: unknown redis",
+        "depends_on: [cache]",
+        "stack.yaml:90: services.orders.depends_on: unknown cache",
     ),
     (
         "scrape_interval: 1s",
         "scrape_intervl: 1s",
-        "stack.yaml:26: prometheus.scrape_intervl: Extra inputs are not permitted",
+        "stack.yaml:33: prometheus.scrape_intervl: Extra inputs are not permitted",
     ),
 ]
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.errors import PreflightError
 
-__all__ = ["Binaries", "find_alertmanager", "find_binaries", "find_jaeger", "project_bin_dir"]
+__all__ = [
+    "Binaries",
+    "find_alertmanager",
+    "find_binaries",
+    "find_jaeger",
+    "project_bin_dir",
+    "with_redis",
+]
 
 INSTALL_HINT = "run `make install` (it installs what is missing)"
 
@@ -22,6 +29,7 @@ class Binaries:
     prometheus: Path
     alertmanager: Path
     jaeger: Path | None = None  # None: the topology runs no Jaeger
+    redis: Path | None = None  # None: the topology runs no Redis
 
 
 def project_bin_dir(root: Path) -> Path:
@@ -34,7 +42,7 @@ def find_binaries(root: Path | None = None, jaeger: bool = False) -> Binaries:
 
     Toxiproxy is looked for in $TOXIPROXY_SERVER, `<root>/.bin`, this checkout's `.bin`
     (where `make install` builds it) and then on PATH; Jaeger (only with `jaeger`: the
-    topology runs it) likewise, in $JAEGER_BINARY first.
+    topology runs it) likewise, in $JAEGER_BINARY first. Redis: `with_redis`.
     """
     pg_bin = _postgres_bin_dir()
     tp_candidates: list[Path | str | None] = [os.environ.get("TOXIPROXY_SERVER")]
@@ -47,6 +55,11 @@ def find_binaries(root: Path | None = None, jaeger: bool = False) -> Binaries:
         alertmanager=find_alertmanager(),
         jaeger=find_jaeger(root) if jaeger else None,
     )
+
+
+def with_redis(bins: Binaries) -> Binaries:
+    """`bins` and redis-server (Debian's package; on PATH), or PreflightError."""
+    return replace(bins, redis=_first("redis-server", []))
 
 
 def find_jaeger(root: Path | None = None) -> Path:

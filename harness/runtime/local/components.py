@@ -10,17 +10,28 @@ import os
 import signal
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+from harness.runtime.local import redis
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.jaegerconfig import READY_PATH, otlp_endpoint
 from harness.runtime.local.layout import RunDir, postgres_user
 from harness.runtime.local.readiness import ready_url
 from harness.specs.topology import Replica, Topology
 
-__all__ = ["Component", "build_components"]
+__all__ = ["Component", "build_components", "redis_dir"]
 
-Kind = Literal["postgres", "toxiproxy", "receiver", "jaeger", "app", "alertmanager", "prometheus"]
+Kind = Literal[
+    "postgres",
+    "redis",
+    "toxiproxy",
+    "receiver",
+    "jaeger",
+    "app",
+    "alertmanager",
+    "prometheus",
+]
 # what a replica's OTel SDK is told when the stack runs Jaeger (the topology's env wins)
 TRACING_ENV = {
     "OTEL_TRACES_SAMPLER": "always_on",  # the local stack keeps every trace
@@ -34,7 +45,7 @@ class Component:
     kind: Kind
     argv: tuple[str, ...]
     port: int
-    ready_url: str | None  # None: readiness is a PostgreSQL query (postgres) or a TCP connect
+    ready_url: str | None  # None: a PostgreSQL query, a Redis PING, or a TCP connect
     tier: int  # started in tier order; a tier waits for the one before to be ready
     env: dict[str, str] = field(default_factory=dict)
     user: str | None = None
@@ -46,6 +57,9 @@ class Component:
 def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Component]:
     host = topo.host
     comps = [_postgres(topo, run, bins)] if topo.uses_postgres else []
+    # with_redis(bins) refuses a stack whose topology wants Redis without redis-server
+    if topo.uses_redis and bins.redis is not None:
+        comps.append(_redis(topo, run, bins))
     comps += [
         Component(
             name="toxiproxy",
@@ -131,6 +145,24 @@ def _postgres(topo: Topology, run: RunDir, bins: Binaries) -> Component:
         tier=0,
         user=postgres_user(),
         stop_signal=signal.SIGINT,  # "fast" shutdown: roll back clients, exit cleanly
+    )
+
+
+def redis_dir(run: RunDir) -> Path:
+    """Redis's working directory (it writes nothing there: no snapshots, no AOF)."""
+    return run.root / "redis"
+
+
+def _redis(topo: Topology, run: RunDir, bins: Binaries) -> Component:
+    """The cache (tier 0 like PostgreSQL: up before the replicas that use it)."""
+    assert bins.redis is not None
+    return Component(
+        name="redis",
+        kind="redis",
+        argv=redis.argv(topo, bins.redis, redis_dir(run)),
+        port=topo.redis.port,
+        ready_url=None,
+        tier=0,
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from harness.errors import PreflightError, StackError
-from harness.runtime.local import postgres
+from harness.runtime.local import postgres, redis
 from harness.runtime.local.binaries import find_binaries
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.readiness import replica_ready
@@ -132,6 +132,8 @@ def health(state: StackState, stack_file: Path | None = None) -> list[Health]:
 def _probe(client: httpx.Client, topo: Topology, comp: ComponentState) -> bool:
     if comp.kind == "postgres":
         return postgres.ping(topo)
+    if comp.kind == "redis":
+        return redis.ping(topo.host, comp.port)
     if comp.kind == "app":
         return replica_ready(topo, topo.replica_named(comp.name), timeout=1.0)
     path = "/version" if comp.kind == "toxiproxy" else "/-/ready"

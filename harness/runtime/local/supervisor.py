@@ -27,9 +27,14 @@ from typing import IO
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from harness.errors import HarnessError, StackError
-from harness.runtime.local import jaegerconfig, postgres, promconfig
-from harness.runtime.local.binaries import find_binaries
-from harness.runtime.local.components import Component, build_components, child_env
+from harness.runtime.local import jaegerconfig, postgres, promconfig, redis
+from harness.runtime.local.binaries import find_binaries, with_redis
+from harness.runtime.local.components import (
+    Component,
+    build_components,
+    child_env,
+    redis_dir,
+)
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.proxies import populate_proxies
@@ -58,6 +63,8 @@ class Supervisor:
         self.topo, self.run = topo, run
         root = stack_file.resolve().parent
         self.bins = find_binaries(root, jaeger=topo.jaeger.enabled)
+        if topo.uses_redis:
+            self.bins = with_redis(self.bins)
         self.comps = build_components(topo, run, self.bins)
         me = ProcessRef.of(os.getpid())
         self.state = StackState(
@@ -126,6 +133,8 @@ class Supervisor:
         if self.topo.jaeger.enabled:
             config = jaegerconfig.jaeger_config(self.topo)
             self.run.jaeger_config.write_text(jaegerconfig.render(config))
+        if self.topo.uses_redis:
+            redis_dir(self.run).mkdir(parents=True, exist_ok=True)
         if "postgres" not in self.children:
             return
         pg = self.children["postgres"].comp
@@ -236,6 +245,8 @@ class Supervisor:
     def _ready(self, comp: Component) -> bool:
         if comp.kind == "postgres":
             return postgres.ping(self.topo)
+        if comp.kind == "redis":
+            return redis.ping(self.topo.host, comp.port)
         if comp.ready_url is None:
             return tcp_open(self.topo.host, comp.port)
         return http_ok(comp.ready_url)
@@ -306,6 +317,8 @@ def _urls(topo: Topology) -> dict[str, str]:
     if topo.uses_postgres:
         pg = topo.postgres
         urls["postgres"] = f"postgresql://{pg.user}@{h}:{pg.port}/{pg.database}"
+    if topo.uses_redis:
+        urls["redis"] = f"redis://{h}:{topo.redis.port}"
     return urls
 
 

@@ -1,0 +1,62 @@
+"""The catalog's cache on a real stack (offset 7000): the shipped catalog-cache-fails
+experiment ends as designed, the hit ratio is high before the faults and falls to about
+zero during each of them, and the cache's failure never reaches a caller as a 5xx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.runs import assert_clean, events, run
+from tests.integration.stackfixture import ROOT, Stack, start_stack, stop_stack
+
+EXPERIMENT = ROOT / "experiments" / "catalog-cache-fails.yaml"
+HIT_RATIO = """
+  sum(rate(cache_requests_total{service="catalog",result="hit"}[10s]))
+    / sum(rate(cache_requests_total{service="catalog"}[10s]))
+"""
+
+
+@pytest.fixture(scope="module")
+def cache_stack(tmp_path_factory) -> Stack:
+    running = start_stack(tmp_path_factory.mktemp("cache-stack"), offset=7000)
+    yield running
+    stop_stack(running)
+
+
+def _at(stack: Stack, query: str, t: float) -> float:
+    resp = httpx.get(
+        f"{stack.prometheus}/api/v1/query", params={"query": query, "time": t}, timeout=5
+    )
+    resp.raise_for_status()
+    result = resp.json()["data"]["result"]
+    assert result, f"no data for {query} at {t}"
+    return float(result[0]["value"][1])
+
+
+def test_redis_runs_behind_a_proxy_per_catalog_replica(cache_stack: Stack):
+    names = {c.name: c for c in cache_stack.state.components}
+    assert names["redis"].kind == "redis" and names["redis"].port == 23379
+    links = {lk.name: lk.listen_port for lk in cache_stack.topo.links if lk.target == "redis"}
+    assert links == {"catalog-1_redis": 23381, "catalog-2_redis": 23382}
+
+
+def test_the_cache_fails_and_the_shop_does_not_notice(cache_stack: Stack, tmp_path: Path):
+    result, journal = run(cache_stack, EXPERIMENT, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert journal["verdict"] == "held", journal["reasons"]
+    applied = [e["time"] for e in events(journal, "fault.applied")]
+    removed = [e["time"] for e in events(journal, "fault.removed")]
+    assert len(applied) == 4 and len(removed) == 4  # two faults on two links each
+    start, middle, end = min(applied), sorted(removed)[1], max(removed)
+    before = _at(cache_stack, HIT_RATIO, start - 0.5)
+    blackholed = _at(cache_stack, HIT_RATIO, middle - 1)  # last 10 s of the blackhole
+    slow = _at(cache_stack, HIT_RATIO, end - 1)  # last 10 s of the latency
+    assert before > 0.5, before
+    assert blackholed < 0.1 and slow < 0.1, (blackholed, slow)
+    five_xx = 'sum(increase(http_server_requests_total{code=~"5.."}[%ds])) or vector(0)'
+    window = int(end - start) + 5
+    assert _at(cache_stack, five_xx % window, end + 2) == 0
+    assert_clean(cache_stack)
