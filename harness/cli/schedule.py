@@ -45,8 +45,8 @@ def run(
     spec = load_schedule(file)
     setup = prepare(spec, file)
     stop = Stop()
-    out.print(_starting(spec, once, now), markup=False, highlight=False)
-    with stop_on_signals(stop):
+    with stop_on_signals(stop):  # before the first line: a signal after it must be ours
+        out.print(_starting(spec, once, now), markup=False, highlight=False)
         entries = run_schedule(
             setup, _runner(spec), Options(once, now, every=every), Clock(), stop, _say
         )
