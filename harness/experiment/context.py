@@ -18,6 +18,7 @@ from harness.probes.client import evaluate_client
 from harness.probes.promql import ProbeResult, evaluate
 from harness.runtime.local.layout import RunDir
 from harness.safety.journal import Journal
+from harness.specs.durations import parse_duration
 from harness.specs.experiment import AnyProbe, ClientProbe, Experiment
 from harness.specs.topology import Topology
 
@@ -53,6 +54,11 @@ class RunContext:
     outcome: Outcome = field(default_factory=Outcome)
     started: float = field(default_factory=time.time)
     annotator: Annotator | None = None  # Grafana annotations, when GRAFANA_URL is set
+
+    @property
+    def evaluation(self) -> float:
+        """The stack's rule evaluation interval (its scrape interval), in seconds."""
+        return parse_duration(self.topo.prometheus.scrape_interval)
 
     def evaluate(self, probe: AnyProbe) -> ProbeResult:
         """A PromQL probe against Prometheus; a client probe against the live load."""

@@ -207,7 +207,9 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
     for r in guard:
         ctx.record_probe("guardrail", r)
     breached = [r for r in guard if not r.ok]
-    during = [ctx.evaluate(p) for p in ctx.exp.during_probes] if expectations else []
+    during = (
+        [ctx.evaluate(p) for p in ctx.exp.during_probes(ctx.evaluation)] if expectations else []
+    )
     for r in during:
         ctx.record_probe("during", r)
     if expectations or breached:

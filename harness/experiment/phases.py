@@ -122,7 +122,7 @@ def stop_load(ctx: RunContext) -> None:
 
 
 def steady_state(ctx: RunContext, label: str) -> list[ProbeResult]:
-    results = [ctx.evaluate(p) for p in ctx.exp.steady_probes(label)]
+    results = [ctx.evaluate(p) for p in ctx.exp.steady_probes(label, ctx.evaluation)]
     for r in results:
         ctx.record_probe(label, r)
     ctx.display.tick(label, None, results)

@@ -99,12 +99,18 @@ class NoAlert(Strict):
         extra = "".join(f"-{v}" for _k, v in sorted(self.labels.items()))
         return f"no-{what}{extra}".lower().replace("_", "-")
 
-    def probe(self) -> Probe:
-        """A probe that passes while no matching alert fires (0 firing series)."""
+    def probe(self, evaluation: float = 60.0) -> Probe:
+        """A probe that passes while no matching alert fires (0 firing series).
+
+        Only samples from the last three evaluations count: Prometheus writes no
+        staleness marker for an alert that was firing when it stopped, so after a
+        restart the old sample would read as firing for the 5-minute lookback.
+        """
         selector = alerts_selector(self.alert, self.labels, "firing")
+        fresh = f"{max(5, round(3 * evaluation))}"
         return Probe(
             name=self.name,
-            query=f"count({selector}) or vector(0)",
+            query=f"count(timestamp({selector}) > time() - {fresh}) or vector(0)",
             op="==",
             threshold=0,
             description=f"no firing alert matching {selector} (expectations.no_alerts)",

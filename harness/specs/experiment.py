@@ -259,17 +259,17 @@ class Experiment(_Strict):
             if f.start_after + f.duration > limit
         ]
 
-    def steady_probes(self, label: str) -> tuple[AnyProbe, ...]:
+    def steady_probes(self, label: str, evaluation: float = 60.0) -> tuple[AnyProbe, ...]:
         """The steady state, plus the alerts that must not fire then: every no_alert
-        before the faults, the whole-run ones after them too."""
+        before the faults, the whole-run ones after them too. `evaluation`: the rule
+        evaluation interval of the stack's Prometheus."""
         quiet = self.expectations.no_alerts
         wanted = [q for q in quiet if label in ("before", "dry-run") or q.when == "run"]
-        return (*self.steady_state, *(q.probe() for q in wanted))
+        return (*self.steady_state, *(q.probe(evaluation) for q in wanted))
 
-    @property
-    def during_probes(self) -> tuple[AnyProbe, ...]:
+    def during_probes(self, evaluation: float = 60.0) -> tuple[AnyProbe, ...]:
         """Expectations while the faults are on, plus the whole-run no_alerts."""
-        quiet = [q.probe() for q in self.expectations.no_alerts if q.when == "run"]
+        quiet = [q.probe(evaluation) for q in self.expectations.no_alerts if q.when == "run"]
         return (*self.expectations.during, *quiet)
 
     @property

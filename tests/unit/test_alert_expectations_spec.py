@@ -38,14 +38,15 @@ def test_alerts_and_no_alerts_parse() -> None:
     assert alert.matchers() == (
         'ALERTS{alertname="ShopHighErrorRatio",alertstate="firing",service="gateway"}'
     )
-    before = [p.name for p in exp.steady_probes("before")]
-    after = [p.name for p in exp.steady_probes("after")]
+    before = [p.name for p in exp.steady_probes("before", 1.0)]
+    after = [p.name for p in exp.steady_probes("after", 1.0)]
     assert before[-2:] == ["no-any-alert-page", "no-shophighlatencyp99"]
     assert after[-1] == "no-shophighlatencyp99" and "no-any-alert-page" not in after
-    quiet = exp.during_probes[-1]
+    quiet = exp.during_probes(1.0)[-1]
     assert isinstance(quiet, Probe)
     assert quiet.query == (
-        'count(ALERTS{alertname="ShopHighLatencyP99",alertstate="firing"}) or vector(0)'
+        'count(timestamp(ALERTS{alertname="ShopHighLatencyP99",alertstate="firing"}) > time() - 5)'
+        " or vector(0)"
     )
     assert (quiet.op, quiet.threshold) == ("==", 0)
 
