@@ -52,22 +52,27 @@ if [ ! -x "$BIN_DIR/toxiproxy-server" ]; then
   mv "$BIN_DIR/server" "$BIN_DIR/toxiproxy-server"
 fi
 
-# Jaeger: `go install` is refused (its go.mod has a replace directive), so build it from a
-# writable copy of the downloaded module (measured: 5.5 minutes with nothing cached)
+# build_from_module MODULE VERSION PACKAGE OUT [LDFLAGS]: for modules whose `go install` is
+# refused (Jaeger: a replace directive; pint: the proxy answers 403 on its version list)
+# but which download: build from a writable copy of the module (the cache is read-only)
+build_from_module() {
+  local module=$1 version=$2 package=$3 out=$4 ldflags=${5:-} src tmp
+  src="$(go mod download -json "${module}@${version}" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$src" ] || { echo "go mod download gave no directory for $module"; return 1; }
+  tmp="$(mktemp -d)"
+  cp -r "$src" "$tmp/module"
+  chmod -R u+w "$tmp/module"
+  mkdir -p "$(dirname "$out")"
+  (cd "$tmp/module" && go build -ldflags "$ldflags" -o "$out" "$package") || { rm -rf "$tmp"; return 1; }
+  rm -rf "$tmp"
+}
+
+# Jaeger v2 (measured: 5.5 minutes with nothing cached)
 if [ ! -x "$BIN_DIR/jaeger" ]; then
   command -v go >/dev/null || { echo "go is needed to build Jaeger: install Go 1.24+"; exit 1; }
   echo "building jaeger $JAEGER_VERSION into $BIN_DIR (about 5 minutes the first time)"
-  jaeger_src="$(go mod download -json "github.com/jaegertracing/jaeger@${JAEGER_VERSION}" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [ -d "$jaeger_src" ] || { echo "go mod download gave no jaeger module directory"; exit 1; }
-  jaeger_tmp="$(mktemp -d)"
-  trap 'rm -rf "$jaeger_tmp"' EXIT
-  cp -r "$jaeger_src" "$jaeger_tmp/jaeger"
-  chmod -R u+w "$jaeger_tmp/jaeger"  # the module cache is read-only
-  mkdir -p "$BIN_DIR"
-  (cd "$jaeger_tmp/jaeger" && go build -o "$BIN_DIR/jaeger" ./cmd/jaeger)
-  rm -rf "$jaeger_tmp"
-  trap - EXIT
+  build_from_module github.com/jaegertracing/jaeger "$JAEGER_VERSION" ./cmd/jaeger "$BIN_DIR/jaeger"
 fi
 
 if [ ! -x "$BIN_DIR/prom3/promtool" ]; then
@@ -79,21 +84,12 @@ if [ ! -x "$BIN_DIR/prom3/promtool" ]; then
     "github.com/prometheus/prometheus/cmd/promtool@${PROMTOOL3_MODULE_VERSION}"
 fi
 
-# pint only with --pint: `go install ...@v0.87.0` is refused (the module proxy answers 403 on
-# its version list) but the module downloads; build it from a writable copy of that directory
+# pint only with --pint (built like Jaeger: its `go install` is refused)
 want_pint=""
 for arg in "$@"; do case "$arg" in --pint) want_pint=1 ;; esac; done
 if [ -n "$want_pint" ] && [ ! -x "$BIN_DIR/pint" ]; then
   command -v go >/dev/null || { echo "go is needed to build pint: install Go 1.26+"; exit 1; }
   echo "building pint $PINT_VERSION into $BIN_DIR (about a minute)"
-  pint_src="$(go mod download -json "github.com/cloudflare/pint@${PINT_VERSION}" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [ -d "$pint_src" ] || { echo "go mod download gave no pint module directory"; exit 1; }
-  pint_tmp="$(mktemp -d)"
-  trap 'rm -rf "$pint_tmp"' EXIT
-  cp -r "$pint_src" "$pint_tmp/pint"
-  chmod -R u+w "$pint_tmp/pint"  # the module cache is read-only
-  mkdir -p "$BIN_DIR"
-  (cd "$pint_tmp/pint" && go build -ldflags "-X main.version=${PINT_VERSION#v}" \
-    -o "$BIN_DIR/pint" ./cmd/pint)
+  build_from_module github.com/cloudflare/pint "$PINT_VERSION" ./cmd/pint "$BIN_DIR/pint" \
+    "-X main.version=${PINT_VERSION#v}"
 fi

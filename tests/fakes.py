@@ -443,3 +443,13 @@ class RecordingDisplay:
 
     def tick(self, phase: str, remaining: float | None, results: list[ProbeResult]) -> None:
         self.ticks.append((phase, remaining, results))
+
+
+def example_without_no_alerts() -> str:
+    """The shipped latency experiment without its `no_alerts` block, for tests that
+    write their own expectations into it."""
+    quiet = "  no_alerts:\n    - {alert: ShopHighLatencyP99, when: run}\n"
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "experiments" / "orders-latency-one-replica.yaml").read_text()
+    assert quiet in text
+    return text.replace(quiet, "")

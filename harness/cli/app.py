@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from harness.version import version
 
-__all__ = ["RunDirOpt", "StackOpt", "app", "err", "out"]
+__all__ = ["RunDirOpt", "StackOpt", "app", "err", "out", "write_generated"]
 
 app = typer.Typer(
     add_completion=False,
@@ -49,3 +49,19 @@ def _root(
     # bare `harness` is a usage mistake (exit 3), said in one line like the others
     if ctx.invoked_subcommand is None and isinstance(ctx.command, TyperGroup):
         ctx.fail("missing command: one of " + ", ".join(ctx.command.list_commands(ctx)))
+
+
+def write_generated(files: dict[Path, str], check: bool, command: str) -> None:
+    """Write generated files, or with `check` only say which are stale (exit 1 if any).
+
+    The one implementation behind `compose`, `slo generate` and `dashboards generate`.
+    """
+    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    if check:
+        for p in stale:
+            err.print(f"{p} is not what `{command}` writes: run it", markup=False)
+        raise typer.Exit(1 if stale else 0)
+    for p, text in files.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        out.print(f"wrote {p}", markup=False, highlight=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from harness.cli.app import StackOpt, app, err, out
+from harness.cli.app import StackOpt, app, err, out, write_generated
 from harness.clients.prometheus import PrometheusClient, PrometheusError
 from harness.dashboards.files import dashboard_files
 from harness.dashboards.lint import Board, Finding, load_boards
@@ -33,15 +33,7 @@ def generate(
 ) -> None:
     """Write the dashboards (golden signals, SLOs, chaos) and Grafana's provisioning files."""
     files = {out_dir / rel: text for rel, text in dashboard_files(load_topology(stack)).items()}
-    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
-    if check:
-        for p in stale:
-            err.print(f"{p} is not what `harness dashboards generate` writes: run it", markup=False)
-        raise typer.Exit(1 if stale else 0)
-    for p, text in files.items():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-        out.print(f"wrote {p}", markup=False, highlight=False)
+    write_generated(files, check, "harness dashboards generate")
 
 
 @dashboards_app.command()

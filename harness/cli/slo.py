@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from harness.cli.app import app, err, out
+from harness.cli.app import app, write_generated
 from harness.errors import InvalidInput, Issue
 from harness.slo import Options, load_slo_file, render
 from harness.slo.windows import PERIODS
@@ -35,15 +35,7 @@ def generate(
     files = {
         out_dir / f"slo-{p.stem}.yml": render(load_slo_file(p), p.name, opts) for p in slo_files
     }
-    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
-    if check:
-        for p in stale:
-            err.print(f"{p} is not what `harness slo generate` writes: run it", markup=False)
-        raise typer.Exit(1 if stale else 0)
-    for p, text in files.items():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-        out.print(f"wrote {p}", markup=False, highlight=False)
+    write_generated(files, check, "harness slo generate")
 
 
 def _options(scale: float, period: str, guards: bool) -> Options:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from harness.cli.app import RunDirOpt, StackOpt, app, err, out
+from harness.cli.app import RunDirOpt, StackOpt, app, err, out, write_generated
 from harness.runtime.compose import compose_files
 from harness.runtime.local import control
 from harness.runtime.local.state import StackState
@@ -60,19 +60,7 @@ def compose(
 ) -> None:
     """Write docker-compose.yml and compose/* from the topology (the same stack as containers)."""
     files = compose_files(load_topology(stack), out_dir.resolve())
-    stale = [
-        p
-        for p, text in files.items()
-        if not (out_dir / p).exists() or (out_dir / p).read_text() != text
-    ]
-    if check:
-        for p in stale:
-            err.print(f"{out_dir / p} is not what {stack} generates: run `harness compose`")
-        raise typer.Exit(1 if stale else 0)
-    for p, text in files.items():
-        (out_dir / p).parent.mkdir(parents=True, exist_ok=True)
-        (out_dir / p).write_text(text)
-        out.print(f"wrote {out_dir / p}")
+    write_generated({out_dir / p: text for p, text in files.items()}, check, "harness compose")
 
 
 def _print_table(state: StackState, stack: Path | None) -> bool:

@@ -14,6 +14,7 @@ import math
 import time
 from pathlib import Path
 
+from harness.alerts.check import RULE_SUFFIXES
 from harness.alerts.floor import Floor, ShareOf, Timing, floor_of, prom_seconds
 from harness.alerts.proof import AlertProof, firing_of, notification_of
 from harness.alerts.rules import Rule, load_rule_file, parse_rule_text
@@ -27,9 +28,6 @@ from harness.specs.alertexpect import AlertExpectation
 from harness.specs.topology import Topology
 
 __all__ = ["await_alerts", "receiver_url", "refuse_unknown_alerts", "stack_rules", "timing_of"]
-
-RULE_SUFFIXES = (".yml", ".yaml")
-
 
 def receiver_url(topo: Topology) -> str:
     return f"http://{topo.host}:{topo.alertmanager.receiver_port}"

@@ -13,13 +13,10 @@ from harness.experiment.outcome import Outcome, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.specs.experiment import Experiment
 from harness.specs.yamlload import parse_model
+from tests.fakes import example_without_no_alerts
 
 ROOT = Path(__file__).resolve().parents[2]
-# the shipped example keeps its latency page quiet; these tests write their own
-QUIET = "  no_alerts:\n    - {alert: ShopHighLatencyP99, when: run}\n"
-EXAMPLE = (ROOT / "experiments" / "orders-latency-one-replica.yaml").read_text()
-assert QUIET in EXAMPLE
-EXAMPLE = EXAMPLE.replace(QUIET, "")
+EXAMPLE = example_without_no_alerts()
 
 
 def experiment(expectations: str) -> Experiment:
