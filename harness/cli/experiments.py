@@ -53,7 +53,8 @@ def validate(
     if issues:
         raise InvalidInput(issues)
     for path, exp in loaded:
-        out.print(f"{path}: ok ({exp.name}: {len(exp.faults)} fault(s))")
+        ramp = f", a ramp of {len(exp.ramp.steps)} steps" if exp.ramp is not None else ""
+        out.print(f"{path}: ok ({exp.name}: {len(exp.faults)} fault(s){ramp})")
 
 
 @app.command()
@@ -121,7 +122,10 @@ def run_loaded(
             f"{exp.name}: [bold]{last.outcome.verdict}[/bold] (exit {last.outcome.exit_code}) "
             f"— report {last.out_dir / 'report.html'}"
         )
-        for line in [*last.outcome.plan, *last.outcome.reasons]:
+        ramp = last.outcome.ramp
+        said = [r for r in last.outcome.reasons if r.startswith("ramp:")]
+        ramp_line = [f"ramp: {ramp.summary()}"] if ramp is not None and not said else []
+        for line in [*last.outcome.plan, *last.outcome.reasons, *ramp_line]:
             out.print(f"  {line}", markup=False, highlight=False)
         for proof in last.outcome.alerts:
             if proof.ok:  # a failed one is among the reasons already

@@ -10,7 +10,7 @@ from typing import Protocol
 from harness.clients.prometheus import PrometheusClient
 from harness.dashboards.annotations import Annotator
 from harness.experiment.outcome import EXIT_CODES, SEVERITY, Outcome, ProbeEvaluation, Verdict
-from harness.experiment.plan import Plan
+from harness.experiment.plan import Plan, StepPlan
 from harness.faults import FaultEnv
 from harness.load.background import BackgroundLoad
 from harness.load.generator import LoadResult
@@ -48,7 +48,8 @@ class RunContext:
     display: Display
     seed: int
     dry_run: bool = False
-    plan: Plan | None = None
+    plan: Plan | None = None  # a ramp's: the step running (the first before any runs)
+    steps: list[StepPlan] = field(default_factory=list)  # a ramp's steps, as planned
     load: BackgroundLoad | None = None
     load_result: LoadResult | None = None
     outcome: Outcome = field(default_factory=Outcome)

@@ -35,6 +35,11 @@ class Aborted(Exception):  # noqa: N818 — a decision, not a failure
         super().__init__(reason)
         self.reason, self.evidence = reason, evidence
 
+    @property
+    def breached(self) -> bool:
+        """A guardrail said stop (with its evidence), not a control plane gone dark."""
+        return bool(self.evidence)
+
 
 @dataclass
 class _Restart:
@@ -53,32 +58,42 @@ class _Scheduled:
     state: str = "pending"  # pending -> active -> removed
 
 
-def run_fault_window(ctx: RunContext) -> None:
+@dataclass(frozen=True)
+class _Window:
+    """One run of the plan's faults: its names' scope, its ramp step, its schedule."""
+
+    scope: str  # the run id, or the run id and the step: fault ids and toxic names
+    step: int | None
+    schedule: list[_Scheduled]
+
+
+def run_fault_window(ctx: RunContext, step: int | None = None) -> None:
     """Run the faults on the engine clock; returns only after every fault is reverted
-    (RollbackFailed when one could not be)."""
+    (RollbackFailed when one could not be). `step`: the ramp's step being run, which
+    names its faults apart from every other step's."""
     assert ctx.plan is not None
     t0 = time.monotonic()
+    scope = ctx.run_id if step is None else f"{ctx.run_id}-s{step}"
     schedule = [
         _Scheduled(f, t0 + f.spec.start_after, t0 + f.spec.start_after + f.spec.duration)
         for f in ctx.plan.faults
     ]
     reverts = RevertStack(ctx.journal, ctx.env)
     try:
-        _loop(ctx, schedule, reverts, t0 + ctx.exp.blast_radius.max_duration)
+        _loop(ctx, _Window(scope, step, schedule), reverts, t0 + ctx.exp.blast_radius.max_duration)
     finally:
         _roll_back(ctx, schedule, reverts)
 
 
-def _loop(
-    ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack, hard_stop: float
-) -> None:
+def _loop(ctx: RunContext, window: _Window, reverts: RevertStack, hard_stop: float) -> None:
     restarts: list[_Restart] = []
     next_expectation = time.monotonic()
+    schedule = window.schedule
     while True:
         now = time.monotonic()
         _check_takeover(ctx)
         for item in schedule:
-            _advance(ctx, item, now, hard_stop, reverts, restarts)
+            _advance(ctx, window, item, now, hard_stop, reverts, restarts)
         _track_restarts(ctx, restarts)
         if all(i.state == "removed" for i in schedule):
             return
@@ -100,6 +115,7 @@ def _check_takeover(ctx: RunContext) -> None:
 
 def _advance(
     ctx: RunContext,
+    window: _Window,
     item: _Scheduled,
     now: float,
     hard_stop: float,
@@ -107,7 +123,7 @@ def _advance(
     restarts: list[_Restart],
 ) -> None:
     if item.state == "pending" and now >= item.start:
-        _inject(ctx, item, reverts, restarts)
+        _inject(ctx, window, item, reverts, restarts)
     if item.state == "active" and (now >= item.end or now >= hard_stop):
         if now >= hard_stop and now < item.end:
             ctx.journal.record("fault.max_duration", fault=item.fault.index)
@@ -116,14 +132,19 @@ def _advance(
 
 
 def _inject(
-    ctx: RunContext, item: _Scheduled, reverts: RevertStack, restarts: list[_Restart]
+    ctx: RunContext,
+    window: _Window,
+    item: _Scheduled,
+    reverts: RevertStack,
+    restarts: list[_Restart],
 ) -> None:
     item.state = "active"
+    fault = item.fault
     ctx.outcome.fault_windows.append(
-        FaultWindow(item.fault.index, item.fault.spec.type, tuple(item.fault.replicas), time.time())
+        FaultWindow(fault.index, fault.spec.type, fault.replicas, time.time(), step=window.step)
     )
-    for n, action in enumerate(actions_for(item.fault, ctx.env, ctx.run_id)):
-        fault_id = f"{ctx.run_id}/f{item.fault.index}/{n}"
+    for n, action in enumerate(actions_for(item.fault, ctx.env, window.scope)):
+        fault_id = f"{window.scope}/f{item.fault.index}/{n}"
         ctx.journal.record(
             "fault.applying",
             fault_id=fault_id,

@@ -5,26 +5,35 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 from harness.experiment.context import RunContext
+from harness.experiment.outcome import FaultWindow, Outcome
 from harness.probes.promql import ProbeResult
 
-__all__ = ["judge_during", "worst_of"]
+__all__ = ["during_failures", "judge_during", "worst_of"]
 
 
 def judge_during(ctx: RunContext) -> None:
     """Deviated when an expectation failed (or had no data) inside a fault window."""
     if ctx.outcome.abort is not None:
         return
-    windows = ctx.outcome.fault_windows
+    for reason in during_failures(ctx.outcome, ctx.outcome.fault_windows):
+        ctx.outcome.fail("deviated", reason)
+
+
+def during_failures(outcome: Outcome, windows: Sequence[FaultWindow]) -> list[str]:
+    """One line per expectation that failed (or had no data) inside one of `windows`."""
     by_name: dict[str, list[ProbeResult]] = defaultdict(list)
-    for r in ctx.outcome.evaluations("during"):
+    for r in outcome.evaluations("during"):
         if any(w.covers(r.time) for w in windows):
             by_name[r.name].append(r)
+    failures = []
     for name, results in sorted(by_name.items()):
         bad = [r for r in results if r.status != "pass"]
         if bad:
-            ctx.outcome.fail("deviated", _summary(name, results, bad))
+            failures.append(_summary(name, results, bad))
+    return failures
 
 
 def worst_of(results: list[ProbeResult]) -> ProbeResult | None:

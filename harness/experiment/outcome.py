@@ -27,6 +27,8 @@ __all__ = [
     "Outcome",
     "PhaseSpan",
     "ProbeEvaluation",
+    "RampOutcome",
+    "StepResult",
     "Verdict",
     "verdict_fields",
 ]
@@ -84,6 +86,7 @@ class FaultWindow:
     targets: tuple[str, ...]
     start: float
     end: float | None = None
+    step: int | None = None  # the ramp's step (1-based) this window belongs to
 
     def covers(self, t: float) -> bool:
         """An open window extends to the right without bound."""
@@ -97,6 +100,69 @@ class Abort:
     time: float
     reason: str
     evidence: tuple[ProbeResult, ...] = ()
+
+
+StepStatus = Literal["held", "broke", "breached", "not run"]
+
+
+@dataclass(slots=True)
+class StepResult:
+    """One step of a ramp: what it hit, when, and whether the system held.
+
+    "broke": an expectation, an SLO or the recovery failed; "breached": a guardrail
+    stopped it; "not run": the ramp ended before it (a break, or the blast radius)."""
+
+    step: int  # 1-based
+    description: str  # "2 of 3 orders replicas", "latency_ms=300", or both
+    replicas: tuple[str, ...] = ()
+    status: StepStatus = "not run"
+    start: float | None = None
+    end: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    slos: list[BudgetBurn] = field(default_factory=list)  # the SLI over the step's window
+    recovery_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["slos"] = [b.to_json() for b in self.slos]
+        return out
+
+
+@dataclass(slots=True)
+class RampOutcome:
+    """A ramp's steps and its breaking point: the first step that did not hold."""
+
+    steps: list[StepResult]
+    must_hold: int  # the hypothesis: steps 1..must_hold hold
+    limit: str = ""  # why the ramp ends before its last step without a break
+    breaking_point: int | None = None
+    seconds_to_break: float | None = None  # first injection -> the break decided
+
+    def summary(self) -> str:
+        """ "holds at step 1 (1 of 3 orders replicas); breaks at step 2 (...): why"."""
+        ran = [s for s in self.steps if s.status != "not run"]
+        held = [s for s in ran if s.status == "held"]
+        first = f"holds at step {held[-1].step} ({held[-1].description})" if held else ""
+        if self.breaking_point is not None:
+            broke = self.steps[self.breaking_point - 1]
+            why = broke.reasons[0] if broke.reasons else broke.status
+            text = f"breaks at step {broke.step} ({broke.description}): {why}"
+            return f"{first}; {text}" if first else f"breaks at the first step: {text}"
+        if self.limit:
+            return f"{first}; {self.limit}" if first else self.limit
+        if not held:
+            return "no step ran to its end"
+        return f"holds at every step, up to step {held[-1].step} ({held[-1].description})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": [s.to_json() for s in self.steps],
+            "must_hold": self.must_hold,
+            "limit": self.limit,
+            "breaking_point": self.breaking_point,
+            "seconds_to_break": self.seconds_to_break,
+            "summary": self.summary(),
+        }
 
 
 @dataclass(slots=True)
@@ -160,6 +226,7 @@ class Outcome:
     alerts: list[AlertProof] = field(default_factory=list)  # expected alerts, proven or not
     budget: list[BudgetBurn] = field(default_factory=list)  # each SLO's budget the run burnt
     abort: Abort | None = None
+    ramp: RampOutcome | None = None  # gradual chaos: each step and the breaking point
 
     plan: list[str] = field(default_factory=list)  # what the faults hit (shown by --dry-run)
 
@@ -197,4 +264,5 @@ def verdict_fields(o: Outcome) -> dict[str, Any]:
         "phases": [asdict(p) for p in o.phases],
         "fault_windows": [asdict(w) for w in o.fault_windows],
         "plan": o.plan,
+        "ramp": o.ramp.to_json() if o.ramp is not None else None,
     }

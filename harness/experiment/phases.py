@@ -14,8 +14,9 @@ from pathlib import Path
 from harness.errors import StackError
 from harness.experiment.alerting import refuse_unknown_alerts
 from harness.experiment.context import RunContext
-from harness.experiment.outcome import LoadSummary, PhaseSpan
-from harness.experiment.plan import plan_experiment
+from harness.experiment.outcome import LoadSummary, PhaseSpan, RampOutcome, StepResult
+from harness.experiment.plan import Plan, plan_experiment, plan_ramp
+from harness.experiment.stepslos import refuse_unknown_slos
 from harness.load.background import BackgroundLoad
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
@@ -32,6 +33,7 @@ __all__ = [
     "describe_plan",
     "measure_budget",
     "phase",
+    "plan_steps",
     "preflight",
     "run_checks",
     "start_load",
@@ -74,29 +76,65 @@ def preflight(ctx: RunContext) -> None:
     # an external service is live when it answers; the harness did not start it
     external = [r for r in ctx.topo.replicas if ctx.topo.is_external(r.name)]
     live += [r.name for r in external if replica_ready(ctx.topo, r)]
-    ctx.plan = plan_experiment(ctx.exp, ctx.topo, live, ctx.seed, str(ctx.source))
+    if ctx.exp.ramp is not None:
+        plan_steps(ctx, live)
+    else:
+        ctx.plan = plan_experiment(ctx.exp, ctx.topo, live, ctx.seed, str(ctx.source))
     refuse_unknown_alerts(ctx)
-    for fault in ctx.plan.faults:
-        ctx.journal.record(
-            "planned",
-            fault=fault.index,
-            type=fault.spec.type,
-            replicas=list(fault.replicas),
-            links=[lk.name for lk in fault.links],
-        )
+    for step, plan in _plans(ctx):
+        for fault in plan.faults:
+            ctx.journal.record(
+                "planned",
+                fault=fault.index,
+                type=fault.spec.type,
+                replicas=list(fault.replicas),
+                links=[lk.name for lk in fault.links],
+                step=step,
+            )
+
+
+def _plans(ctx: RunContext) -> list[tuple[int | None, Plan]]:
+    """(ramp step or None, its plan): the one plan, or each planned step's."""
+    if ctx.steps:
+        return [(s.step, s.plan) for s in ctx.steps]
+    assert ctx.plan is not None
+    return [(None, ctx.plan)]
+
+
+def plan_steps(ctx: RunContext, live: list[str]) -> None:
+    """A ramp: every step planned (up to the first the blast radius refuses), its SLOs
+    known, and a result per step waiting to be filled in."""
+    ramp = ctx.exp.ramp
+    assert ramp is not None
+    ctx.steps, limit = plan_ramp(ctx.exp, ctx.topo, live, ctx.seed, str(ctx.source))
+    ctx.plan = ctx.steps[0].plan
+    refuse_unknown_slos(ctx)
+    results = [StepResult(s.step, s.description, tuple(sorted(s.plan.replicas))) for s in ctx.steps]
+    service = ctx.exp.targets[ramp.target].service if ramp.target is not None else None
+    results += [
+        StepResult(i + 1, ramp.steps[i].describe(service))
+        for i in range(len(ctx.steps), len(ramp.steps))
+    ]
+    ctx.outcome.ramp = RampOutcome(results, ramp.must_hold, limit)
 
 
 def describe_plan(ctx: RunContext) -> list[str]:
-    """One line per planned fault: what it is, when, and the replicas and links it hits."""
-    assert ctx.plan is not None
+    """One line per planned fault: what it is, when, and the replicas and links it hits
+    (for a ramp, per step)."""
     lines = []
-    for f in ctx.plan.faults:
-        where = ", ".join(lk.name for lk in f.links) or "no proxy link"
-        lines.append(
-            f"fault {f.index}: {f.spec.type} at +{f.spec.start_after:g}s for "
-            f"{f.spec.duration:g}s on {', '.join(f.replicas) or 'no replica'} (links: {where})"
-        )
-    if ctx.exp.load is not None and ctx.plan.load_url:
+    for step, plan in _plans(ctx):
+        if step is not None:
+            lines.append(f"ramp step {step}: {ctx.steps[step - 1].description}")
+        for f in plan.faults:
+            where = ", ".join(lk.name for lk in f.links) or "no proxy link"
+            lines.append(
+                f"{'  ' if step else ''}fault {f.index}: {f.spec.type} at +{f.spec.start_after:g}s"
+                f" for {f.spec.duration:g}s on {', '.join(f.replicas) or 'no replica'} "
+                f"(links: {where})"
+            )
+    if ctx.outcome.ramp is not None and ctx.outcome.ramp.limit:
+        lines.append(f"ramp: {ctx.outcome.ramp.limit}")
+    if ctx.exp.load is not None and ctx.plan is not None and ctx.plan.load_url:
         lines.append(f"load: {ctx.exp.load.rate:g} req/s to {ctx.plan.load_url}")
     return lines
 

@@ -25,7 +25,15 @@ from harness.specs.experiment import (
 from harness.specs.topology import Link, Topology
 from harness.specs.yamlload import FieldError, Problem
 
-__all__ = ["Plan", "PlannedFault", "load_url", "plan_experiment", "topology_problems"]
+__all__ = [
+    "Plan",
+    "PlannedFault",
+    "StepPlan",
+    "load_url",
+    "plan_experiment",
+    "plan_ramp",
+    "topology_problems",
+]
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,11 @@ def plan_experiment(
             Issue(source, None, ".".join(map(str, loc)), message) for loc, message in problems
         )
     live_set = set(live)
-    rng = random.Random(seed)
     chosen: dict[str, tuple[str, ...]] = {}
     for name, selector in exp.targets.items():
+        # a generator per target: a ramp widening one target leaves the others' picks alone,
+        # and its wider step keeps the narrower step's replicas (sample's picks are a prefix)
+        rng = random.Random(f"{seed}/{name}")
         chosen[name] = _select(selector, topo, live_set, rng, name)
     faults = tuple(
         _planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo)
@@ -72,6 +82,54 @@ def plan_experiment(
     plan = Plan(faults, seed, load_url(exp.load, topo) if exp.load is not None else None)
     _check_blast_radius(exp, topo, live_set, plan)
     return plan
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """One step of a ramp, planned: the experiment as the step runs it, and its targets."""
+
+    step: int  # 1-based
+    exp: Experiment
+    plan: Plan
+    description: str
+
+
+def plan_ramp(
+    exp: Experiment, topo: Topology, live: Iterable[str], seed: int, source: str = "experiment"
+) -> tuple[list[StepPlan], str]:
+    """Plan every step of the ramp; the steps before the first the blast radius refuses,
+    and why the ramp ends there ("" when every step fits). The first step refused
+    refuses the run: a ramp never goes past the limits, it stops at them."""
+    assert exp.ramp is not None
+    live = list(live)
+    steps: list[StepPlan] = []
+    target = exp.targets[exp.ramp.target] if exp.ramp.target is not None else None
+    service = target.service if target is not None else None
+    for i, step in enumerate(exp.ramp.steps):
+        at = exp.at_step(i)
+        try:
+            plan = plan_experiment(at, topo, live, seed, source)
+        except Refused as exc:
+            if not steps:
+                raise Refused(f"ramp step 1 ({step.describe(service)}): {exc}") from exc
+            return steps, f"step {i + 1} ({step.describe(service)}) not run: {exc}"
+        steps.append(StepPlan(i + 1, at, plan, _describe(exp, i, plan, topo)))
+    return steps, ""
+
+
+def _describe(exp: Experiment, index: int, plan: Plan, topo: Topology) -> str:
+    """ "2 of 3 orders replicas", "latency_ms=300", or both."""
+    assert exp.ramp is not None
+    step = exp.ramp.steps[index]
+    parts = []
+    if exp.ramp.target is not None and (step.count or step.percent):
+        service = exp.targets[exp.ramp.target].service
+        assert service is not None
+        hit = {r for f in plan.faults if f.spec.target == exp.ramp.target for r in f.replicas}
+        total = len(topo.replicas_of(service))
+        parts.append(f"{len(hit)} of {total} {service} replica{'s' * (total > 1)}")
+    parts += [f"{k}={v}" for k, v in step.settings.items()]
+    return ", ".join(parts)
 
 
 def topology_problems(exp: Experiment, topo: Topology) -> list[Problem]:

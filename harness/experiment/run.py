@@ -38,6 +38,7 @@ from harness.experiment.phases import (
     steady_state,
     stop_load,
 )
+from harness.experiment.ramp import run_ramp
 from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import render_json, still_open
 from harness.safety.lock import RunLock, clear_active, read_active
@@ -133,6 +134,24 @@ def _faults_then_recovery(ctx: RunContext, cleanup: ExitStack) -> None:
     with deferred_signals():  # no signal between starting the watchdog and owning its release
         watchdog = start_watchdog(ctx, ctx.out_dir / "heartbeat")
         cleanup.callback(_safely, ctx, "releasing the watchdog", _release_watchdog, ctx, watchdog)
+    if ctx.steps:
+        _ramp(ctx, watchdog)
+    else:
+        _faults(ctx, watchdog)
+    with phase(ctx, "steady state after"):
+        after = steady_state(ctx, "after")
+    for r in after:
+        if not r.ok:
+            ctx.outcome.fail("deviated", f"not steady after the fault: {r.summary()}")
+    if ctx.exp.expectations.alerts:
+        with phase(ctx, "alerts"):
+            await_alerts(ctx)
+    stop_load(ctx)
+    run_checks(ctx)
+
+
+def _faults(ctx: RunContext, watchdog: subprocess.Popen[bytes]) -> None:
+    """One fault window, judged; then the recovery, measured."""
     with phase(ctx, "fault"):
         try:
             run_fault_window(ctx)  # RollbackFailed propagates: the run is an error
@@ -146,16 +165,19 @@ def _faults_then_recovery(ctx: RunContext, cleanup: ExitStack) -> None:
     if seconds is None:
         limit = ctx.exp.expectations.recovery_within or 60.0
         ctx.outcome.fail("deviated", f"steady state did not return within {limit:g}s of rollback")
-    with phase(ctx, "steady state after"):
-        after = steady_state(ctx, "after")
-    for r in after:
-        if not r.ok:
-            ctx.outcome.fail("deviated", f"not steady after the fault: {r.summary()}")
-    if ctx.exp.expectations.alerts:
-        with phase(ctx, "alerts"):
-            await_alerts(ctx)
-    stop_load(ctx)
-    run_checks(ctx)
+
+
+def _ramp(ctx: RunContext, watchdog: subprocess.Popen[bytes]) -> None:
+    """The ramp's steps, each judged and recovered from, until the breaking point."""
+    try:
+        run_ramp(ctx)  # RollbackFailed propagates: the run is an error
+    except Aborted as exc:  # not a guardrail: the control plane went dark
+        ctx.outcome.fail("aborted", exc.reason)
+    _release_watchdog(ctx, watchdog)
+    ramp = ctx.outcome.ramp
+    ran = [s for s in ramp.steps if s.status != "not run"] if ramp is not None else []
+    if ran:
+        ctx.outcome.figures.record_recovery(ran[-1].recovery_seconds)
 
 
 def _release_watchdog(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:

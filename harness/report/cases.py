@@ -35,8 +35,11 @@ class Case:
 def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
     cases: list[Case] = []
     grouped: dict[tuple[str, str], list[ProbeResult]] = {}
+    # a ramp's expectations and guardrails are judged per step (its breaking point may
+    # lie past what the hypothesis claims): its cases are the steps
+    per_step = ("during", "guardrail") if outcome.ramp is not None else ()
     for p in outcome.probes:
-        if p.phase in _PHASE_TITLES:
+        if p.phase in _PHASE_TITLES and p.phase not in per_step:
             grouped.setdefault((p.phase, p.result.name), []).append(p.result)
     for (phase, name), evals in grouped.items():
         bad = [e for e in evals if not e.ok]
@@ -55,6 +58,7 @@ def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
             else "steady state did not return"
         )
         cases.append(Case(f"{experiment}.recovery", "steady state returns", ok, msg))
+    cases += _ramp_cases(outcome, experiment)
     for check in outcome.checks:
         cases.append(Case(f"{experiment}.checks", check.name, check.ok, check.detail))
     for proof in outcome.alerts:
@@ -73,6 +77,28 @@ _NOT_RUN_THROUGH = {
     "interrupted": "the run is not interrupted",
     "error": "the run completes without error",
 }
+
+
+def _ramp_cases(outcome: Outcome, experiment: str) -> list[Case]:
+    """A case per step: it fails when a step the hypothesis claims did not hold; a break
+    past the claim passes, as the finding it is; a step not run is skipped."""
+    ramp = outcome.ramp
+    if ramp is None:
+        return []
+    cases = []
+    for s in ramp.steps:
+        title = f"step {s.step}: {s.description}"
+        claimed = s.step <= ramp.must_hold
+        if s.status == "not run":
+            why = ramp.limit if ramp.limit.startswith(f"step {s.step} ") else "after the break"
+            cases.append(Case(f"{experiment}.ramp", title, True, f"not run: {why}", True))
+            continue
+        held = s.status == "held"
+        detail = "held" if held else f"{s.status}: {'; '.join(s.reasons)}"
+        if not held and not claimed:
+            detail = f"breaking point, past the {ramp.must_hold} step(s) claimed: {detail}"
+        cases.append(Case(f"{experiment}.ramp", title, held or not claimed, detail))
+    return cases
 
 
 def _evidence(r: ProbeResult, total: int, failed: int) -> str:

@@ -18,6 +18,7 @@ from harness.load.generator import Record
 from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
 from harness.report.plots import Chart, Frame, charts_for, probe_chart, user_charts
+from harness.report.rampplot import ramp_charts
 from harness.specs.experiment import Experiment
 from harness.traces import TraceRow
 
@@ -49,6 +50,7 @@ class Provenance:
     def of(cls, header: dict[str, Any], events: list[dict[str, Any]], **more: Any) -> Provenance:
         """From a journal: its header and its `planned` events."""
         targets = tuple(
+            f"{_step_of(e)}"
             f"fault {e['fault']} ({e['type']}): replicas {', '.join(e['replicas']) or '—'}; "
             f"links {', '.join(e.get('links', [])) or '—'}"
             for e in events
@@ -94,7 +96,7 @@ def write_html(
     frame = Frame(started, end, tuple(outcome.phases), tuple(outcome.fault_windows), abort_at)
     charts: list[Chart] = []
     if outcome.probes:  # a run refused or failed in preflight measured nothing to plot
-        charts = user_charts(records, offset, frame)
+        charts = user_charts(records, offset, frame) + ramp_charts(outcome)
         charts += charts_for(prom, frame, services, entry)
         charts += _probe_charts(outcome, frame)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -121,6 +123,11 @@ def write_html(
         secs=_secs,
     )
     path.write_text(html, encoding="utf-8")
+
+
+def _step_of(event: dict[str, Any]) -> str:
+    """"step 2, " for a ramp step's planned fault; "" otherwise."""
+    return f"step {event['step']}, " if event.get("step") else ""
 
 
 def _figure_rows(outcome: Outcome) -> list[tuple[str, float | str]]:
@@ -179,6 +186,9 @@ def _timeline(events: list[dict[str, Any]], started: float) -> list[tuple[str, s
         "watchdog.started",
         "planned",
         "fault.revert_failed",
+        "ramp.step",
+        "ramp.step_end",
+        "ramp.breaking_point",
     }
     descriptions = {
         e["fault_id"]: e.get("description", "") for e in events if e["event"] == "fault.applying"
@@ -196,6 +206,13 @@ def _timeline(events: list[dict[str, Any]], started: float) -> list[tuple[str, s
             text = f"ABORT: {e['reason']}"
         elif e["event"] == "planned":
             text = f"planned fault {e['fault']} ({e['type']}) on {', '.join(e['replicas'])}"
+            text = f"step {e['step']}: {text}" if e.get("step") else text
+        elif e["event"] == "ramp.step":
+            text = f"ramp step {e['step']}: {e['description']}"
+        elif e["event"] == "ramp.step_end":
+            text = f"ramp step {e['step']}: {e['status']}"
+        elif e["event"] == "ramp.breaking_point":
+            text = f"breaking point: {e['summary']}"
         elif e["event"] == "verdict":
             text = f"verdict: {e['verdict']} (exit {e['exit_code']})"
         rows.append(

@@ -19,13 +19,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from harness.clients.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
 from harness.experiment.outcome import FaultWindow, PhaseSpan  # noqa: E402
 from harness.load.generator import Record  # noqa: E402
 from harness.probes.promql import ProbeResult  # noqa: E402
 
-__all__ = ["Chart", "Frame", "charts_for", "probe_chart", "user_charts"]
+__all__ = ["Chart", "Frame", "charts_for", "probe_chart", "svg_of", "user_charts"]
 
 _BANDS = {"load": "#eeeeee", "steady state before": "#e3f2e3", "recovery": "#fff4d6"}
 RATE = "5s"
@@ -179,6 +180,7 @@ def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) 
         if w.end is None:  # every window is closed by the rollback before a report
             continue
         label = f"fault {w.type} on {', '.join(w.targets)}"
+        label = label if w.step is None else f"step {w.step}: {label}"
         ax.axvspan(w.start - t0, w.end - t0, color="tab:red", alpha=0.14, label=label)
     if frame.abort_at is not None:
         ax.axvline(frame.abort_at - t0, color="tab:red", linewidth=2, label="abort")
@@ -212,6 +214,11 @@ def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) 
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=False))
     ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=3)
+    return svg_of(fig)
+
+
+def svg_of(fig: Figure) -> str:
+    """The figure as inline SVG (no XML prolog), and closed."""
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg")

@@ -23,6 +23,8 @@ from harness.experiment.outcome import (
     Outcome,
     PhaseSpan,
     ProbeEvaluation,
+    RampOutcome,
+    StepResult,
 )
 from harness.probes.checks.common import CheckResult
 from harness.probes.promql import ProbeResult
@@ -119,6 +121,8 @@ def outcome_from_events(events: list[dict[str, Any]]) -> Outcome:
         for w in verdict.get("fault_windows", [])
     ]
     outcome.plan = list(verdict.get("plan", []))
+    if verdict.get("ramp"):
+        outcome.ramp = _ramp(verdict["ramp"])
     return outcome
 
 
@@ -130,6 +134,26 @@ def _phases(events: list[dict[str, Any]]) -> list[PhaseSpan]:
         elif e["event"] == "phase.end" and spans and spans[-1].name == e["phase"]:
             spans[-1].end = e["time"]
     return spans
+
+
+def _ramp(data: dict[str, Any]) -> RampOutcome:
+    steps = [
+        StepResult(
+            **{
+                **s,
+                "replicas": tuple(s["replicas"]),
+                "slos": [BudgetBurn(**b) for b in s["slos"]],
+            }
+        )
+        for s in data["steps"]
+    ]
+    return RampOutcome(
+        steps,
+        data["must_hold"],
+        data.get("limit", ""),
+        data.get("breaking_point"),
+        data.get("seconds_to_break"),
+    )
 
 
 def _alert(data: dict[str, Any]) -> AlertProof:

@@ -46,7 +46,10 @@ def write_suite(runs_dir: Path, results: Sequence[_Run]) -> Path:
         )
         recovery = o.figures.recovery_seconds
         link = html.escape(str((r.out_dir / "report.html").relative_to(runs_dir)))
-        why = "<br>".join(html.escape(x) for x in o.reasons[:3])
+        notes = o.reasons[:3]
+        if o.ramp is not None and not any(x.startswith("ramp:") for x in notes):
+            notes = [*notes, f"ramp: {o.ramp.summary()}"]  # a held ramp's finding
+        why = "<br>".join(html.escape(x) for x in notes)
         rows.append(
             f"<tr><td><a href='{link}'>{html.escape(r.name)}</a></td>"
             f"<td class='{'pass' if ok else 'fail'}'>{html.escape(str(o.verdict))}</td>"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["NAME", "Strict"]
+__all__ = ["MAX_COUNT", "NAME", "Strict"]
 
 NAME = r"^[a-z0-9][a-z0-9_-]*$"
+MAX_COUNT = 1000  # replicas a selector may ask for; the topology allows 50 per service
 
 
 class Strict(BaseModel):

@@ -28,11 +28,12 @@ from harness.specs.afterchecks import (
     SqlCheckSpec,
 )
 from harness.specs.alertexpect import AlertExpectation, NoAlert
-from harness.specs.base import NAME
+from harness.specs.base import MAX_COUNT, NAME
 from harness.specs.base import Strict as _Strict
 from harness.specs.durations import Duration
 from harness.specs.load import LoadSpec, LoadTarget, RouteSpec, loopback_url
 from harness.specs.probes import AnyProbe, ClientProbe, Probe
+from harness.specs.ramp import Ramp, RampStep, step_problems, with_settings
 from harness.specs.yamlload import FieldError, Problem, load_model, refuse_old_key
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "NETWORK_FAULTS",
     "PROCESS_FAULTS",
     "Probe",
+    "Ramp",
+    "RampStep",
     "RouteSpec",
     "SqlCheck",
     "SqlCheckSpec",
@@ -60,8 +63,6 @@ __all__ = [
     "loopback_url",
     "load_experiment",
 ]
-
-MAX_COUNT = 1000  # replicas a selector may ask for; the topology allows 50 per service
 
 
 class TargetSelector(_Strict):
@@ -193,6 +194,11 @@ class Experiment(_Strict):
         Expectations(), description="what should hold during and after the faults"
     )
     blast_radius: BlastRadius = Field(description="limits past which the run is refused")
+    ramp: Ramp | None = Field(
+        None,
+        description="gradual chaos: run the faults once per step, each wider than the last, "
+        "and stop at the first step that breaks (the breaking point)",
+    )
     designed_verdict: Literal["held", "deviated", "aborted", "refused"] = Field(
         "held", description="what this experiment should end with (`run --as-designed`)"
     )
@@ -208,6 +214,7 @@ class Experiment(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
         problems = [*self._reference_problems(), *self._window_problems()]
+        problems += self._ramp_problems()
         client = [
             p.name
             for p in (*self.steady_state, *self.guardrails, *self.expectations.during)
@@ -258,6 +265,33 @@ class Experiment(_Strict):
             for i, f in enumerate(self.faults)
             if f.start_after + f.duration > limit
         ]
+
+    def _ramp_problems(self) -> list[Problem]:
+        """The ramp against the targets and faults; each step's window within max_duration."""
+        if self.ramp is None:
+            return []
+        found = step_problems(self.ramp, self.targets, self.faults)
+        if found or self.designed_verdict == "refused":
+            return [(("ramp", *loc), message) for loc, message in found]
+        limit = self.blast_radius.max_duration
+        for i in range(len(self.ramp.steps)):
+            end = self.at_step(i).fault_window
+            if end > limit:
+                message = f"its faults end at {end:g}s, past blast_radius.max_duration={limit:g}s"
+                found.append((("ramp", "steps", i), message))
+        return found
+
+    def at_step(self, index: int) -> Experiment:
+        """The experiment as step `index` (0-based) of its ramp runs it, with no ramp left:
+        the ramp's target at the step's count or percent, the faults with its settings."""
+        assert self.ramp is not None, "only a ramp has steps"
+        step: RampStep = self.ramp.steps[index]
+        targets = dict(self.targets)
+        if self.ramp.target is not None and (step.count or step.percent):
+            widened = {"count": step.count, "percent": step.percent}
+            targets[self.ramp.target] = targets[self.ramp.target].model_copy(update=widened)
+        faults = tuple(with_settings(f, step.settings) for f in self.faults)
+        return self.model_copy(update={"targets": targets, "faults": faults, "ramp": None})
 
     def steady_probes(self, label: str, evaluation: float = 60.0) -> tuple[AnyProbe, ...]:
         """The steady state, plus the alerts that must not fire then: every no_alert

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 from harness.clients.toxiproxy import ToxiproxyClient
@@ -101,6 +102,17 @@ def assert_clean(stack: Stack) -> None:
     }
     await_healthy(stack)
     assert not (stack.run_dir / "active-run.json").exists()
+
+
+def kill_and_await_watchdog(stack: Stack, proc: subprocess.Popen[str], what: str) -> float:
+    """SIGKILL a running harness, then wait for its watchdog to remove every toxic; the
+    seconds that took (a failure past 15 s)."""
+    killed_at = time.monotonic()
+    proc.kill()
+    proc.communicate(timeout=10)
+    with ToxiproxyClient(stack.toxiproxy) as tp:
+        wait_for(lambda: not any(p.toxics for p in tp.proxies().values()), 15, what)
+    return time.monotonic() - killed_at
 
 
 def events(journal: dict, kind: str) -> list[dict]:

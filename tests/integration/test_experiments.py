@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 from harness.clients.toxiproxy import ToxiproxyClient
@@ -14,13 +13,13 @@ from tests.integration.runs import (
     assert_clean,
     events,
     experiment,
+    kill_and_await_watchdog,
     long_latency,
     run,
     start_run,
 )
 from tests.integration.stackfixture import ROOT, Stack, harness
 from tests.integration.test_checks import SHOP_CHECKS
-from tests.waiting import wait_for
 
 
 def test_latency_fault_holds_and_is_removed(stack: Stack, tmp_path: Path):
@@ -177,16 +176,7 @@ def test_sigint_and_sigterm_during_the_fault_roll_back(stack: Stack, tmp_path: P
 
 def test_sigkill_of_the_harness_is_undone_by_the_watchdog(stack: Stack, tmp_path: Path):
     proc, journal_path = start_run(stack, long_latency(tmp_path, "crash"), tmp_path)
-    killed_at = time.monotonic()
-    proc.kill()
-    proc.communicate(timeout=10)
-    with ToxiproxyClient(stack.toxiproxy) as tp:
-        wait_for(
-            lambda: not any(p.toxics for p in tp.proxies().values()),
-            15,
-            "the watchdog to remove the toxic",
-        )
-    assert time.monotonic() - killed_at < 15
+    assert kill_and_await_watchdog(stack, proc, "the watchdog to remove the toxic") < 15
     removed = [e for e in read_events(journal_path) if e["event"] == "fault.removed"]
     assert [e["by"] for e in removed] == ["watchdog"]
     # the harness never reached a verdict: none is assumed

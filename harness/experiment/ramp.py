@@ -1,0 +1,107 @@
+"""Gradual chaos: run a ramp's steps, widest last, and stop at the breaking point.
+
+Each step is one fault window of the experiment as that step runs it (its faults
+journaled, observed every tick and rolled back like any other), then a wait for the
+steady state to return. A step holds when no guardrail breached, every `during`
+expectation passed inside its window, each SLO of `ramp.slos` met its objective over
+the window, and the steady state came back within `recovery_within`. The first step
+that does not hold is the breaking point and ends the ramp; the verdict fails only
+when it is a step the hypothesis (`hold_through`) says holds.
+"""
+
+from __future__ import annotations
+
+import time
+
+from harness.experiment.context import RunContext
+from harness.experiment.faultloop import Aborted, run_fault_window
+from harness.experiment.judge import during_failures
+from harness.experiment.outcome import RampOutcome, StepResult, Verdict
+from harness.experiment.phases import await_recovery, phase
+from harness.experiment.stepslos import judge_slos
+
+__all__ = ["run_ramp"]
+
+
+def run_ramp(ctx: RunContext) -> None:
+    """Run the planned steps until one breaks; then conclude from the breaking point.
+
+    An abort that is not a guardrail's (the control plane went dark, the watchdog took
+    over) is not a breaking point: it propagates, and the run is aborted."""
+    ramp = ctx.outcome.ramp
+    assert ramp is not None and ctx.steps
+    for planned in ctx.steps:
+        ctx.plan = planned.plan
+        result = ramp.steps[planned.step - 1]
+        _run_step(ctx, result)
+        if result.status != "held":
+            _found_break(ctx, ramp, result)
+            break
+    _conclude(ctx, ramp)
+
+
+def _run_step(ctx: RunContext, result: StepResult) -> None:
+    ctx.journal.record(
+        "ramp.step", step=result.step, description=result.description, replicas=result.replicas
+    )
+    first = len(ctx.outcome.fault_windows)
+    with phase(ctx, f"step {result.step}", result.description):
+        try:
+            run_fault_window(ctx, step=result.step)
+        except Aborted as exc:
+            if not exc.breached:
+                raise
+            result.status = "breached"
+            result.reasons.append(exc.reason)
+    windows = ctx.outcome.fault_windows[first:]
+    result.start = min(w.start for w in windows)
+    result.end = max(w.end or time.time() for w in windows)
+    if result.status != "breached":
+        result.reasons += during_failures(ctx.outcome, windows)
+    with phase(ctx, "recovery", f"after step {result.step}"):
+        result.recovery_seconds = await_recovery(ctx)
+    if result.recovery_seconds is None:
+        limit = ctx.exp.expectations.recovery_within or 60.0
+        result.reasons.append(f"steady state did not return within {limit:g}s of rollback")
+    result.slos, broken = judge_slos(ctx, result.start, result.end)
+    result.reasons += broken
+    if result.status != "breached":
+        result.status = "broke" if result.reasons else "held"
+    ctx.journal.record(
+        "ramp.step_end",
+        step=result.step,
+        status=result.status,
+        reasons=result.reasons,
+        slos=[b.to_json() for b in result.slos],
+    )
+
+
+def _found_break(ctx: RunContext, ramp: RampOutcome, result: StepResult) -> None:
+    """The breaking point: this step. A guardrail's abort there is the ramp's stop, and
+    the run's abort only when the hypothesis says the step holds (`_conclude`)."""
+    ramp.breaking_point = result.step
+    first = ramp.steps[0].start
+    decided = ctx.outcome.abort.time if ctx.outcome.abort is not None else time.time()
+    ramp.seconds_to_break = round(decided - first, 3) if first is not None else None
+    if ctx.outcome.abort is not None and result.step > ramp.must_hold:
+        ctx.outcome.abort = None  # a stop past what the hypothesis claims: a finding
+        ctx.outcome.figures.detection_seconds = None
+    elif ctx.outcome.abort is not None and result.start is not None:
+        detected = ctx.outcome.abort.time - result.start
+        ctx.outcome.figures.detection_seconds = round(detected, 3)
+    ctx.journal.record(
+        "ramp.breaking_point",
+        step=result.step,
+        seconds_to_break=ramp.seconds_to_break,
+        summary=ramp.summary(),
+    )
+
+
+def _conclude(ctx: RunContext, ramp: RampOutcome) -> None:
+    """Deviated (or aborted, for a guardrail) when a step the hypothesis claims broke."""
+    point = ramp.breaking_point
+    if point is None or point > ramp.must_hold:
+        return
+    verdict: Verdict = "aborted" if ramp.steps[point - 1].status == "breached" else "deviated"
+    claim = f"the hypothesis holds through step {ramp.must_hold}"
+    ctx.outcome.fail(verdict, f"ramp: {ramp.summary()} ({claim})")
