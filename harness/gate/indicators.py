@@ -11,12 +11,11 @@ A Prometheus that cannot answer raises PrometheusError: an error, never a verdic
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from harness.clients.prometheus import PrometheusClient
 from harness.gate.spec import RANGE, Objective
-from harness.slo.budget import sli_queries
+from harness.slo.budget import error_ratio, number
 from harness.slo.spec import Slo
 from harness.slo.windows import PERIODS, burn_windows
 
@@ -56,7 +55,7 @@ def read(objective: Objective, slo: Slo | None, scope: Scope) -> Reading:
     if objective.indicator == "query":
         assert objective.query is not None
         query = RANGE.sub(f"{round(scope.seconds)}s", objective.query)
-        return Reading(_number(scope.prom, query, scope.end), query, scope.end)
+        return Reading(number(scope.prom, query, scope.end), query, scope.end)
     assert slo is not None
     ratio, query, requests = ratio_over(slo, scope, scope.seconds)
     budget = 1 - slo.objective / 100
@@ -106,19 +105,8 @@ def _page_burn(slo: Slo, scope: Scope, budget: float, requests: float | None) ->
 
 def ratio_over(slo: Slo, scope: Scope, seconds: float) -> tuple[float | None, str, float | None]:
     """(error ratio, the query as cited, requests) over `seconds` ending at the range's end."""
-    errors_q, total_q = sli_queries(slo, seconds)
-    query = f"({errors_q}) / ({total_q})"
-    total = _number(scope.prom, total_q, scope.end)
-    if total is None or total <= 0:
-        return None, query, (0.0 if total is not None else None)
-    errors = _number(scope.prom, errors_q, scope.end) or 0.0
-    return min(1.0, max(0.0, errors / total)), query, round(total * seconds, 1)
-
-
-def _number(prom: PrometheusClient, query: str, at: float) -> float | None:
-    """The sum of the series the query returns; None when it returns none (or only NaN)."""
-    values = [s.value for s in prom.query(query, at=at) if not math.isnan(s.value)]
-    return sum(values) if values else None
+    ratio = error_ratio(slo, scope.prom, seconds, scope.end)
+    return ratio.value, ratio.query, ratio.requests
 
 
 def _span(seconds: float) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from harness.clients.prometheus import PrometheusClient, PrometheusError
 from harness.slo.spec import WINDOW, Slo, SloFile
 
-__all__ = ["BudgetBurn", "budget_burnt", "sli_queries"]
+__all__ = ["BudgetBurn", "Ratio", "budget_burnt", "error_ratio", "number", "sli_queries"]
 
 
 @dataclass(frozen=True)
@@ -71,30 +71,53 @@ def _one(
     errors_q, total_q = sli_queries(slo, seconds)
     base = BudgetBurn(service, slo.name, slo.objective, period, seconds, end, errors_q, total_q)
     try:
-        errors = _scalar(prom, errors_q, end)
-        total = _scalar(prom, total_q, end)
+        ratio = error_ratio(slo, prom, seconds, end)
     except PrometheusError as exc:
         return _with(base, problem=f"Prometheus error: {exc}")
-    if total is None or total <= 0 or math.isnan(total):
+    if ratio.value is None:
         return _with(base, problem="no data: no request in the range")
-    ratio = min(1.0, max(0.0, errors or 0.0) / total)
-    budget = 1 - slo.objective / 100
-    rate = ratio / budget
+    rate = ratio.value / (1 - slo.objective / 100)
     return _with(
         base,
-        requests=round(total * seconds, 1),
-        error_ratio=ratio,
+        requests=ratio.requests,
+        error_ratio=ratio.value,
         burn_rate=rate,
         burnt=rate * seconds / period,
     )
 
 
-def _scalar(prom: PrometheusClient, query: str, at: float) -> float | None:
-    """The sum of what the query returns; None when it returns nothing."""
-    samples = prom.query(query, at=at)
-    if not samples:
-        return None
-    return sum(s.value for s in samples if not math.isnan(s.value))
+@dataclass(frozen=True)
+class Ratio:
+    """An SLO's error ratio over a window ending at some time, with the queries it came
+    from; `value` None: no request in the window (no data, never "no error")."""
+
+    value: float | None
+    errors_query: str
+    total_query: str
+    requests: float | None  # events in the window (rate x seconds); None: no series at all
+
+    @property
+    def query(self) -> str:
+        return f"({self.errors_query}) / ({self.total_query})"
+
+
+def error_ratio(slo: Slo, prom: PrometheusClient, seconds: float, at: float) -> Ratio:
+    """The SLO's own error and total queries over `seconds`, evaluated at `at`.
+
+    A Prometheus that cannot answer raises PrometheusError."""
+    errors_q, total_q = sli_queries(slo, seconds)
+    total = number(prom, total_q, at)
+    if total is None or total <= 0:
+        return Ratio(None, errors_q, total_q, None if total is None else 0.0)
+    errors = number(prom, errors_q, at) or 0.0
+    value = min(1.0, max(0.0, errors / total))
+    return Ratio(value, errors_q, total_q, round(total * seconds, 1))
+
+
+def number(prom: PrometheusClient, query: str, at: float) -> float | None:
+    """The sum of the series the query returns; None when it returns none (or only NaN)."""
+    values = [s.value for s in prom.query(query, at=at) if not math.isnan(s.value)]
+    return sum(values) if values else None
 
 
 def _with(base: BudgetBurn, **changes: Any) -> BudgetBurn:
