@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from harness.clients.base import HttpClient
 from harness.errors import HarnessError
 
 __all__ = ["JaegerClient", "JaegerError", "Span", "Trace", "TraceNotFound", "parse_trace"]
@@ -58,22 +59,7 @@ class Trace:
     spans: tuple[Span, ...]
 
 
-class JaegerClient:
-    def __init__(
-        self, base_url: str, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> JaegerClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
+class JaegerClient(HttpClient):
     def trace(self, trace_id: str) -> Trace:
         """The trace with this id (hex, as in `traceparent`); TraceNotFound when absent."""
         if not _TRACE_ID.match(trace_id):

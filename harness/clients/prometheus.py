@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from harness.clients.base import HttpClient
 from harness.errors import HarnessError
 
 __all__ = ["PrometheusClient", "PrometheusError", "Sample", "Series"]
@@ -34,19 +35,9 @@ class Series:
     points: list[tuple[float, float]]
 
 
-class PrometheusClient:
+class PrometheusClient(HttpClient):
     def __init__(self, base_url: str, client: httpx.Client | None = None, timeout: float = 5.0):
-        self.base_url = base_url.rstrip("/")
-        self._http = client or httpx.Client(base_url=self.base_url, timeout=timeout)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> PrometheusClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(base_url, timeout, client=client)
 
     def query(self, promql: str, at: float | None = None) -> list[Sample]:
         params: dict[str, Any] = {"query": promql}

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from harness.clients.base import HttpClient
 from harness.errors import HarnessError
 
 __all__ = ["Notification", "NotifiedAlert", "ReceiverClient", "ReceiverError"]
@@ -43,22 +44,7 @@ class Notification:
     alerts: tuple[NotifiedAlert, ...]
 
 
-class ReceiverClient:
-    def __init__(
-        self, base_url: str, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> ReceiverClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
+class ReceiverClient(HttpClient):
     def notifications(self, since: float | None = None) -> list[Notification]:
         """Notifications that arrived at or after `since` (all kept in memory when None)."""
         params = {"since": repr(float(since))} if since is not None else {}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.clients.base import HttpClient
 from harness.errors import HarnessError
 
 __all__ = ["Proxy", "Toxic", "ToxiproxyClient", "ToxiproxyError"]
@@ -50,22 +51,12 @@ class Proxy(BaseModel):
     toxics: list[Toxic] = []
 
 
-class ToxiproxyClient:
+class ToxiproxyClient(HttpClient):
     """Bound every call in time; raise ToxiproxyError with Toxiproxy's own message."""
 
     def __init__(self, base_url: str, client: httpx.Client | None = None) -> None:
         # Toxiproxy answers 403 to browser-like user agents; ours is httpx's default.
-        self._http = client or httpx.Client(base_url=base_url, timeout=DEFAULT_TIMEOUT)
-        self.base_url = base_url
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> ToxiproxyClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(base_url, DEFAULT_TIMEOUT, client=client)
 
     def version(self) -> str:
         return self._call("GET", "/version").text.strip()
