@@ -22,7 +22,7 @@ from harness.clients.prometheus import PrometheusError
 from harness.clients.receiver import Notification, ReceiverClient, ReceiverError
 from harness.errors import Refused, StackError
 from harness.experiment.context import RunContext
-from harness.load.generator import Record
+from harness.load.generator import Record, monotonic_offset
 from harness.runtime.local.promconfig import SLO_RULES, alertmanager_config, slo_rules
 from harness.specs.alertexpect import AlertExpectation
 from harness.specs.topology import Topology
@@ -271,6 +271,6 @@ def _history(ctx: RunContext, start: float) -> float:
 def _fault_records(ctx: RunContext) -> list[Record]:
     """The load's requests that were due while a fault was in place."""
     records = ctx.load.records if ctx.load is not None else []
-    offset = time.time() - time.monotonic()  # monotonic → wall clock
+    offset = monotonic_offset()
     windows = ctx.outcome.fault_windows
     return [r for r in list(records) if any(w.covers(r.scheduled + offset) for w in windows)]

@@ -140,7 +140,7 @@ def run_one(
         )
         result = ctx.load_result
         records = result.records if result is not None else []
-        offset = result.started - min(r.scheduled for r in records) if result and records else 0.0
+        offset = result.offset if result is not None else 0.0
         # never raises for Jaeger: a row says why it has no critical path
         traces = report_rows(records, outcome.fault_windows, topo, offset=offset)
         try:

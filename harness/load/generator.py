@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LoadResult", "Record", "Route", "new_traceparent", "run_load"]
+__all__ = ["LoadResult", "Record", "Route", "monotonic_offset", "new_traceparent", "run_load"]
 
 
 @dataclass(frozen=True)
@@ -89,12 +89,18 @@ class Record:
         return self.route.split(" ", 1)[1]
 
 
+def monotonic_offset() -> float:
+    """What to add to a `time.monotonic()` reading (a record's `scheduled`) for wall clock."""
+    return time.time() - time.monotonic()
+
+
 @dataclass
 class LoadResult:
     records: list[Record]
     started: float  # wall clock
     duration: float
     dropped: int = 0  # due requests not sent because `max_in_flight` were outstanding
+    offset: float = 0.0  # monotonic -> wall clock for `records` (monotonic_offset at start)
 
     def quantile(self, q: float) -> float | None:
         lat = sorted(r.latency for r in self.records)
@@ -153,7 +159,8 @@ async def run_load(
         records: list[Record] = sink if sink is not None else []  # sink: read live by others
         pending: set[asyncio.Task[None]] = set()
         dropped = 0
-        wall, start = time.time(), time.monotonic()
+        offset, start = monotonic_offset(), time.monotonic()
+        wall = start + offset
         for i in range(int(rate * duration)):
             due = start + i / rate
             if stop is not None and stop.is_set():
@@ -168,7 +175,7 @@ async def run_load(
             task.add_done_callback(pending.discard)
         if pending:
             await asyncio.wait(pending)
-        return LoadResult(records, wall, time.monotonic() - start, dropped)
+        return LoadResult(records, wall, time.monotonic() - start, dropped, offset)
 
 
 def new_traceparent() -> tuple[str, str]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
-from harness.load.generator import Route, new_traceparent, run_load
+from harness.load.generator import Route, monotonic_offset, new_traceparent, run_load
 from sample_app.observability.tracing import make_tracer_provider
 
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-01$")
@@ -96,3 +97,20 @@ def test_without_an_endpoint_nothing_is_exported(monkeypatch):
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     provider = make_tracer_provider("gateway", "gateway-1")
     assert provider._active_span_processor._span_processors == ()
+
+
+def test_a_records_due_time_maps_to_the_wall_clock_by_the_results_offset():
+    before = time.time()
+    result = asyncio.run(
+        run_load(
+            "http://127.0.0.1:1",
+            100,
+            0.1,
+            [Route("GET", "/p")],
+            transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+        )
+    )
+    first = min(r.scheduled for r in result.records)
+    assert abs(first + result.offset - result.started) < 0.005  # the first was due at once
+    assert before - 0.005 <= result.started <= time.time()
+    assert abs(monotonic_offset() - result.offset) < 0.05
