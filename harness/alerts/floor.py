@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import promql_parser
-
 from harness.alerts.rules import Rule
+from harness.promqltree import parse_or_none, walk
 
 __all__ = ["Floor", "ShareOf", "Timing", "floor_of", "prom_seconds"]
 
@@ -32,7 +31,6 @@ ShareOf = Callable[[str, float], float]
 
 _RISING = (">", ">=")
 _LOGICAL = ("and", "or", "unless")
-_CHILDREN = ("lhs", "rhs", "expr", "param")
 _PROM_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _PROM_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 
@@ -88,7 +86,7 @@ def floor_of(
     records = [r for r in rules if r.kind == "record"]
     share_of = share if callable(share) else (lambda _kind, _threshold: float(share))
     load = _Load(share_of, history)
-    tree = _parse(alert.expr)
+    tree = parse_or_none(alert.expr)
     cross = _crossing(tree, records, load, set()) if tree is not None else _Crossing(0, "")
     other_groups = sorted(
         {r.group for r in records if r.name in _selected(tree) and r.group != alert.group}
@@ -113,15 +111,6 @@ def prom_seconds(text: str) -> float:
     return float(sum(int(n) * _PROM_UNITS[u] for n, u in parts))
 
 
-def _parse(expr: str) -> object | None:
-    try:
-        return promql_parser.parse(expr)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001 — `alerts check` reports bad PromQL; a Rust panic too
-        return None
-
-
 def _crossing(node: object, records: list[Rule], load: _Load, seen: set[str]) -> _Crossing:
     kind = type(node).__name__
     if kind == "BinaryExpr":
@@ -140,7 +129,7 @@ def _crossing(node: object, records: list[Rule], load: _Load, seen: set[str]) ->
     if kind == "VectorSelector" and node.name not in seen:  # type: ignore[attr-defined]
         recorded = _records_for(node, records)
         if recorded:
-            inner = [_parse(r.expr) for r in recorded]
+            inner = [parse_or_none(r.expr) for r in recorded]
             found = [
                 _crossing(t, records, load, seen | {node.name})  # type: ignore[attr-defined]
                 for t in inner
@@ -206,7 +195,7 @@ def _shape(node: object, records: list[Rule], seen: set[str]) -> tuple[float, bo
     """(largest range in seconds, is a division, quantile) of a vector expression,
     through the recording rules it reads."""
     window, ratio, quantile = 0.0, False, None
-    for item in _walk(node):
+    for item in walk(node):
         kind = type(item).__name__
         if kind == "MatrixSelector":
             window = max(window, item.range.total_seconds())  # type: ignore[attr-defined]
@@ -216,22 +205,13 @@ def _shape(node: object, records: list[Rule], seen: set[str]) -> tuple[float, bo
             quantile = _literal(item.args[0])  # type: ignore[attr-defined]
         elif kind == "VectorSelector" and item.name not in seen:  # type: ignore[attr-defined]
             for rule in _records_for(item, records):
-                tree = _parse(rule.expr)
+                tree = parse_or_none(rule.expr)
                 if tree is None:
                     continue
                 w, r, q = _shape(tree, records, seen | {item.name})  # type: ignore[attr-defined]
                 window, ratio = max(window, w), ratio or r
                 quantile = q if q is not None else quantile
     return window, ratio, quantile
-
-
-def _walk(node: object) -> Iterator[object]:
-    todo = [node]
-    while todo:
-        item = todo.pop()
-        yield item
-        todo += list(getattr(item, "args", None) or [])
-        todo += [c for a in _CHILDREN if (c := getattr(item, a, None)) is not None]
 
 
 def _records_for(selector: object, records: list[Rule]) -> list[Rule]:
@@ -257,7 +237,7 @@ def _selected(tree: object | None) -> set[str]:
         return set()
     return {
         str(item.name)  # type: ignore[attr-defined]
-        for item in _walk(tree)
+        for item in walk(tree)
         if type(item).__name__ == "VectorSelector"
     }
 

@@ -10,9 +10,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import promql_parser
-
 from harness.alerts.rules import Rule, RuleFile
+from harness.promqltree import parse_or_none, walk
 
 __all__ = [
     "LINTS",
@@ -29,7 +28,6 @@ __all__ = [
 MIN_SCRAPES_PER_RANGE = 4
 RATE_FUNCTIONS = frozenset({"rate", "irate", "increase"})
 _ACTION = re.compile(r"\{\{|\}\}")
-_CHILDREN = ("lhs", "rhs", "expr", "param")
 
 
 @dataclass(frozen=True)
@@ -107,19 +105,12 @@ def rate_ranges(rules: RuleFile, scrape_seconds: float) -> Iterator[Finding]:
 
 def _rate_ranges(expr: str) -> Iterator[tuple[str, float]]:
     """(function, range in seconds) of every rate-like call; nothing if it does not parse."""
-    try:
-        todo = [promql_parser.parse(expr)]
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # noqa: BLE001 — promtool reports the syntax; a Rust panic too
-        return
-    while todo:
-        node = todo.pop()
+    tree = parse_or_none(expr)  # promtool reports the syntax
+    for node in walk(tree) if tree is not None else ():
         args = list(getattr(node, "args", None) or [])
         func = getattr(getattr(node, "func", None), "name", "")
         if func in RATE_FUNCTIONS and args and hasattr(args[0], "range"):
             yield func, args[0].range.total_seconds()
-        todo += args + [c for a in _CHILDREN if (c := getattr(node, a, None)) is not None]
 
 
 def _shown(seconds: float) -> str:

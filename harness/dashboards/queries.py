@@ -18,6 +18,8 @@ from typing import Any
 
 import promql_parser
 
+from harness.promqltree import walk
+
 __all__ = [
     "RATE_INTERVAL",
     "PromQLError",
@@ -43,7 +45,6 @@ _NUMBERS |= {"__from": 1000007, "__to": 1000008}
 _OTHER_DURATION = 1000009
 RATE_INTERVAL = timedelta(seconds=_DURATIONS["__rate_interval"])
 RATE_FUNCTIONS = frozenset({"rate", "irate"})
-_CHILDREN = ("lhs", "rhs", "expr", "param", "vector_selector")
 
 
 class PromQLError(ValueError):
@@ -86,19 +87,6 @@ def parse(expr: str) -> Any:
         raise
     except BaseException as exc:  # noqa: BLE001 — the parser's Rust panics are BaseExceptions
         raise PromQLError(" ".join(str(exc).split()) or type(exc).__name__) from None
-
-
-def walk(node: Any) -> Iterator[Any]:
-    """Every node of an AST, parents first."""
-    todo = [node]
-    while todo:
-        current = todo.pop()
-        yield current
-        for attr in _CHILDREN:
-            child = getattr(current, attr, None)
-            if child is not None and not isinstance(child, int | float | str):
-                todo.append(child)
-        todo.extend(reversed(list(getattr(current, "args", None) or [])))
 
 
 def matchers(node: Any) -> Iterator[tuple[str, str, str]]:

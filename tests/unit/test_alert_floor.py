@@ -140,3 +140,12 @@ def test_prom_seconds(text: str, seconds: float) -> None:
 def test_prom_seconds_refuses_what_prometheus_refuses(text: str) -> None:
     with pytest.raises(ValueError, match="not a Prometheus duration"):
         prom_seconds(text)
+
+
+def test_a_rule_read_through_a_range_in_another_group_costs_one_evaluation_too() -> None:
+    # the selector inside `x[1m]` is a node of the tree too (it once was not walked)
+    alert = rule(
+        "alert", "A", "max_over_time(service:errors:ratio_rate1m[1m]) > 0.05", group="other"
+    )
+    floor = floor_of(alert, [RATIO, alert], 1.0, TIMING)
+    assert ("evaluation of another group", 1.0) in floor.parts
