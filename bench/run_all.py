@@ -19,6 +19,7 @@ BENCHES = [
     ["bench.crash_recovery", "--runs", "20"],  # brings up its own stack (ports -7000)
     ["bench.alert_detection", "--runs", "5"],
     ["bench.cpu_stress", "--runs", "5", "--stack", "stack.yaml"],
+    ["bench.ramp", "--runs", "5", "--stack", "stack.yaml"],
 ]
 
 
