@@ -113,7 +113,7 @@ class StepResult:
     stopped it; "not run": the ramp ended before it (a break, or the blast radius)."""
 
     step: int  # 1-based
-    description: str  # "2 of 3 orders replicas", "latency_ms=300", or both
+    description: str  # "pause on 2 of 3 orders replicas", "latency_ms=300", or both
     replicas: tuple[str, ...] = ()
     status: StepStatus = "not run"
     start: float | None = None
@@ -139,7 +139,7 @@ class RampOutcome:
     seconds_to_break: float | None = None  # first injection -> the break decided
 
     def summary(self) -> str:
-        """ "holds at step 1 (1 of 3 orders replicas); breaks at step 2 (...): why"."""
+        """ "holds at step 1 (kill on 1 of 3 orders replicas); breaks at step 2 (...): why"."""
         ran = [s for s in self.steps if s.status != "not run"]
         held = [s for s in ran if s.status == "held"]
         first = f"holds at step {held[-1].step} ({held[-1].description})" if held else ""

@@ -125,9 +125,11 @@ def _describe(exp: Experiment, index: int, plan: Plan, topo: Topology) -> str:
     if exp.ramp.target is not None and (step.count or step.percent):
         service = exp.targets[exp.ramp.target].service
         assert service is not None
-        hit = {r for f in plan.faults if f.spec.target == exp.ramp.target for r in f.replicas}
+        widened = [f for f in plan.faults if f.spec.target == exp.ramp.target]
+        hit = {r for f in widened for r in f.replicas}
+        types = "/".join(sorted({f.spec.type for f in widened}))
         total = len(topo.replicas_of(service))
-        parts.append(f"{len(hit)} of {total} {service} replica{'s' * (total > 1)}")
+        parts.append(f"{types} on {len(hit)} of {total} {service} replica{'s' * (total > 1)}")
     parts += [f"{k}={v}" for k, v in step.settings.items()]
     return ", ".join(parts)
 

@@ -155,7 +155,7 @@ def test_the_ramp_ends_at_the_blast_radius(world: World):
     assert ramp is not None and ramp.breaking_point is None
     assert [s.status for s in ramp.steps] == ["held", "not run"]
     assert ramp.summary() == (
-        "holds at step 1 (1 of 2 catalog replicas); step 2 (2 catalog replicas) not run: "
+        "holds at step 1 (pause on 1 of 2 catalog replicas); step 2 (2 catalog replicas) not run: "
         "blast radius: every live catalog replica would be hit; set allow_total_outage: true "
         "to allow a total outage"
     )

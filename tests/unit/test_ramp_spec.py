@@ -155,7 +155,7 @@ def test_wider_steps_keep_the_replicas_of_narrower_ones():
         assert set(hit[0]) <= set(hit[1]) <= set(hit[2])
         # the other target does not move while the ramp widens this one
         assert {s.plan.faults[1].replicas for s in steps} == {("catalog-1",)}
-        assert steps[1].description == "2 of 3 orders replicas, latency_ms=200"
+        assert steps[1].description == "pause on 2 of 3 orders replicas, latency_ms=200"
 
 
 def test_the_ramp_stops_at_the_blast_radius_and_never_passes_it():
