@@ -89,15 +89,6 @@ class Ramp(Strict):
         "the SLI over the step's fault window must meet the objective, and no data breaks it",
     )
 
-    @model_validator(mode="after")
-    def _within(self) -> Ramp:
-        if self.hold_through is not None and self.hold_through > len(self.steps):
-            message = (
-                f"hold_through {self.hold_through} is past the last of {len(self.steps)} steps"
-            )
-            raise FieldError(("hold_through",), message)
-        return self
-
     @property
     def must_hold(self) -> int:
         """How many steps the hypothesis says hold."""
@@ -108,7 +99,8 @@ def step_problems(ramp: Ramp, selectors: dict[str, Any], faults: tuple[Any, ...]
     """What in the ramp does not fit the experiment, located under `ramp`.
 
     A count or percent needs `target` naming a service selector; every setting must be
-    one that some fault has, and every fault that has it must accept the value.
+    one that some fault has, and every fault that has it must accept the value;
+    `hold_through` is one of the steps.
     """
     problems: list[Problem] = []
     widens = any(s.count is not None or s.percent is not None for s in ramp.steps)
@@ -123,6 +115,9 @@ def step_problems(ramp: Ramp, selectors: dict[str, Any], faults: tuple[Any, ...]
         problems.append((("target",), f"no fault hits {ramp.target!r}"))
     for i, step in enumerate(ramp.steps):
         problems += [(("steps", i, *loc), msg) for loc, msg in _setting_problems(step, faults)]
+    if ramp.hold_through is not None and ramp.hold_through > len(ramp.steps):
+        message = f"hold_through {ramp.hold_through} is past the last of {len(ramp.steps)} steps"
+        problems.append((("hold_through",), message))
     return problems
 
 
