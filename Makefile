@@ -30,9 +30,10 @@ demo: install
 	$(PY) scripts/demo.py
 	$(HARNESS) run experiments --as-designed
 
-# pint too, so its tests run rather than skip (users need it only for `alerts check`)
+# pint too, so its tests run rather than skip (users need it only for `alerts check`);
+# the 25 slowest tests are listed at the end, to keep the suite's time in view
 test: install pint
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 test-fast: install
 	$(PY) -m pytest -m "not slow"

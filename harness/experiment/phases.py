@@ -26,11 +26,13 @@ from harness.runtime.local.state import read_state
 from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active
 from harness.slo import load_slo_file
 from harness.slo.budget import budget_burnt
+from harness.specs.experiment import Experiment
 
 __all__ = [
     "await_recovery",
     "await_steady_state",
     "describe_plan",
+    "load_budget",
     "measure_budget",
     "phase",
     "plan_steps",
@@ -144,10 +146,18 @@ def start_load(ctx: RunContext) -> None:
     if ctx.exp.load is None:
         return
     assert ctx.plan is not None and ctx.plan.load_url is not None, "plan before the load"
-    br = ctx.exp.blast_radius
-    budget = ctx.exp.settle + br.max_duration + (ctx.exp.expectations.recovery_within or 30) + 120
+    budget = load_budget(ctx.exp, max(1, len(ctx.steps)))
     ctx.load = BackgroundLoad(ctx.plan.load_url, ctx.exp.load, budget, ctx.seed).start()
     time.sleep(ctx.exp.settle)  # let rate windows fill with this run's traffic
+
+
+def load_budget(exp: Experiment, windows: int) -> float:
+    """Seconds the load may run at most: the settle time, the wait for steady state,
+    each fault window (one, or one per ramp step) with its recovery, and slack for the
+    checks after them (alerts, steady state after). The run stops it sooner."""
+    recovery = exp.expectations.recovery_within or 60.0  # as await_recovery waits
+    per_window = exp.blast_radius.max_duration + recovery
+    return exp.settle + exp.steady_wait + windows * per_window + 120
 
 
 def stop_load(ctx: RunContext) -> None:

@@ -54,8 +54,8 @@ def _run_step(ctx: RunContext, result: StepResult) -> None:
             result.status = "breached"
             result.reasons.append(exc.reason)
     windows = ctx.outcome.fault_windows[first:]
-    result.start = min(w.start for w in windows)
-    result.end = max(w.end or time.time() for w in windows)
+    result.start = min((w.start for w in windows), default=time.time())
+    result.end = max((w.end or time.time() for w in windows), default=result.start)
     if result.status != "breached":
         result.reasons += during_failures(ctx.outcome, windows)
     with phase(ctx, "recovery", f"after step {result.step}"):

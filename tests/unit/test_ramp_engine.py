@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from harness.clients.prometheus import PrometheusClient
+from harness.experiment.phases import load_budget
 from harness.experiment.run import run_experiment
 from harness.experiment.stepslos import judge_slos
 from harness.report.cases import cases_of
@@ -303,3 +304,10 @@ def test_a_stricter_claim_fails_the_step_case(world):
     assert not steps["step 2: latency_ms=200"].ok
     assert steps["step 3: latency_ms=300"].skipped
     assert steps["step 3: latency_ms=300"].message == "not run: after the break"
+
+
+def test_the_load_lasts_for_every_step_of_a_ramp():
+    exp = Experiment.model_validate({**EXPERIMENT, "ramp": LATENCY_RAMP, "steady_wait": 30})
+    # settle 0 + steady_wait 30 + 3 x (max_duration 5 + recovery_within 2) + slack 120
+    assert load_budget(exp, windows=3) == 171
+    assert load_budget(exp, windows=1) == 157
