@@ -175,3 +175,15 @@ def test_compose_runs_the_receiver_and_alertmanager_calls_it_by_name():
     assert {r["webhook_configs"][0]["url"] for r in config["receivers"]} == {
         f"http://alert-receiver:19094/hooks/{n}" for n in ("page", "ticket", "default")
     }
+
+
+def test_a_new_stack_forgets_what_alertmanager_notified_but_keeps_its_silences(tmp_path):
+    # an alert firing at the last `down` would otherwise count as notified after `up`
+    run = RunDir(tmp_path / ".run")
+    run.ensure()
+    (run.alertmanager_data / "nflog").write_bytes(b"notified")
+    (run.alertmanager_data / "silences").write_bytes(b"kept")
+    run.forget_notifications()
+    assert not (run.alertmanager_data / "nflog").exists()
+    assert (run.alertmanager_data / "silences").read_bytes() == b"kept"
+    run.forget_notifications()  # nothing to forget is fine

@@ -53,6 +53,15 @@ class RunDir:
     def alertmanager_data(self) -> Path:
         return self.root / "alertmanager"
 
+    def forget_notifications(self) -> None:
+        """Drop Alertmanager's notification log before it starts; its silences stay.
+
+        The log outlives a restart: an alert still firing at the last `harness down` is
+        "already notified" after `up` and is not sent again for `repeat_interval` (an hour),
+        so an experiment expecting it at a receiver fails for nothing. A new stack starts
+        without it, as a new Alertmanager does."""
+        (self.alertmanager_data / "nflog").unlink(missing_ok=True)
+
     @property
     def notifications(self) -> Path:
         """Every notification Alertmanager delivered to the alert receiver, one JSON a line."""

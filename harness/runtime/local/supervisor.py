@@ -130,6 +130,7 @@ class Supervisor:
         (self.run.config / "alertmanager.yml").write_text(
             promconfig.render(promconfig.alertmanager_config(self.topo))
         )
+        self.run.forget_notifications()
         if self.topo.jaeger.enabled:
             config = jaegerconfig.jaeger_config(self.topo)
             self.run.jaeger_config.write_text(jaegerconfig.render(config))
