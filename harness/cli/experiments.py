@@ -124,8 +124,8 @@ def run_loaded(
         )
         ramp = last.outcome.ramp
         said = [r for r in last.outcome.reasons if r.startswith("ramp:")]
-        ran = ramp is not None and not said and last.outcome.verdict != "dry run"
-        ramp_line = [f"ramp: {ramp.summary()}"] if ramp is not None and ran else []
+        finding = ramp is not None and not said and last.outcome.verdict != "dry run"
+        ramp_line = [f"ramp: {ramp.summary()}"] if ramp is not None and finding else []
         for line in [*last.outcome.plan, *last.outcome.reasons, *ramp_line]:
             out.print(f"  {line}", markup=False, highlight=False)
         for proof in last.outcome.alerts:

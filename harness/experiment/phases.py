@@ -112,9 +112,8 @@ def plan_steps(ctx: RunContext, live: list[str]) -> None:
     ctx.plan = ctx.steps[0].plan
     refuse_unknown_slos(ctx)
     results = [StepResult(s.step, s.description, tuple(sorted(s.plan.replicas))) for s in ctx.steps]
-    service = ctx.exp.targets[ramp.target].service if ramp.target is not None else None
     results += [
-        StepResult(i + 1, ramp.steps[i].describe(service))
+        StepResult(i + 1, ramp.steps[i].describe(ctx.exp.ramp_service))
         for i in range(len(ctx.steps), len(ramp.steps))
     ]
     ctx.outcome.ramp = RampOutcome(results, ramp.must_hold, limit)
@@ -155,8 +154,7 @@ def load_budget(exp: Experiment, windows: int) -> float:
     """Seconds the load may run at most: the settle time, the wait for steady state,
     each fault window (one, or one per ramp step) with its recovery, and slack for the
     checks after them (alerts, steady state after). The run stops it sooner."""
-    recovery = exp.expectations.recovery_within or 60.0  # as await_recovery waits
-    per_window = exp.blast_radius.max_duration + recovery
+    per_window = exp.blast_radius.max_duration + exp.expectations.recovery_limit
     return exp.settle + exp.steady_wait + windows * per_window + 120
 
 
@@ -194,7 +192,7 @@ def await_steady_state(ctx: RunContext, label: str = "before") -> list[ProbeResu
 
 def await_recovery(ctx: RunContext) -> float | None:
     """Seconds from rollback until the steady state holds again (None: not within limit)."""
-    limit = ctx.exp.expectations.recovery_within or 60.0
+    limit = ctx.exp.expectations.recovery_limit
     start = time.monotonic()
     while time.monotonic() - start <= limit:
         tick = time.monotonic()

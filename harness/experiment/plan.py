@@ -86,10 +86,9 @@ def plan_experiment(
 
 @dataclass(frozen=True)
 class StepPlan:
-    """One step of a ramp, planned: the experiment as the step runs it, and its targets."""
+    """One step of a ramp, planned: its targets, and what it does in a few words."""
 
     step: int  # 1-based
-    exp: Experiment
     plan: Plan
     description: str
 
@@ -103,28 +102,25 @@ def plan_ramp(
     assert exp.ramp is not None
     live = list(live)
     steps: list[StepPlan] = []
-    target = exp.targets[exp.ramp.target] if exp.ramp.target is not None else None
-    service = target.service if target is not None else None
+    service = exp.ramp_service
     for i, step in enumerate(exp.ramp.steps):
-        at = exp.at_step(i)
         try:
-            plan = plan_experiment(at, topo, live, seed, source)
+            plan = plan_experiment(exp.at_step(i), topo, live, seed, source)
         except Refused as exc:
             if not steps:
                 raise Refused(f"ramp step 1 ({step.describe(service)}): {exc}") from exc
             return steps, f"step {i + 1} ({step.describe(service)}) not run: {exc}"
-        steps.append(StepPlan(i + 1, at, plan, _describe(exp, i, plan, topo)))
+        steps.append(StepPlan(i + 1, plan, _describe(exp, i, plan, topo)))
     return steps, ""
 
 
 def _describe(exp: Experiment, index: int, plan: Plan, topo: Topology) -> str:
-    """ "2 of 3 orders replicas", "latency_ms=300", or both."""
+    """ "pause on 2 of 3 orders replicas", "latency_ms=300", or both."""
     assert exp.ramp is not None
     step = exp.ramp.steps[index]
     parts = []
-    if exp.ramp.target is not None and (step.count or step.percent):
-        service = exp.targets[exp.ramp.target].service
-        assert service is not None
+    service = exp.ramp_service
+    if service is not None and (step.count or step.percent):
         widened = [f for f in plan.faults if f.spec.target == exp.ramp.target]
         hit = {r for f in widened for r in f.replicas}
         types = "/".join(sorted({f.spec.type for f in widened}))

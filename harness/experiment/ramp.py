@@ -61,7 +61,7 @@ def _run_step(ctx: RunContext, result: StepResult) -> None:
     with phase(ctx, "recovery", f"after step {result.step}"):
         result.recovery_seconds = await_recovery(ctx)
     if result.recovery_seconds is None:
-        limit = ctx.exp.expectations.recovery_within or 60.0
+        limit = ctx.exp.expectations.recovery_limit
         result.reasons.append(f"steady state did not return within {limit:g}s of rollback")
     result.slos, broken = judge_slos(ctx, result.start, result.end)
     result.reasons += broken

@@ -163,7 +163,7 @@ def _faults(ctx: RunContext, watchdog: subprocess.Popen[bytes]) -> None:
         seconds = await_recovery(ctx)
     ctx.outcome.figures.record_recovery(seconds)
     if seconds is None:
-        limit = ctx.exp.expectations.recovery_within or 60.0
+        limit = ctx.exp.expectations.recovery_limit
         ctx.outcome.fail("deviated", f"steady state did not return within {limit:g}s of rollback")
 
 

@@ -129,6 +129,11 @@ class Expectations(_Strict):
         (), description="alerts that must not fire (a false positive fails the experiment)"
     )
 
+    @property
+    def recovery_limit(self) -> float:
+        """How long the steady state has to come back after a rollback (default 60 s)."""
+        return self.recovery_within or 60.0
+
     @model_validator(mode="before")
     @classmethod
     def _removed(cls, data: Any) -> Any:
@@ -280,6 +285,13 @@ class Experiment(_Strict):
                 message = f"its faults end at {end:g}s, past blast_radius.max_duration={limit:g}s"
                 found.append((("ramp", "steps", i), message))
         return found
+
+    @property
+    def ramp_service(self) -> str | None:
+        """The service whose replicas the ramp's steps count (None: it widens no target)."""
+        if self.ramp is None or self.ramp.target is None:
+            return None
+        return self.targets[self.ramp.target].service
 
     def at_step(self, index: int) -> Experiment:
         """The experiment as step `index` (0-based) of its ramp runs it, with no ramp left:
