@@ -13,7 +13,7 @@
 
 The CLI turns these into one-line messages in one place (`harness.cli.main`); nothing
 else maps exit codes. Answers that are not errors (a run's verdict: 0 held, 1 deviated,
-2 aborted; `status` and `compose --check`: 1 for no) are in the README's table.
+2 aborted; `status` and `compose --check`: 1 for no) are in docs/cli.md, "Exit codes".
 """
 
 from __future__ import annotations

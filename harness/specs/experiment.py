@@ -141,7 +141,7 @@ class Expectations(_Strict):
             data,
             "acknowledged_writes_persisted",
             "removed: declare `checks` instead (an http check reading each acknowledged "
-            "order back, a sql check finding its idempotency_key; README, Chaos experiments)",
+            "order back, a sql check finding its idempotency_key; docs/experiments.md, Checks)",
         )
 
     @model_validator(mode="after")

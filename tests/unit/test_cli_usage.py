@@ -1,6 +1,6 @@
 """A mistake is never a traceback: usage errors, bugs and Ctrl-C become one line and a code.
 
-Which test drives each exit code the CLI returns (README, "Exit codes"):
+Which test drives each exit code the CLI returns (docs/cli.md, "Exit codes"):
   0    here: validate of a good file, compose --check of current files, --help, --version;
        integration test_experiments.py: test_latency_fault_holds_and_is_removed (held)
   1    here: status with no stack, compose --check of stale files;
