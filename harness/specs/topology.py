@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import InvalidInput, Issue
 from harness.specs.commands import CommandSpec, fill
+from harness.specs.signals import Signals
 from harness.specs.yamlload import FieldError, load_model
 
 __all__ = [
@@ -146,6 +147,12 @@ class ServiceSpec(_Strict):
     ready_path: str | None = Field(None, pattern=r"^/")  # None: ready when the port accepts
     live_path: str | None = Field(None, pattern=r"^/")
     metrics_path: str | None = Field(None, pattern=r"^/")  # None: Prometheus does not scrape it
+    signals: Signals | None = Field(
+        None,
+        description="where its golden signals (requests, errors, latency, saturation) come "
+        "from: a metric convention or PromQL of its own; omitted: the harness convention when "
+        "scraped (metrics_path), none when not",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_run(self) -> ServiceSpec:
