@@ -70,18 +70,37 @@ def _toxiproxy_config(topo: Topology) -> list[dict[str, Any]]:
 
 def _replica(topo: Topology, replica: Replica) -> dict[str, Any]:
     """A launched replica as a container of the repository's image, with the topology's
-    argv; inside its own network namespace it listens on all interfaces."""
+    argv and env (its links through the toxiproxy container, as per_link's); inside its
+    own network namespace it listens on all interfaces."""
+    after: list[str] | dict[str, dict[str, str]] = ["toxiproxy", "jaeger"]
+    if topo.services[replica.service].init is not None:  # started once its init succeeded
+        after = {name: {"condition": "service_started"} for name in after}
+        after[f"{replica.service}-init"] = {"condition": "service_completed_successfully"}
     return {
         "build": ".",
         "image": "chaos-harness-app:latest",
         "container_name": replica.name,
         "command": topo.argv(replica, "toxiproxy", "python", host="0.0.0.0"),  # noqa: S104
         "restart": "unless-stopped",
-        "depends_on": ["toxiproxy", "jaeger"],
+        "depends_on": after,
         "environment": {
             "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,  # unless the topology's env says
-            **topo.env(replica, "python", host="0.0.0.0"),  # noqa: S104
+            **topo.env(replica, "python", host="0.0.0.0", proxy_host="toxiproxy"),  # noqa: S104
         },
+    }
+
+
+def _init(topo: Topology, service: str) -> dict[str, Any]:
+    """A service's init as a one-shot container, with its replica 1's values."""
+    bind = "0.0.0.0"  # noqa: S104 (as a replica's, inside its own network namespace)
+    return {
+        "build": ".",
+        "image": "chaos-harness-app:latest",
+        "container_name": f"{service}-init",
+        "command": topo.init_argv(service, "toxiproxy", "python", host=bind),
+        "restart": "no",
+        "depends_on": ["toxiproxy"],
+        "environment": topo.init_env(service, "python", host=bind, proxy_host="toxiproxy"),
     }
 
 
@@ -142,6 +161,8 @@ def _services(topo: Topology, base: Path) -> dict[str, Any]:
         services["redis"] = _redis(topo)
         services["toxiproxy"]["depends_on"].append("redis")
     for r in topo.launched:
+        if r.index == 1 and topo.services[r.service].init is not None:
+            services[f"{r.service}-init"] = _init(topo, r.service)
         services[r.name] = _replica(topo, r)
     services["alert-receiver"] = _receiver(topo)
     services["alertmanager"] = {

@@ -19,8 +19,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import InvalidInput, Issue
-from harness.specs.commands import CommandSpec, fill
-from harness.specs.signals import Signals
+from harness.specs.commands import CommandSpec, InitSpec, fill
+from harness.specs.durations import Duration
+from harness.specs.startvalues import (
+    calls,
+    dependency_of,
+    dependency_values,
+    link_values,
+    placeholder_problems,
+    replica_values,
+)
 from harness.specs.yamlload import FieldError, load_model
 
 __all__ = [
@@ -141,18 +149,43 @@ class ServiceSpec(_Strict):
     edge_port_base: int | None = Field(None, ge=1, le=65000)
     depends_on: tuple[str, ...] = ()
     command: CommandSpec | None = None
+    init: InitSpec | None = Field(
+        None,
+        description="a one-shot command run once before any replica starts (a schema "
+        "migration, say); a non-zero exit or a timeout fails `harness up` with its log",
+    )
+    start: Literal["parallel", "sequential"] = Field(
+        "parallel",
+        description="sequential: each replica starts only once the one before is ready "
+        "(replicas that each migrate a schema at start must not race); compose starts them "
+        "together",
+    )
     external: tuple[str, ...] | None = Field(
         None, min_length=1, description="host:port of each replica already running (loopback)"
     )
     ready_path: str | None = Field(None, pattern=r"^/")  # None: ready when the port accepts
-    live_path: str | None = Field(None, pattern=r"^/")
-    metrics_path: str | None = Field(None, pattern=r"^/")  # None: Prometheus does not scrape it
-    signals: Signals | None = Field(
+    live_path: str | None = Field(
         None,
-        description="where its golden signals (requests, errors, latency, saturation) come "
-        "from: a metric convention or PromQL of its own; omitted: the harness convention when "
-        "scraped (metrics_path), none when not",
+        pattern=r"^/",
+        description="answers 2xx or 3xx while a replica is alive; the local supervisor probes "
+        "it every live_period and restarts a replica that fails live_failures probes in a row "
+        "(as a kubelet does); omitted: only a replica that exits is restarted",
     )
+    live_period: Duration = Field(
+        10.0,
+        gt=0,
+        description="how often live_path is probed (each probe times out after 1s)",
+    )
+    live_failures: int = Field(
+        6,
+        ge=1,
+        le=100,
+        description="failed live_path probes in a row that get a replica restarted; a frozen "
+        "replica fails them too, so a `pause` fault longer than live_period x live_failures "
+        "(60s by default) ends in a restart: the defaults outlast the shipped pause faults "
+        "(30s at most)",
+    )
+    metrics_path: str | None = Field(None, pattern=r"^/")  # None: Prometheus does not scrape it
 
     @model_validator(mode="after")
     def _one_way_to_run(self) -> ServiceSpec:
@@ -165,6 +198,18 @@ class ServiceSpec(_Strict):
                 raise FieldError(("replicas",), "an external service has one replica per address")
         elif self.port_base is None:
             raise FieldError(("port_base",), "a service the harness starts needs port_base")
+        return self
+
+    @model_validator(mode="after")
+    def _how_it_starts(self) -> ServiceSpec:
+        if self.external is not None:
+            for name in ("init", "start"):
+                if name in self.model_fields_set:
+                    raise FieldError((name,), "an external service is not started by the harness")
+        if self.live_path is None:
+            for name in ("live_period", "live_failures"):
+                if name in self.model_fields_set:
+                    raise FieldError((name,), "there is no live_path to probe")
         return self
 
     @property
@@ -299,48 +344,42 @@ class Topology(_Strict):
         container under compose). `host` is the address it binds (the topology's host)."""
         command = self.services[replica.service].command
         assert command is not None, f"{replica.service} is external: nothing to start"
-        values = self.values(replica, python, host)
+        values = self._values(replica, proxy_host, python, host)
         argv = [fill(a, values) for a in command.argv]
-        for link in self._calls(replica):
-            dep = (
-                link.target if link.kind == "database" else self.replica_named(link.target).service
-            )
-            for template in command.per_link.get(dep, ()):
-                argv.append(fill(template, {**values, **self._link_values(link, dep, proxy_host)}))
+        for link in calls(self, replica):
+            for template in command.per_link.get(dependency_of(self, link), ()):
+                argv.append(fill(template, {**values, **link_values(self, link, proxy_host)}))
         return argv
 
-    def env(self, replica: Replica, python: str, host: str = "") -> dict[str, str]:
+    def env(
+        self, replica: Replica, python: str, host: str = "", proxy_host: str = ""
+    ) -> dict[str, str]:
+        """The env a replica starts with; `{DEP.key}` through the proxies on `proxy_host`
+        (as for argv; omitted: the topology's host)."""
         command = self.services[replica.service].command
-        values = self.values(replica, python, host)
+        values = self._values(replica, proxy_host or self.host, python, host)
         return {k: fill(v, values) for k, v in (command.env if command else {}).items()}
 
-    def values(self, replica: Replica, python: str, host: str = "") -> dict[str, str]:
-        return {
-            "python": python,
-            "service": replica.service,
-            "replica": replica.name,
-            "index": str(replica.index),
-            "host": host or self.host,
-            "port": str(replica.port),
-        }
+    def init_argv(self, service: str, proxy_host: str, python: str, host: str = "") -> list[str]:
+        """The service's init command, filled in as for its replica 1."""
+        init = self.services[service].init
+        assert init is not None, f"{service} has no init"
+        values = self._values(self.replicas_of(service)[0], proxy_host, python, host)
+        return [fill(a, values) for a in init.argv]
 
-    def _calls(self, replica: Replica) -> list[Link]:
-        return [
-            lk
-            for lk in self.links
-            if (lk.kind == "service" and lk.source == replica.service)
-            or (lk.kind == "database" and lk.source == replica.name)
-        ]
+    def init_env(
+        self, service: str, python: str, host: str = "", proxy_host: str = ""
+    ) -> dict[str, str]:
+        init = self.services[service].init
+        assert init is not None, f"{service} has no init"
+        first = self.replicas_of(service)[0]
+        values = self._values(first, proxy_host or self.host, python, host)
+        return {k: fill(v, values) for k, v in init.env.items()}
 
-    def _link_values(self, link: Link, dep: str, proxy_host: str) -> dict[str, str]:
-        address = f"{proxy_host}:{link.listen_port}"
+    def _values(self, replica: Replica, proxy_host: str, python: str, host: str) -> dict[str, str]:
         return {
-            "dependency": dep,
-            "target": link.target,
-            "address": address,
-            "url": f"http://{address}",
-            "user": self.postgres.user,
-            "database": self.postgres.database,
+            **replica_values(self, replica, python, host),
+            **dependency_values(self, replica, proxy_host),
         }
 
     @property
@@ -385,6 +424,9 @@ def _check_service(topo: Topology, name: str, svc: ServiceSpec) -> None:
     called = any(name in other.depends_on for other in topo.services.values())
     if called and svc.proxy_port_base is None:
         raise FieldError(("services", name), "called by another service: set proxy_port_base")
+    problems = placeholder_problems(topo, name, svc)
+    if problems:
+        raise FieldError.of(problems)
 
 
 def _replica_port(svc: ServiceSpec, index: int) -> int:
@@ -446,6 +488,7 @@ def load_topology(path: Path) -> Topology:
         _must_exist(path, f, f"slo.files.{i}")
     for name, svc in services.items():
         _must_exist(path, svc.command.cwd if svc.command else None, f"services.{name}.command.cwd")
+        _must_exist(path, svc.init.cwd if svc.init else None, f"services.{name}.init.cwd")
     return topo.model_copy(
         update={"prometheus": prom, "postgres": pg, "services": services, "slo": slo}
     )
@@ -457,7 +500,11 @@ def _must_exist(source: Path, target: Path | None, field: str) -> None:
 
 
 def _resolved(svc: ServiceSpec, base: Path) -> ServiceSpec:
-    if svc.command is None:
-        return svc
-    cwd = base / (svc.command.cwd or ".")
-    return svc.model_copy(update={"command": svc.command.model_copy(update={"cwd": cwd})})
+    """Working directories made whole: a command's and an init's run in the stack file's
+    directory unless they say otherwise."""
+    update = {
+        part: spec.model_copy(update={"cwd": base / (spec.cwd or ".")})
+        for part, spec in (("command", svc.command), ("init", svc.init))
+        if spec is not None
+    }
+    return svc.model_copy(update=update)
