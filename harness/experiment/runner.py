@@ -158,6 +158,7 @@ def run_one(
                 offset=offset,
                 provenance=provenance,
                 traces=traces,
+                topo=topo,
             )
         except (HarnessError, OSError) as exc:  # the verdict and junit.xml stand without it
             outcome.reasons.append(f"report.html could not be written: {exc}")

@@ -12,14 +12,16 @@ from typing import Any
 
 import jinja2
 
-from harness.clients.prometheus import PrometheusClient, PrometheusError
+from harness.clients.prometheus import PrometheusClient
 from harness.experiment.outcome import Outcome
 from harness.load.generator import Record
 from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
-from harness.report.plots import Chart, Frame, charts_for, probe_chart, user_charts
+from harness.report.golden import ReportSignals, ServerView
+from harness.report.plots import RATE, Chart, Frame, charts_for, probe_chart, user_charts
 from harness.report.rampplot import ramp_charts
 from harness.specs.experiment import Experiment
+from harness.specs.topology import Topology
 from harness.traces import TraceRow
 
 __all__ = ["Provenance", "write_html"]
@@ -86,25 +88,31 @@ def write_html(
     offset: float = 0.0,
     provenance: Provenance | None = None,
     traces: Sequence[TraceRow] = (),
+    topo: Topology | None = None,
 ) -> None:
     """`entry`: the service the load enters through (whole-service charts and the
-    server-side view); None when it has no metrics (a URL target, an unscraped service).
+    server-side view; None: the service behind the topology's first edge proxy).
     `records` and `offset` (monotonic to wall clock): the load's requests, for the
-    users' plots; `end`: the run's end (default now)."""
+    users' plots; `end`: the run's end (default now). `topo`: what each service declares
+    of its golden signals (harness.report.golden); None: no Prometheus charts of services."""
     end = time.time() if end is None else end
     abort_at = outcome.abort.time if outcome.abort else None
     frame = Frame(started, end, tuple(outcome.phases), tuple(outcome.fault_windows), abort_at)
+    signals = ReportSignals.of(topo, entry) if topo is not None else None
     charts: list[Chart] = []
+    absent: list[str] = []
     if outcome.probes:  # a run refused or failed in preflight measured nothing to plot
         charts = user_charts(records, offset, frame) + ramp_charts(outcome)
-        charts += charts_for(prom, frame, services, entry)
+        if signals is not None:
+            specs, absent = signals.charts(services, RATE)
+            charts += charts_for(prom, frame, specs, lambda s: signals.why_empty(prom, s, end))
         charts += _probe_charts(outcome, frame)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(
         resources.files("harness.report").joinpath("template.html").read_text()
     )
     html = template.render(
-        entry=entry,
+        entry=signals.entry if signals is not None else entry,
         exp=exp,
         outcome=outcome,
         run_id=run_id,
@@ -112,7 +120,8 @@ def write_html(
         started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
         start_epoch=started,
         figures=_figure_rows(outcome),
-        server=_server_view(prom, entry, started, end) if entry else None,
+        server=_server_view(signals, prom, started, end),
+        absent=absent,
         timeline=_timeline(events, started),
         cases=cases_of(outcome, exp.name),
         charts=charts,
@@ -149,29 +158,9 @@ def _probe_charts(outcome: Outcome, frame: Frame) -> list[Chart]:
 
 
 def _server_view(
-    prom: PrometheusClient, entry: str, start: float, end: float
-) -> dict[str, float | None] | None:
-    window = f"{max(1, int(end - start))}s"
-    gw = f'service="{entry}"'
-    queries = {
-        "requests": f"sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
-        # no 5xx series at all is no error, not "no data": the 5xx series is born at
-        # the first error
-        "error_ratio": f'(sum(increase(http_server_requests_total{{{gw},code=~"5.."}}[{window}])) '
-        f"or vector(0)) / sum(increase(http_server_requests_total{{{gw}}}[{window}]))",
-        "p50": "histogram_quantile(0.5, sum by (le) (increase("
-        f"http_server_request_duration_seconds_bucket{{{gw}}}[{window}])))",
-        "p99": "histogram_quantile(0.99, sum by (le) (increase("
-        f"http_server_request_duration_seconds_bucket{{{gw}}}[{window}])))",
-    }
-    out: dict[str, float | None] = {}
-    try:
-        for key, q in queries.items():
-            samples = prom.query(q, at=end)
-            out[key] = samples[0].value if samples else None
-    except PrometheusError:
-        return None
-    return out
+    signals: ReportSignals | None, prom: PrometheusClient, start: float, end: float
+) -> ServerView | None:
+    return None if signals is None else signals.server_view(prom, start, end)
 
 
 def _timeline(events: list[dict[str, Any]], started: float) -> list[tuple[str, str, str]]:

@@ -3,16 +3,16 @@ generator's own requests), what Prometheus saw, and each probe's values.
 
 Every plot spans the run, from its start to its end, on an axis of seconds since the
 start (wall-clock ticks were unreadable at sub-second zoom), with the run's phases as
-bands and the fault windows shaded. Per targeted service, the latency plot is the
-caller's view of each replica (the gateway's `dependency_request_duration_seconds` per
-upstream): a bandwidth fault on a link shows as the users felt it, not as the server
-measured its own handling.
+bands and the fault windows shaded. Which golden-signal charts there are, and their
+PromQL, is each service's declaration (harness.report.golden): where a caller reports its
+calls, a targeted service's latency is the callers' view of each replica, so a bandwidth
+fault on a link shows as the users felt it, not as the server measured its own handling.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import matplotlib
@@ -25,6 +25,7 @@ from harness.clients.prometheus import PrometheusClient, PrometheusError, Series
 from harness.experiment.outcome import FaultWindow, PhaseSpan  # noqa: E402
 from harness.load.generator import Record  # noqa: E402
 from harness.probes.promql import ProbeResult  # noqa: E402
+from harness.report.golden import ChartSpec  # noqa: E402
 
 __all__ = ["Chart", "Frame", "charts_for", "probe_chart", "svg_of", "user_charts"]
 
@@ -51,72 +52,33 @@ class Frame:
     abort_at: float | None = None
 
 
-def _queries(entry: str | None, services: list[str]) -> list[tuple[str, str, str]]:
-    """(title, PromQL, y label): the entry service as a whole, then every targeted
-    service per replica — its request rate, and its latency as its callers saw it."""
-    out: list[tuple[str, str, str]] = []
-    if entry is not None:
-        sel = f'service="{entry}"'
-        out += [
-            (
-                f"{entry}: request rate (Prometheus)",
-                f"sum(rate(http_server_requests_total{{{sel}}}[{RATE}]))",
-                "req/s",
-            ),
-            (
-                f"{entry}: error ratio, 5xx (Prometheus)",
-                f'(sum(rate(http_server_requests_total{{{sel},code=~"5.."}}[{RATE}])) '
-                f"or 0 * sum(rate(http_server_requests_total{{{sel}}}[{RATE}]))) "
-                f"/ sum(rate(http_server_requests_total{{{sel}}}[{RATE}]))",
-                "ratio",
-            ),
-            (
-                f"{entry}: p99 latency (Prometheus)",
-                "histogram_quantile(0.99, sum by (le) "
-                f"(rate(http_server_request_duration_seconds_bucket{{{sel}}}[{RATE}])))",
-                "seconds",
-            ),
-        ]
-    for svc in services:
-        sel = f'service="{svc}"'
-        out += [
-            (
-                f"{svc}: request rate per replica (server side)",
-                f"sum by (replica) (rate(http_server_requests_total{{{sel}}}[{RATE}]))",
-                "req/s",
-            ),
-            (
-                f"{svc}: p99 latency per replica, as its callers saw it",
-                "histogram_quantile(0.99, sum by (upstream, le) (rate("
-                f'dependency_request_duration_seconds_bucket{{dependency="{svc}"}}[{RATE}])))',
-                "seconds",
-            ),
-            (
-                f"{svc}: failed calls per replica, as its callers saw them",
-                "sum by (upstream) (rate(dependency_request_duration_seconds_count"
-                f'{{dependency="{svc}",outcome!="ok"}}[{RATE}]))',
-                "calls/s",
-            ),
-        ]
-    return out
-
-
 def charts_for(
-    prom: PrometheusClient, frame: Frame, services: list[str], entry: str | None = None
+    prom: PrometheusClient,
+    frame: Frame,
+    specs: Sequence[ChartSpec],
+    why_empty: Callable[[str], str] = lambda _service: "",
 ) -> list[Chart]:
+    """Each chart drawn from Prometheus over the run; a query that returned no series
+    says so, with `why_empty(service)` (not scraped, down, or no such series)."""
     step = max(0.5, (frame.end - frame.start) / 600)
     charts = []
-    for title, query, unit in _queries(entry, services):
+    reasons: dict[str, str] = {}
+    for spec in specs:
         try:
-            series = prom.query_range(query, frame.start, frame.end, step)
+            series = prom.query_range(spec.query, frame.start, frame.end, step)
         except PrometheusError as exc:
-            charts.append(Chart(title, query, None, f"query failed: {exc}"))
+            charts.append(Chart(spec.title, spec.query, None, f"query failed: {exc}"))
             continue
         if not series:
-            note = "no data: Prometheus has no such series for this run"
-            charts.append(Chart(title, query, None, note))
+            if spec.service not in reasons:
+                reasons[spec.service] = why_empty(spec.service)
+            note = "no data: Prometheus returned no series for this query over the run"
+            reason = reasons[spec.service]
+            charts.append(
+                Chart(spec.title, spec.query, None, f"{note}: {reason}" if reason else note)
+            )
             continue
-        charts.append(Chart(title, query, _draw(series, unit, frame)))
+        charts.append(Chart(spec.title, spec.query, _draw(series, spec.unit, frame)))
     return charts
 
 

@@ -82,6 +82,7 @@ def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
         topo.entry_service(),
         end=end,
         provenance=provenance,
+        topo=topo,
     )
     return path
 
