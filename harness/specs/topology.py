@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from harness.errors import InvalidInput, Issue
 from harness.specs.commands import CommandSpec, InitSpec, fill
 from harness.specs.durations import Duration
+from harness.specs.signals import Signals
 from harness.specs.startvalues import (
     calls,
     dependency_of,
@@ -186,6 +187,12 @@ class ServiceSpec(_Strict):
         "(30s at most)",
     )
     metrics_path: str | None = Field(None, pattern=r"^/")  # None: Prometheus does not scrape it
+    signals: Signals | None = Field(
+        None,
+        description="where its golden signals (requests, errors, latency, saturation) come "
+        "from: a metric convention or PromQL of its own; omitted: the harness convention when "
+        "scraped (metrics_path), none when not",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_run(self) -> ServiceSpec:
