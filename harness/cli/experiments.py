@@ -58,11 +58,17 @@ def validate(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of experiment files (for editors)."""
+def schema(
+    topology: bool = typer.Option(
+        False, "--topology", help="The topology files' schema instead (stack.yaml)."
+    ),
+) -> None:
+    """Print the JSON Schema of experiment files, or of topology files (for editors)."""
     import json
 
-    print(json.dumps(json_schema(), indent=2))
+    from harness.specs import topology as topology_spec
+
+    print(json.dumps(topology_spec.json_schema() if topology else json_schema(), indent=2))
 
 
 @app.command()

@@ -73,10 +73,24 @@ class CommandSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    argv: tuple[str, ...] = Field(min_length=1)
-    per_link: dict[str, tuple[str, ...]] = {}
-    env: dict[str, str] = {}
-    cwd: Path | None = None  # relative to the stack file's directory
+    argv: tuple[str, ...] = Field(
+        min_length=1,
+        description="the program and its arguments, never a shell string; placeholders: "
+        "{python} {service} {replica} {index} {host} {port}, and {DEP.address} etc. (as env)",
+    )
+    per_link: dict[str, tuple[str, ...]] = Field(
+        {},
+        description="by dependency (of depends_on): arguments added once per link to it; also "
+        "{dependency} {target} {address} {url}, and {user} {database} for postgres",
+    )
+    env: dict[str, str] = Field(
+        {},
+        description="environment variables set for each replica; argv's placeholders and "
+        "{DEP.address} {DEP.url} {DEP.addresses} {DEP.urls} {DEP.user} {DEP.database}",
+    )
+    cwd: Path | None = Field(
+        None, description="working directory, relative to the stack file's directory"
+    )
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> CommandSpec:

@@ -40,6 +40,7 @@ __all__ = [
     "Replica",
     "ServiceSpec",
     "Topology",
+    "json_schema",
     "load_topology",
 ]
 
@@ -51,16 +52,20 @@ class _Strict(BaseModel):
 
 
 class ToxiproxySpec(_Strict):
-    port: int = Field(18474, ge=1, le=65535)
+    """Toxiproxy, which puts a proxy on every link so that a fault can hit one hop."""
+
+    port: int = Field(18474, ge=1, le=65535, description="Toxiproxy's admin API")
 
 
 class PostgresSpec(_Strict):
     """The PostgreSQL the stack starts for services that `depends_on: [postgres]`."""
 
-    port: int = Field(15432, ge=1, le=65535)
-    proxy_port_base: int = Field(15440, ge=1, le=65000)
-    database: str = "app"
-    user: str = "app"
+    port: int = Field(15432, ge=1, le=65535, description="the PostgreSQL server's own port")
+    proxy_port_base: int = Field(
+        15440, ge=1, le=65000, description="replica i of a dependent reaches it on this + i"
+    )
+    database: str = Field("app", description="the database created ({database} in per_link)")
+    user: str = Field("app", description="the role services connect as ({user} in per_link)")
     init_sql: Path | None = Field(
         None, description="SQL run once when the cluster is created (relative to the stack file)"
     )
@@ -71,9 +76,11 @@ class RedisSpec(_Strict):
     persistence). `enabled: false` runs no Redis and drops the links to it, so those
     services start without a cache."""
 
-    enabled: bool = True
-    port: int = Field(16379, ge=1, le=65535)
-    proxy_port_base: int = Field(16380, ge=1, le=65000)
+    enabled: bool = Field(True, description="false: no Redis; its dependents get no link to it")
+    port: int = Field(16379, ge=1, le=65535, description="the Redis server's own port")
+    proxy_port_base: int = Field(
+        16380, ge=1, le=65000, description="replica i of a dependent reaches it on this + i"
+    )
     maxmemory_mb: int = Field(64, ge=1, description="evicts least recently used keys past it")
 
 
@@ -82,9 +89,15 @@ BACKING = ("postgres", "redis")
 
 
 class PrometheusSpec(_Strict):
-    port: int = Field(19090, ge=1, le=65535)
-    scrape_interval: str = Field("1s", pattern=r"^\d+(ms|s|m)$")
-    rules_dir: Path = Path("alert_rules")  # relative to the stack file's directory
+    """The Prometheus the stack runs: it scrapes every replica with a `metrics_path`."""
+
+    port: int = Field(19090, ge=1, le=65535, description="Prometheus's HTTP API and UI")
+    scrape_interval: str = Field(
+        "1s", pattern=r"^\d+(ms|s|m)$", description="scrape and rule evaluation interval, e.g. 1s"
+    )
+    rules_dir: Path = Field(
+        Path("alert_rules"), description="rule files to load, relative to the stack file"
+    )
 
 
 class SloSpec(_Strict):
@@ -93,7 +106,7 @@ class SloSpec(_Strict):
     shows burn alerts within minutes), and every report says what budget a run burnt."""
 
     files: tuple[Path, ...] = Field((), description="SLO files, relative to the stack file")
-    period: Literal["30d", "28d"] = "30d"
+    period: Literal["30d", "28d"] = Field("30d", description="the SLO period, before scaling")
     window_scale: float = Field(
         1.0, gt=0, le=1, description="every window and `for:` times this (1: Sloth's own)"
     )
@@ -106,9 +119,13 @@ class SloSpec(_Strict):
 
 
 class AlertmanagerSpec(_Strict):
-    port: int = Field(19093, ge=1, le=65535)
+    """Alertmanager, and the harness's webhook receiver behind it."""
+
+    port: int = Field(19093, ge=1, le=65535, description="Alertmanager's HTTP API and UI")
     # the webhook receiver (harness.alerts.receiver) that records every notification
-    receiver_port: int = Field(19094, ge=1, le=65535)
+    receiver_port: int = Field(
+        19094, ge=1, le=65535, description="the receiver that records every notification"
+    )
 
 
 class JaegerSpec(_Strict):
@@ -119,12 +136,16 @@ class JaegerSpec(_Strict):
     (harness.runtime.local.components). `enabled: false` for services that export
     elsewhere."""
 
-    enabled: bool = True
-    otlp_grpc_port: int = Field(19317, ge=1, le=65535)
-    otlp_http_port: int = Field(19318, ge=1, le=65535)
-    query_port: int = Field(19686, ge=1, le=65535)  # the UI and its HTTP API (/api/traces)
-    query_grpc_port: int = Field(19685, ge=1, le=65535)
-    health_port: int = Field(19133, ge=1, le=65535)  # readiness: /-/ready
+    enabled: bool = Field(True, description="false: no Jaeger, and no OTEL_* variables set")
+    otlp_grpc_port: int = Field(19317, ge=1, le=65535, description="OTLP/gRPC receiver")
+    otlp_http_port: int = Field(
+        19318, ge=1, le=65535, description="OTLP/HTTP receiver: OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    query_port: int = Field(
+        19686, ge=1, le=65535, description="the UI and its HTTP API (/api/traces)"
+    )
+    query_grpc_port: int = Field(19685, ge=1, le=65535, description="the query gRPC API")
+    health_port: int = Field(19133, ge=1, le=65535, description="readiness: /-/ready")
     max_traces: int = Field(100_000, ge=1, description="traces kept in memory")
 
     def ports(self) -> list[int]:
@@ -138,18 +159,44 @@ class JaegerSpec(_Strict):
 
 
 class SupervisorSpec(_Strict):
-    metrics_port: int = Field(19100, ge=1, le=65535)
+    """The process that starts the stack's components and restarts those that die."""
+
+    metrics_port: int = Field(
+        19100, ge=1, le=65535, description="its metrics: restarts, running components"
+    )
 
 
 class ServiceSpec(_Strict):
     """One service: started by the harness (`command`) or already running (`external`)."""
 
-    replicas: int = Field(1, ge=1, le=50)
-    port_base: int | None = Field(None, ge=1, le=65000)
-    proxy_port_base: int | None = Field(None, ge=1, le=65000)
-    edge_port_base: int | None = Field(None, ge=1, le=65000)
-    depends_on: tuple[str, ...] = ()
-    command: CommandSpec | None = None
+    replicas: int = Field(
+        1, ge=1, le=50, description="how many to start (an external service: one per address)"
+    )
+    port_base: int | None = Field(
+        None, ge=1, le=65000, description="replica i listens on this + i (a started service)"
+    )
+    proxy_port_base: int | None = Field(
+        None,
+        ge=1,
+        le=65000,
+        description="callers reach replica i through its proxy on this + i (needed when "
+        "another service depends on it)",
+    )
+    edge_port_base: int | None = Field(
+        None,
+        ge=1,
+        le=65000,
+        description="the public entry: the load and outside callers reach replica i through "
+        "its edge proxy on this + i - 1",
+    )
+    depends_on: tuple[str, ...] = Field(
+        (),
+        description="what it calls: services of the topology, postgres or redis; each replica "
+        "link goes through a proxy of its own",
+    )
+    command: CommandSpec | None = Field(
+        None, description="how the harness starts each replica (else: external)"
+    )
     init: InitSpec | None = Field(
         None,
         description="a one-shot command run once before any replica starts (a schema "
@@ -164,7 +211,9 @@ class ServiceSpec(_Strict):
     external: tuple[str, ...] | None = Field(
         None, min_length=1, description="host:port of each replica already running (loopback)"
     )
-    ready_path: str | None = Field(None, pattern=r"^/")  # None: ready when the port accepts
+    ready_path: str | None = Field(
+        None, pattern=r"^/", description="answers 2xx when ready; omitted: when the port accepts"
+    )
     live_path: str | None = Field(
         None,
         pattern=r"^/",
@@ -186,7 +235,12 @@ class ServiceSpec(_Strict):
         "(60s by default) ends in a restart: the defaults outlast the shipped pause faults "
         "(30s at most)",
     )
-    metrics_path: str | None = Field(None, pattern=r"^/")  # None: Prometheus does not scrape it
+    metrics_path: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="Prometheus scrapes it on every replica; omitted: not scraped (experiments "
+        "judge the service with client probes)",
+    )
     signals: Signals | None = Field(
         None,
         description="where its golden signals (requests, errors, latency, saturation) come "
@@ -233,17 +287,29 @@ def _check_external(address: str, loc: tuple[str | int, ...]) -> None:
 
 
 class Topology(_Strict):
-    version: Literal["harness/v1"] = "harness/v1"
-    host: Literal["127.0.0.1", "localhost", "::1"] = "127.0.0.1"
-    toxiproxy: ToxiproxySpec = ToxiproxySpec()
-    postgres: PostgresSpec = PostgresSpec()
-    redis: RedisSpec = RedisSpec()
-    prometheus: PrometheusSpec = PrometheusSpec()
-    alertmanager: AlertmanagerSpec = AlertmanagerSpec()
-    supervisor: SupervisorSpec = SupervisorSpec()
-    jaeger: JaegerSpec = JaegerSpec()
-    slo: SloSpec = SloSpec()
-    services: dict[str, ServiceSpec] = Field(min_length=1)
+    """A topology file: the services to hurt and the stack that runs and watches them."""
+
+    version: Literal["harness/v1"] = Field("harness/v1", description="the file format")
+    host: Literal["127.0.0.1", "localhost", "::1"] = Field(
+        "127.0.0.1", description="where everything listens and is reached: loopback only"
+    )
+    toxiproxy: ToxiproxySpec = Field(ToxiproxySpec(), description="the proxies' control plane")
+    postgres: PostgresSpec = Field(
+        PostgresSpec(), description="started when a service depends on postgres"
+    )
+    redis: RedisSpec = Field(RedisSpec(), description="started when a service depends on redis")
+    prometheus: PrometheusSpec = Field(PrometheusSpec(), description="metrics, rules, alerts")
+    alertmanager: AlertmanagerSpec = Field(
+        AlertmanagerSpec(), description="routes the alerts to the harness's receiver"
+    )
+    supervisor: SupervisorSpec = Field(
+        SupervisorSpec(), description="starts the components and restarts those that die"
+    )
+    jaeger: JaegerSpec = Field(JaegerSpec(), description="the trace backend")
+    slo: SloSpec = Field(SloSpec(), description="the stack's SLO files")
+    services: dict[str, ServiceSpec] = Field(
+        min_length=1, description="by name: how to start each, or where it already runs"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -499,6 +565,16 @@ def load_topology(path: Path) -> Topology:
     return topo.model_copy(
         update={"prometheus": prom, "postgres": pg, "services": services, "slo": slo}
     )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of topology files, as `harness schema --topology` prints it.
+
+    Top-level `x-...` keys (YAML anchors to share) are allowed, as the loader allows them.
+    """
+    schema = Topology.model_json_schema()
+    schema["patternProperties"] = {"^x-": {"description": "anything: YAML anchors to share"}}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
 def _must_exist(source: Path, target: Path | None, field: str) -> None:

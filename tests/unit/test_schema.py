@@ -1,4 +1,5 @@
-"""`harness schema`: the JSON Schema editors use accepts what the loader accepts, and says what each field means."""
+"""`harness schema` (and `--topology`): the JSON Schema editors use accepts what the loader
+accepts, and says what each field means."""
 
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ import yaml
 
 from harness import cli
 from harness.specs.experiment import NETWORK_FAULTS, PROCESS_FAULTS, Experiment, json_schema
+from harness.specs.topology import json_schema as topology_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "experiments").glob("*.yaml"))
@@ -97,3 +99,36 @@ def test_every_property_has_a_description():
 def test_the_cli_prints_the_schema(capsys):
     cli.app(["schema"], standalone_mode=False)
     assert json.loads(capsys.readouterr().out) == json_schema()
+
+
+TOPOLOGIES = sorted([ROOT / "stack.yaml", *(ROOT / "examples").glob("*/stack.yaml")])
+
+
+def test_the_topology_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(topology_schema())
+
+
+@pytest.mark.parametrize("path", TOPOLOGIES, ids=[p.parent.name for p in TOPOLOGIES])
+def test_every_shipped_topology_validates_against_its_schema(path):
+    validator = jsonschema.Draft202012Validator(topology_schema())
+    errors = [e.message for e in validator.iter_errors(yaml.safe_load(path.read_text()))]
+    assert errors == []
+
+
+def test_the_topology_schema_rejects_what_the_loader_rejects():
+    validator = jsonschema.Draft202012Validator(topology_schema())
+    service = {"command": {"argv": ["x"]}, "port_base": 21200}
+    assert not list(validator.iter_errors({"services": {"a": service}, "x-anchor": {"k": 1}}))
+    assert list(validator.iter_errors({"services": {"a": {**service, "replica": 2}}}))
+    assert list(validator.iter_errors({"services": {"a": service}, "host": "10.1.2.3"}))
+
+
+def test_every_topology_property_has_a_description():
+    props = list(_properties(topology_schema()))
+    assert len(props) > 40  # every model's fields, not only the top level
+    assert [where for where, prop in props if not prop.get("description")] == []
+
+
+def test_the_cli_prints_the_topology_schema(capsys):
+    cli.app(["schema", "--topology"], standalone_mode=False)
+    assert json.loads(capsys.readouterr().out) == topology_schema()
