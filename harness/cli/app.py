@@ -5,12 +5,16 @@ The command modules (`stack`, `experiments`, `slo`) register on `app`; `main` ru
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
+from typing import TextIO, cast
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from harness.secrets import redact
 from harness.version import version
 
 __all__ = ["RunDirOpt", "StackOpt", "app", "err", "out", "write_generated"]
@@ -22,8 +26,42 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Chaos harness: bring up the local shop stack and run experiments against it.",
 )
-out = Console(soft_wrap=True)  # plain lines stay whole when piped
-err = Console(stderr=True)
+
+
+class _Redacted(io.TextIOBase):
+    """sys.stdout or sys.stderr (looked up at each write: tests swap them) with every
+    secret the process resolved redacted (`harness.secrets`): nothing the CLI prints,
+    a live view or an error message, can show one."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    @property
+    def _stream(self) -> TextIO:
+        stream: TextIO = getattr(sys, self._name)
+        return stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+
+out = Console(file=cast(TextIO, _Redacted("stdout")), soft_wrap=True)  # lines stay whole piped
+err = Console(file=cast(TextIO, _Redacted("stderr")))
 
 StackOpt = typer.Option(Path("stack.yaml"), "--stack", "-s", help="The topology file.")
 RunDirOpt = typer.Option(Path(".run"), "--run-dir", help="Where the stack keeps its state.")

@@ -1,4 +1,8 @@
-"""Progress of a run: a live view on a terminal, plain timestamped lines otherwise."""
+"""Progress of a run: a live view on a terminal, plain timestamped lines otherwise.
+
+Text is redacted before it is laid out (`harness.secrets`): a table cell may wrap a
+line, and a secret cut in two would pass the console's own redaction.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 
 from harness.probes.promql import ProbeResult
+from harness.secrets import redact
 
 __all__ = ["LiveDisplay", "PlainDisplay", "make_display"]
 
@@ -26,7 +31,8 @@ class PlainDisplay:
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")
-        self.console.print(f"{stamp} {self.name}: {text}", markup=False, highlight=False)
+        line = redact(f"{stamp} {self.name}: {text}")
+        self.console.print(line, markup=False, highlight=False)
 
     def close(self) -> None:
         return None
@@ -55,7 +61,8 @@ class LiveDisplay:
 
     def _render(self) -> Table:
         left = f" · {self._remaining:.0f}s left" if self._remaining is not None else ""
-        table = Table(title=f"{self.name} · {self._phase}{left} {self._detail}", expand=True)
+        title = redact(f"{self.name} · {self._phase}{left} {self._detail}")
+        table = Table(title=title, expand=True)
         for col in ("probe", "value", "threshold", "status"):
             table.add_column(col)
         for r in self._results:

@@ -17,6 +17,7 @@ import typer
 
 from harness.cli.app import app, err
 from harness.errors import HarnessError, InvalidInput
+from harness.secrets import redact
 
 __all__ = ["ABORTED_EXIT", "INTERNAL_EXIT", "USAGE_EXIT", "main"]
 
@@ -94,7 +95,7 @@ def _save_traceback(exc: Exception) -> str:
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="harness-traceback-", suffix=".txt", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("".join(traceback.format_exception(exc)))
+            fh.write(redact("".join(traceback.format_exception(exc))))
     except OSError as write_error:
         return f"the traceback could not be saved: {write_error}"
     return f"traceback in {name}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.experiment.outcome import Outcome
 from harness.report.cases import cases_of
+from harness.secrets import redact
 
 __all__ = ["write_junit"]
 
@@ -35,6 +36,5 @@ def write_junit(path: Path, experiment: str, outcome: Outcome, seconds: float) -
         else:
             ET.SubElement(el, "system-out").text = case.message
     ET.indent(suite)
-    path.write_text(
-        ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n", encoding="utf-8"
-    )
+    text = ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+    path.write_text(redact(text), encoding="utf-8")  # no secret, whatever a message held

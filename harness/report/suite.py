@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.experiment.outcome import Outcome
+from harness.secrets import redact
 
 __all__ = ["write_suite"]
 
@@ -73,5 +74,5 @@ td.num {{ text-align: right; }} .pass {{ color: #2e7d32; font-weight: 600; }}
 <th>recovery (s)</th><th>alerts proven</th><th>budget burnt</th><th>why</th></tr>
 {"".join(rows)}</table></body></html>
 """
-    path.write_text(page, encoding="utf-8")
+    path.write_text(redact(page), encoding="utf-8")
     return path

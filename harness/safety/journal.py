@@ -7,7 +7,9 @@ wrote it (`by`, `pid`). A fault is written and fsynced *before* it is applied, s
 whatever kills the harness, the watchdog or `recover` reads exactly what may still be
 in place. `journal.json`, what people and reports read, is rendered from the lines.
 
-A crash can leave a torn last line; readers skip a line that does not parse.
+A crash can leave a torn last line; readers skip a line that does not parse. Every
+string of an event is redacted as it is written (`harness.secrets.redact`): no secret
+the process resolved reaches the journal, whoever passed it in.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from harness.secrets import redact_data
 
 __all__ = [
     "JOURNAL_FILE",
@@ -51,6 +55,7 @@ class Journal:
     def record(self, event: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
         """Append one event; `durable` (the default) fsyncs it before returning."""
         entry = {"time": time.time(), "event": event, "by": self.by, "pid": os.getpid(), **fields}
+        entry = redact_data(entry)
         line = (json.dumps(entry, default=str) + "\n").encode()
         with self._lock:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
