@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HARNESS := $(VENV)/bin/harness
 STAMP := $(VENV)/.installed
 
-.PHONY: install system pint demo test test-fast lint up down status bench clean
+.PHONY: install system pint demo test test-fast lint docs up down status bench clean
 
 install: system $(STAMP)
 
@@ -43,6 +43,11 @@ lint: install pint
 	$(VENV)/bin/mypy harness
 	$(HARNESS) slo generate slo/shop.yaml --out alert_rules/slo --check
 	$(HARNESS) alerts check alert_rules alert_rules/slo
+	$(PY) scripts/gen_docs.py --check
+
+# the reference parts of docs/ (field tables, command reference) from the code
+docs: install
+	$(PY) scripts/gen_docs.py
 
 up: install
 	$(HARNESS) up
