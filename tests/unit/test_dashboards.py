@@ -295,3 +295,48 @@ def test_the_dashboard_provider_reads_the_mounted_folder():
     assert provider["type"] == "file"
     assert provider["options"]["path"] == provisioning.DASHBOARDS_DIR
     assert provider["folder"] == provisioning.FOLDER == "chaos-harness"
+
+
+def test_each_service_is_charted_from_its_own_signals_and_its_lack_is_one_line(tmp_path):
+    from tests.unit.test_signals import STACK
+
+    path = tmp_path / "stack.yaml"
+    path.write_text(STACK)
+    board = golden_signals.build(load_topology(path))
+    text = json.dumps(board)
+    assert "http_server_requests_total" in text  # `shop` is scraped and declares nothing
+    variable = board["templating"]["list"][1]
+    assert variable["query"] == 'label_values(up{job=~"api|kinto|shop"}, job)'
+    panels = {p["title"]: p for p in _panels(board)}
+    assert variable["name"] == "job"  # a query on `job` reads a $job variable
+    rps = [t["expr"] for t in panels["Requests per second"]["targets"]]
+    assert rps == [
+        "sum by (replica) (rate(http_server_request_duration_seconds_count"
+        '{job=~"$job", replica=~"$replica"}[$__rate_interval]))',
+        'sum by (replica) (rate(kinto_requests_total{job=~"$job", replica=~"$replica"}'
+        "[$__rate_interval]))",
+        'sum by (replica) (rate(http_server_requests_total{service=~"$job", '
+        'replica=~"$replica"}[$__rate_interval]))',
+    ]
+    routes = panels["Requests per second by route and code"]["targets"]
+    assert routes[0]["legendFormat"] == "{{http_route}} {{http_response_status_code}}"
+    assert len(panels["Latency p99 by replica"]["targets"]) == 2  # kinto has no histogram
+    bytes_panel = panels["Bytes per second through the proxies of services without metrics"]
+    assert 'proxy=~"client_bin-1"' in bytes_panel["targets"][0]["expr"]
+    assert "kinto declares no latency histogram." in board["description"]
+    assert "bin exports no metrics of its own." in board["description"]
+    assert lint([Board("golden-signals.json", board)]) == []
+
+
+def test_a_topology_without_metrics_gets_no_dead_panel(tmp_path):
+    path = tmp_path / "stack.yaml"
+    path.write_text((ROOT / "examples" / "httpbin" / "stack.yaml").read_text())
+    board = golden_signals.build(load_topology(path))
+    titles = [p["title"] for p in _panels(board)]
+    assert titles == [
+        "Bytes per second through the proxies of services without metrics",
+        "Replicas up",
+        "Restarts in range",
+        "Restarts",
+    ]
+    assert "http_server" not in json.dumps(board)
