@@ -16,6 +16,7 @@ from harness.errors import InvalidInput, Issue
 from harness.experiment import runner
 from harness.experiment.plan import topology_problems
 from harness.faults import FaultEnv
+from harness.probes.checks import CheckResult
 from harness.report.rebuild import rebuild
 from harness.report.suite import write_suite
 from harness.runtime.local.runtime import LocalRuntime
@@ -139,7 +140,16 @@ def run_loaded(
                 out.print(f"  {proof.summary()}", markup=False, highlight=False)
         for burn in last.outcome.budget:
             out.print(f"  budget {burn.summary()}", markup=False, highlight=False)
+        for check in last.outcome.checks:
+            if check.ok:  # a failed one is among the reasons already
+                out.print(f"  {_check_line(check)}", markup=False, highlight=False)
     return results
+
+
+def _check_line(check: CheckResult) -> str:
+    """A check's result: what it verified of the requests its users were acknowledged."""
+    verified = f"{check.verified} of {check.acknowledged} acknowledged verified"
+    return f"check {check.name}: {check.status} ({verified}, {check.missed} missing)"
 
 
 @app.command()
@@ -163,7 +173,10 @@ def recover(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
 
 def _print_summary(results: list[runner.RunResult]) -> None:
     table = Table(title="experiment suite")
-    for col in ("experiment", "verdict", "as designed", "exit", "seconds"):
+    # names whole: the other columns wrap first (rich's default would cut the name with …)
+    longest = max((len(r.name) for r in results), default=0)
+    table.add_column("experiment", min_width=longest, overflow="fold")
+    for col in ("verdict", "as designed", "exit", "seconds"):
         table.add_column(col)
     for r in results:
         designed = r.outcome.verdict == r.designed
