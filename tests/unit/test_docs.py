@@ -149,6 +149,28 @@ def test_the_real_cli_reference_lists_every_command():
     assert [name for name in names if f"### harness {name}\n" not in text] == []
 
 
+def _every_command(command, ctx):
+    yield command, ctx
+    if isinstance(command, TyperGroup):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            yield from _every_command(sub, typer.Context(sub, info_name=name, parent=ctx))
+
+
+def test_every_command_and_every_visible_argument_and_option_has_help():
+    root = typer.main.get_command(gen_docs.app)
+    silent = []
+    for command, ctx in _every_command(root, typer.Context(root, info_name="harness")):
+        if not (command.help or "").strip():
+            silent.append(ctx.command_path)
+        silent += [
+            f"{ctx.command_path} {p.name}"
+            for p in command.params
+            if not p.hidden and not (p.help or "").strip()
+        ]
+    assert silent == []
+
+
 # -- links and examples -------------------------------------------------------------
 
 
