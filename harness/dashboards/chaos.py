@@ -8,8 +8,10 @@ short connections (pooled keep-alive ones when they close), and received minus s
 what connections broken by a fault (a reset, a cut) lost. Faults are read from their
 effects: upstream replicas whose calls fail, links losing bytes, components the
 supervisor does not run, replicas Prometheus cannot scrape; and around them the callers'
-view (breakers, degraded answers, upstream latency). Experiments mark their fault
-windows as Grafana annotations tagged `chaos`. Links and replicas are the topology's.
+view (breakers, degraded answers, upstream latency) where a calling service reports its
+calls (the harness convention, harness.specs.signals), else no such panel and one line
+in the description. Experiments mark their fault windows as Grafana annotations tagged
+`chaos`. Links and replicas are the topology's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from harness.dashboards.common import (
     timeline,
     timeseries_panel,
 )
+from harness.specs.signals import of_service
 from harness.specs.topology import Topology
 
 __all__ = ["UID", "build"]
@@ -38,6 +41,10 @@ CALLS = "dependency_request_duration_seconds"
 BREAKER = {"0": ("closed", "green"), "1": ("half-open", "yellow"), "2": ("open", "red")}
 UP = {"0": ("down", "red"), "1": ("up", "green")}
 BAD = thresholds((None, "green"), (1, "red"))
+_CALLERS_STATS = ("Upstreams failing", "Breakers not closed")
+_NO_CALLERS = (
+    " No calling service reports its calls (dependency_request_duration_seconds): no callers' view."
+)
 
 
 def _bytes(direction: str, proxies: str) -> str:
@@ -54,10 +61,20 @@ def _lost(proxies: str) -> str:
     return f"{received} - ({_bytes('sent', proxies)} or 0 * {received})"
 
 
+def _reports_calls(topo: Topology) -> bool:
+    """A service that calls others reports its calls as the harness convention does."""
+    return any(
+        of_service(topo, name).calls == CALLS
+        for name, spec in topo.services.items()
+        if any(dep in topo.services for dep in spec.depends_on)
+    )
+
+
 def _active(topo: Topology) -> list[Any]:
     proxies = regex_of(lk.name for lk in topo.links)
     replicas = regex_of(r.name for r in topo.replicas)
     failing = f'sum by (upstream) (rate({CALLS}_count{{outcome!="success"}}{RATE})) > 0'
+    callers = _reports_calls(topo)
     counts = (
         ("Upstreams failing", failing, "Upstream replicas whose callers see failed calls."),
         ("Links losing bytes", f"{_lost(proxies)} > 0", "Proxies whose connections broke."),
@@ -79,6 +96,7 @@ def _active(topo: Topology) -> list[Any]:
         .thresholds(BAD)
         .span(4)
         for title, expr, about in counts
+        if callers or title not in _CALLERS_STATS
     ]
 
 
@@ -175,18 +193,22 @@ def _callers() -> list[Any]:
 
 
 def build(topo: Topology) -> dict[str, Any]:
+    callers = _reports_calls(topo)
     board = new_dashboard(
         "Chaos",
         UID,
         "Faults read from their effects (callers, Toxiproxy, supervisor, scrapes), the "
-        "callers' view, and the experiments' annotations (tag chaos).",
+        "callers' view, and the experiments' annotations (tag chaos)."
+        + ("" if callers else _NO_CALLERS),
     )
     for title, panels in (
         ("Active faults", _active(topo)),
         ("Toxiproxy links", _links(topo)),
         ("Processes", _processes(topo)),
-        ("Callers", _callers()),
+        ("Callers", _callers() if callers else []),
     ):
+        if not panels:
+            continue
         board = board.with_row(dashboard.Row(title))
         for panel in panels:
             board = board.with_panel(panel)

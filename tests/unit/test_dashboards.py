@@ -340,3 +340,15 @@ def test_a_topology_without_metrics_gets_no_dead_panel(tmp_path):
         "Restarts",
     ]
     assert "http_server" not in json.dumps(board)
+
+
+def test_the_chaos_board_has_a_callers_view_only_where_a_caller_reports_its_calls(tmp_path):
+    path = tmp_path / "stack.yaml"
+    path.write_text((ROOT / "examples" / "httpbin" / "stack.yaml").read_text())
+    board = chaos.build(load_topology(path))
+    exprs = "\n".join(_exprs(board))
+    for metric in ("dependency_request_duration_seconds", "circuit_breaker_state", "degraded"):
+        assert metric not in exprs, metric
+    assert "Callers" not in [p["title"] for p in board["panels"] if p["type"] == "row"]
+    assert board["description"].endswith("no callers' view.")
+    assert lint([Board("chaos.json", board)]) == []
