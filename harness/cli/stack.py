@@ -6,15 +6,24 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.app import RunDirOpt, StackOpt, app, err, out, write_generated
 from harness.runtime.compose import compose_files
 from harness.runtime.local import control
-from harness.runtime.local.state import StackState
+from harness.runtime.local.state import ComponentState, StackState, failure_text
 from harness.specs.topology import load_topology
 
 __all__ = ["compose", "down", "status", "up"]
+
+# `status` and `down` read the topology from the run directory's state; given, it is used
+StackSeenOpt = typer.Option(
+    None,
+    "--stack",
+    "-s",
+    help="The topology file the stack was started from (default: the one `up` recorded).",
+)
 
 
 @app.command()
@@ -29,9 +38,9 @@ def up(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
 
 
 @app.command()
-def down(run_dir: Path = RunDirOpt) -> None:
+def down(stack: Path | None = StackSeenOpt, run_dir: Path = RunDirOpt) -> None:
     """Stop exactly the processes `up` started (by recorded PID)."""
-    state = control.down(run_dir)
+    state = control.down(run_dir, stack)
     if state is None:
         out.print("nothing to stop: no stack state in " + str(run_dir))
         return
@@ -39,15 +48,16 @@ def down(run_dir: Path = RunDirOpt) -> None:
 
 
 @app.command()
-def status(
-    stack: Path | None = typer.Option(None, "--stack", "-s"), run_dir: Path = RunDirOpt
-) -> None:
-    """Show each component, its PID, port, restarts and health."""
+def status(stack: Path | None = StackSeenOpt, run_dir: Path = RunDirOpt) -> None:
+    """Show each component, its PID, port, restarts and health; after a failed `up`, what
+    failed and the end of its log."""
     state = control.status(run_dir)
     if state is None:
         out.print(f"the stack is not running (no state in {run_dir}); start it with `harness up`")
         raise typer.Exit(1)
     healthy = _print_table(state, stack)
+    if state.phase == "failed":
+        out.print(failure_text(state), markup=False, highlight=False)
     if state.phase != "ready" or not healthy:
         raise typer.Exit(1)
 
@@ -70,18 +80,27 @@ def _print_table(state: StackState, stack: Path | None) -> bool:
         title=f"stack {state.phase} (supervisor pid {state.supervisor_pid}"
         f"{'' if sup_alive else ', NOT RUNNING'})"
     )
-    for col in ("component", "pid", "port", "restarts", "health", "log"):
+    for col in ("component", "pid", "port", "restarts", "health", "log", "note"):
         table.add_column(col)
     for h in rows:
         c = h.component
         mark = (
-            "[green]healthy[/green]"
+            ("[green]done[/green]" if c.status == "done" else "[green]healthy[/green]")
             if h.healthy
             else ("[yellow]alive, not ready[/yellow]" if h.alive else "[red]down[/red]")
         )
-        table.add_row(c.name, str(c.pid or "-"), str(c.port), str(c.restarts), mark, _short(c.log))
+        port = str(c.port) if c.port is not None else "-"
+        row = (c.name, str(c.pid or "-"), port, str(c.restarts), mark, _short(c.log))
+        table.add_row(*row, escape(_note(c)))
     out.print(table)
     return sup_alive and all(h.healthy for h in rows)
+
+
+def _note(comp: ComponentState) -> str:
+    """Why it failed, or why it was last restarted (an exit, a failed liveness)."""
+    if comp.status == "failed" and comp.error:
+        return f"failed: {comp.error}"
+    return f"last restart: {comp.last_restart}" if comp.last_restart else ""
 
 
 def _short(path: str) -> str:

@@ -10,10 +10,14 @@ import yaml
 
 from harness.errors import InvalidInput
 from harness.runtime.compose import compose_files
+from harness.runtime.local.binaries import Binaries
+from harness.runtime.local.components import build_components
+from harness.runtime.local.layout import RunDir
 from harness.specs.topology import Topology, load_topology
 from harness.specs.yamlload import parse_model
 
 ROOT = Path(__file__).resolve().parents[2]
+BINS = Binaries(*(Path(f"/bin/{n}") for n in ("tp", "pg", "initdb", "prom", "am", "jaeger")))
 
 APP = """\
 version: harness/v1
@@ -103,6 +107,27 @@ def test_compose_derives_the_same_values_through_the_toxiproxy_container(topo, t
     assert init["command"][-1] == "postgresql://appuser@toxiproxy:21541/appdb"
     after = services["web-2"]["depends_on"]
     assert after["web-init"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_local_runtime_runs_the_init_first_and_the_replicas_one_after_another(topo, tmp_path):
+    comps = {c.name: c for c in build_components(topo, RunDir(tmp_path), BINS)}
+    init = comps["web-init"]
+    assert (init.kind, init.port, init.timeout) == ("init", None, 30.0)
+    assert init.tier == comps["web-1"].tier
+    assert comps["web-1"].after == "web-init"
+    assert comps["web-2"].after == "web-1"
+    assert [comps[f"api-{i}"].after for i in (1, 2, 3)] == [None, None, None]
+    assert comps["web-1"].env["DATABASE_URL"].endswith("@127.0.0.1:21541/appdb")
+    live = comps["web-2"].live
+    assert live is not None
+    assert (live.url, live.period, live.failures) == ("http://127.0.0.1:21102/live", 0.5, 2)
+    assert comps["api-1"].live is None
+
+
+def test_parallel_replicas_all_wait_for_the_init_only(topo, tmp_path):
+    parallel = parse_model(APP.replace("    start: sequential\n", ""), "app.yaml", Topology)
+    comps = {c.name: c for c in build_components(parallel, RunDir(tmp_path), BINS)}
+    assert comps["web-1"].after == comps["web-2"].after == "web-init"
 
 
 def test_the_shops_liveness_defaults_outlast_its_longest_pause():

@@ -1,7 +1,9 @@
 """What the supervisor runs: one Component per process, derived from the topology.
 
 A component is data: argv (never a shell string), environment, the user to run as,
-its port, how to tell it is ready, and the signal that stops it gracefully.
+its port, how to tell it is ready (or, for a one-shot init, how long it may run),
+what it waits for before it starts, how its liveness is probed, and the signal that
+stops it gracefully.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from harness.runtime.local import redis
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.jaegerconfig import READY_PATH, otlp_endpoint
 from harness.runtime.local.layout import RunDir, postgres_user
+from harness.runtime.local.liveness import LiveProbe
 from harness.runtime.local.readiness import ready_url
 from harness.specs.topology import Replica, Topology
 
-__all__ = ["Component", "build_components", "redis_dir"]
+__all__ = ["Component", "build_components", "init_name", "redis_dir"]
 
 Kind = Literal[
     "postgres",
@@ -28,6 +31,7 @@ Kind = Literal[
     "toxiproxy",
     "receiver",
     "jaeger",
+    "init",
     "app",
     "alertmanager",
     "prometheus",
@@ -44,14 +48,17 @@ class Component:
     name: str
     kind: Kind
     argv: tuple[str, ...]
-    port: int
+    port: int | None  # None: an init, which listens on nothing
     ready_url: str | None  # None: a PostgreSQL query, a Redis PING, or a TCP connect
     tier: int  # started in tier order; a tier waits for the one before to be ready
     env: dict[str, str] = field(default_factory=dict)
     user: str | None = None
     stop_signal: signal.Signals = signal.SIGTERM
-    service: str | None = None  # for app replicas
+    service: str | None = None  # for app replicas and inits
     cwd: str | None = None
+    after: str | None = None  # started once this component (same tier) is ready or done
+    timeout: float | None = None  # a one-shot (init): runs to completion within this
+    live: LiveProbe | None = None  # restarted when its liveness fails
 
 
 def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Component]:
@@ -84,7 +91,7 @@ def build_components(topo: Topology, run: RunDir, bins: Binaries) -> list[Compon
     tracing = topo.jaeger.enabled and bins.jaeger is not None
     if tracing:
         comps.append(_jaeger(topo, run, bins))
-    comps += [_replica(topo, r, tracing) for r in topo.launched]
+    comps += [c for name in topo.services for c in _service(topo, name, tracing)]
     comps += [
         Component(
             name="alertmanager",
@@ -207,23 +214,73 @@ def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _replica(topo: Topology, replica: Replica, tracing: bool) -> Component:
+def _service(topo: Topology, name: str, tracing: bool) -> list[Component]:
+    """A started service: its init (if any), then its replicas, which wait for the init
+    and, with `start: sequential`, each for the replica before it."""
+    svc = topo.services[name]
+    if svc.external is not None:
+        return []
+    # services that others call start first, so their callers find them ready
+    tier = 2 if any(dep in topo.services for dep in svc.depends_on) else 1
+    out = [_init(topo, name, tier)] if svc.init is not None else []
+    for replica in topo.replicas_of(name):
+        if svc.start == "sequential" and out:
+            after: str | None = out[-1].name
+        else:
+            after = init_name(name) if svc.init is not None else None
+        out.append(_replica(topo, replica, tracing, tier, after))
+    return out
+
+
+def init_name(service: str) -> str:
+    return f"{service}-init"
+
+
+def _init(topo: Topology, service: str, tier: int) -> Component:
+    """A service's one-shot init, with replica 1's values (its links included)."""
+    init = topo.services[service].init
+    assert init is not None
+    return Component(
+        name=init_name(service),
+        kind="init",
+        argv=tuple(topo.init_argv(service, topo.host, sys.executable)),
+        port=None,
+        ready_url=None,
+        tier=tier,
+        env=topo.init_env(service, sys.executable),
+        service=service,
+        cwd=str(init.cwd) if init.cwd else None,
+        timeout=init.timeout,
+    )
+
+
+def _replica(
+    topo: Topology, replica: Replica, tracing: bool, tier: int, after: str | None
+) -> Component:
     """A replica as the topology says to start it; its dependencies go through their proxies."""
     host, svc = topo.host, topo.services[replica.service]
     assert svc.command is not None
-    # services that others call start first, so their callers find them ready
-    calls_apps = any(dep in topo.services for dep in svc.depends_on)
     return Component(
         name=replica.name,
         kind="app",
         argv=tuple(topo.argv(replica, host, sys.executable)),
         port=replica.port,
         ready_url=ready_url(topo, replica),
-        tier=2 if calls_apps else 1,
+        tier=tier,
         env=_app_env(topo, replica, tracing),
         service=replica.service,
         cwd=str(svc.command.cwd) if svc.command.cwd else None,
+        after=after,
+        live=_live(topo, replica),
     )
+
+
+def _live(topo: Topology, replica: Replica) -> LiveProbe | None:
+    svc = topo.services[replica.service]
+    if svc.live_path is None:
+        return None
+    url = f"http://{_bracketed(topo.host)}:{replica.port}{svc.live_path}"
+    return LiveProbe(url, svc.live_period, svc.live_failures)
 
 
 def _app_env(topo: Topology, replica: Replica, tracing: bool) -> dict[str, str]:

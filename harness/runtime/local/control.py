@@ -11,17 +11,18 @@ from pathlib import Path
 
 import httpx
 
-from harness.errors import PreflightError, StackError
+from harness.errors import PreflightError, Refused, StackError
 from harness.runtime.local import postgres, redis
 from harness.runtime.local.binaries import find_binaries
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.readiness import replica_ready
-from harness.runtime.local.state import ComponentState, StackState, read_state
+from harness.runtime.local.state import ComponentState, StackState, failure_text, read_state
+from harness.runtime.local.supervisor import START_TIMEOUT
 from harness.specs.topology import Topology, load_topology
 
-__all__ = ["Health", "down", "health", "status", "up"]
+__all__ = ["Health", "down", "health", "status", "up", "up_timeout"]
 
-UP_TIMEOUT = 180.0
+UP_TIMEOUT = 180.0  # the supervisor's own deadlines end a start sooner: this is a backstop
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,15 @@ class Health:
     healthy: bool
 
 
-def up(stack_file: Path, run_dir: Path, timeout: float = UP_TIMEOUT) -> tuple[StackState, bool]:
+def up_timeout(topo: Topology) -> float:
+    """How long `up` waits at most: a stack's inits and one-after-another replicas add
+    their own deadlines to the rest's."""
+    inits = sum(s.init.timeout for s in topo.services.values() if s.init is not None)
+    queued = sum(s.count - 1 for s in topo.services.values() if s.start == "sequential")
+    return UP_TIMEOUT + inits + queued * START_TIMEOUT
+
+
+def up(stack_file: Path, run_dir: Path, timeout: float | None = None) -> tuple[StackState, bool]:
     """Start the stack unless it already runs; returns (state, started_now)."""
     topo = load_topology(stack_file)
     run = RunDir(run_dir)
@@ -61,10 +70,12 @@ def up(stack_file: Path, run_dir: Path, timeout: float = UP_TIMEOUT) -> tuple[St
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives this command; `down` stops it
         )
-    return _await_ready(run, proc, timeout), True
+    return _await_ready(run, proc, timeout or up_timeout(topo)), True
 
 
 def _await_ready(run: RunDir, proc: subprocess.Popen[bytes], timeout: float) -> StackState:
+    """The supervisor's state once ready; its failure (what failed, its exit, the tail of
+    its own log) as the error otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = read_state(run.state_file)
@@ -72,8 +83,11 @@ def _await_ready(run: RunDir, proc: subprocess.Popen[bytes], timeout: float) -> 
             return state
         if state is not None and state.phase == "failed":
             _wait_exit(proc, 30)
-            raise StackError(state.error or "the stack failed to start")
+            raise StackError(failure_text(read_state(run.state_file) or state))
         if proc.poll() is not None:
+            state = read_state(run.state_file)
+            if state is not None and state.phase == "failed":
+                raise StackError(failure_text(state))
             raise StackError(
                 f"the supervisor exited with {proc.returncode}: see {run.log('supervisor')}"
             )
@@ -91,12 +105,18 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> None:
         proc.wait(timeout=5)
 
 
-def down(run_dir: Path, timeout: float = 60.0) -> StackState | None:
-    """Stop the supervisor (it stops its children); then any recorded child still alive."""
+def down(run_dir: Path, stack_file: Path | None = None, timeout: float = 60.0) -> StackState | None:
+    """Stop the supervisor (it stops its children); then any recorded child still alive.
+    Given the topology file, refuse a run directory whose stack another file started."""
     run = RunDir(run_dir)
     state = read_state(run.state_file)
     if state is None:
         return None
+    if stack_file is not None and Path(state.stack_file) != stack_file.resolve():
+        raise Refused(
+            f"the stack in {run_dir} was started from {state.stack_file}, not {stack_file}: "
+            "give its --run-dir, or that --stack"
+        )
     sup = state.supervisor()
     sup.stop(timeout=timeout)
     _cleanup(state)
@@ -125,20 +145,23 @@ def health(state: StackState, stack_file: Path | None = None) -> list[Health]:
         for comp in state.components:
             ref = comp.process()
             alive = ref is not None and ref.alive()
-            out.append(Health(comp, alive, alive and _probe(client, topo, comp)))
+            if comp.port is None:  # a one-shot init: healthy once it has done its job
+                out.append(Health(comp, alive, comp.status == "done"))
+                continue
+            out.append(Health(comp, alive, alive and _probe(client, topo, comp, comp.port)))
     return out
 
 
-def _probe(client: httpx.Client, topo: Topology, comp: ComponentState) -> bool:
+def _probe(client: httpx.Client, topo: Topology, comp: ComponentState, port: int) -> bool:
     if comp.kind == "postgres":
         return postgres.ping(topo)
     if comp.kind == "redis":
-        return redis.ping(topo.host, comp.port)
+        return redis.ping(topo.host, port)
     if comp.kind == "app":
         return replica_ready(topo, topo.replica_named(comp.name), timeout=1.0)
     path = "/version" if comp.kind == "toxiproxy" else "/-/ready"
     try:
-        return client.get(f"http://{topo.host}:{comp.port}{path}").status_code == 200
+        return client.get(f"http://{topo.host}:{port}{path}").status_code == 200
     except httpx.HTTPError:
         return False
 

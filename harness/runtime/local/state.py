@@ -16,9 +16,10 @@ from pydantic import BaseModel
 
 from harness.runtime.local.procs import ProcessRef
 
-__all__ = ["ComponentState", "StackState", "read_state", "write_state"]
+__all__ = ["ComponentState", "StackState", "failure_text", "read_state", "write_state"]
 
-Status = Literal["pending", "starting", "running", "backoff", "stopped", "failed"]
+# "done": a one-shot (a service's init) that finished; "failed" outlives the teardown
+Status = Literal["pending", "starting", "running", "backoff", "done", "stopped", "failed"]
 Phase = Literal["starting", "ready", "stopping", "stopped", "failed"]
 
 
@@ -26,7 +27,7 @@ class ComponentState(BaseModel):
     name: str
     kind: str
     service: str | None = None
-    port: int
+    port: int | None = None  # None: a one-shot that listens on nothing (an init)
     pid: int | None = None
     start_time: int | None = None
     status: Status = "pending"
@@ -34,6 +35,9 @@ class ComponentState(BaseModel):
     last_exit: int | None = None
     started_at: float | None = None
     log: str
+    error: str | None = None  # why it failed while the stack started
+    log_tail: list[str] = []  # the last lines its failing process wrote
+    last_restart: str | None = None  # why the supervisor last restarted it
 
     def process(self) -> ProcessRef | None:
         if self.pid is None or self.start_time is None:
@@ -60,6 +64,21 @@ class StackState(BaseModel):
             if comp.name == name:
                 return comp
         raise KeyError(name)
+
+
+def failure_text(state: StackState) -> str:
+    """What failed, for a person: the stack's error, then each failed component's exit
+    and the last lines of its own log (not the supervisor's)."""
+    parts = [state.error or f"the stack is {state.phase}"]
+    for comp in state.components:
+        if comp.status != "failed":
+            continue
+        if not comp.log_tail:
+            parts.append(f"{comp.name}: its log {comp.log} has nothing from this start")
+            continue
+        parts.append(f"{comp.name}: the last {len(comp.log_tail)} lines of {comp.log}:")
+        parts += [f"  {line}" for line in comp.log_tail]
+    return "\n".join(parts)
 
 
 def write_state(path: Path, state: StackState) -> None:

@@ -1,10 +1,13 @@
 """The supervisor: a detached process that starts every component and keeps it running.
 
-`harness up` spawns it and returns once the state file says "ready". It restarts a
-component that exits (with exponential backoff, like a container restart policy),
-counts restarts in the state file and as a metric, re-creates Toxiproxy's proxies
-when Toxiproxy itself restarts, and on SIGTERM stops exactly what it started, in
-reverse order.
+`harness up` spawns it and returns once the state file says "ready". It starts the
+components tier by tier, a service's init before its replicas and, with `start:
+sequential`, each replica once the one before is ready; the first that fails fails
+the start, its exit and the tail of its own log kept in the state file. Then it
+restarts a component that exits, or a replica whose liveness fails (with exponential
+backoff, like a container restart policy), counts restarts and their reasons in the
+state file and as a metric, re-creates Toxiproxy's proxies when Toxiproxy itself
+restarts, and on SIGTERM stops exactly what it started, in reverse order.
 
 Run as: python -m harness.runtime.local.supervisor --stack stack.yaml --run-dir .run
 """
@@ -15,27 +18,23 @@ import argparse
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from harness.errors import HarnessError, StackError
 from harness.runtime.local import jaegerconfig, postgres, promconfig, redis
-from harness.runtime.local.binaries import find_binaries, with_redis
-from harness.runtime.local.components import (
-    Component,
-    build_components,
-    child_env,
-    redis_dir,
-)
+from harness.runtime.local.binaries import Binaries, find_binaries, with_redis
+from harness.runtime.local.children import Child, stop_processes
+from harness.runtime.local.components import Component, build_components, redis_dir
 from harness.runtime.local.layout import RunDir
+from harness.runtime.local.liveness import probe, probe_client
 from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.proxies import populate_proxies
 from harness.runtime.local.readiness import http_ok, tcp_open
@@ -46,26 +45,11 @@ START_TIMEOUT = 90.0
 BACKOFF_BASE, BACKOFF_CAP, STABLE_AFTER = 0.5, 8.0, 30.0
 
 
-class _Child:
-    """A running (or waiting) component: its Popen, its log and its restart bookkeeping."""
-
-    def __init__(self, comp: Component, state: ComponentState) -> None:
-        self.comp, self.state = comp, state
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log: IO[bytes] | None = None
-        self.restart_at: float | None = None
-        self.streak = 0  # consecutive quick exits, for backoff
-        self.started = 0.0  # monotonic time of the last spawn
-
-
 class Supervisor:
-    def __init__(self, stack_file: Path, topo: Topology, run: RunDir) -> None:
-        self.topo, self.run = topo, run
-        root = stack_file.resolve().parent
-        self.bins = find_binaries(root, jaeger=topo.jaeger.enabled)
-        if topo.uses_redis:
-            self.bins = with_redis(self.bins)
-        self.comps = build_components(topo, run, self.bins)
+    def __init__(
+        self, stack_file: Path, topo: Topology, run: RunDir, bins: Binaries, comps: list[Component]
+    ) -> None:
+        self.topo, self.run, self.bins, self.comps = topo, run, bins, comps
         me = ProcessRef.of(os.getpid())
         self.state = StackState(
             stack_file=str(stack_file.resolve()),
@@ -84,15 +68,27 @@ class Supervisor:
                 for c in self.comps
             ],
         )
-        self.children = {c.name: _Child(c, self.state.component(c.name)) for c in self.comps}
+        self.children = {
+            c.name: Child(c, self.state.component(c.name), run.log(c.name)) for c in self.comps
+        }
         self.stop_event = threading.Event()
-        self._metrics()
+        self.registry = self._metrics()
+
+    @classmethod
+    def for_stack(cls, stack_file: Path, topo: Topology, run: RunDir) -> Supervisor:
+        """The supervisor of a topology's stack (raises when a binary it needs is missing)."""
+        bins = find_binaries(stack_file.resolve().parent, jaeger=topo.jaeger.enabled)
+        if topo.uses_redis:
+            bins = with_redis(bins)
+        return cls(stack_file, topo, run, bins, build_components(topo, run, bins))
 
     # -- lifecycle -----------------------------------------------------------------
 
     def serve(self) -> int:
         self._save()
         try:
+            port, host = self.topo.supervisor.metrics_port, self.topo.host
+            start_http_server(port, addr=host, registry=self.registry)
             self._prepare()
             for tier in sorted({c.tier for c in self.comps}):
                 self._start_tier([c for c in self.children.values() if c.comp.tier == tier])
@@ -104,7 +100,7 @@ class Supervisor:
             self._save()
             self._watch()
             return 0
-        except Exception as exc:  # every failure must reach `harness up` as one line
+        except Exception as exc:  # every failure must reach `harness up`, saying what failed
             if not isinstance(exc, HarnessError):
                 traceback.print_exc()
                 exc = StackError(f"{type(exc).__name__}: {exc} (see {self.run.log('supervisor')})")
@@ -147,42 +143,71 @@ class Supervisor:
             self.run.log("postgres"),
         )
 
-    def _start_tier(self, tier: list[_Child]) -> None:
-        for child in tier:
-            self._spawn(child)
-        deadline = time.monotonic() + START_TIMEOUT
-        waiting = list(tier)
-        while waiting:
+    def _start_tier(self, tier: list[Child]) -> None:
+        """Start a tier: each member once the one it waits for is ready (an init: done),
+        until all are; the first that fails raises, having recorded why."""
+        pending, waiting = list(tier), list[Child]()
+        while pending or waiting:
             if self.stop_event.is_set():
                 raise StackError("stopped while starting")
-            for child in list(waiting):
-                code = child.proc.poll() if child.proc else None
-                if code is not None:
-                    raise StackError(
-                        f"{child.comp.name} exited with code {code} while starting: "
-                        f"see {child.state.log}"
-                    )
-                if self._ready(child.comp):
-                    child.state.status = "running"
-                    waiting.remove(child)
-            if time.monotonic() > deadline:
-                names = ", ".join(c.comp.name for c in waiting)
-                raise StackError(
-                    f"{names} not ready after {START_TIMEOUT:.0f}s: see {self.run.logs}"
-                )
+            for child in [c for c in pending if self._may_start(c)]:
+                pending.remove(child)
+                waiting.append(child)
+                self._spawn(child)
+            now = time.monotonic()
+            for child in [c for c in waiting if self._settled(c, now)]:
+                waiting.remove(child)
             self._save()
             self.stop_event.wait(0.1)
 
-    def _watch(self) -> None:
-        while not self.stop_event.wait(0.1):
-            now = time.monotonic()
-            changed = False
-            for child in self.children.values():
-                changed |= self._reap(child, now) or self._maybe_restart(child, now)
-            if changed:
-                self._save()
+    def _may_start(self, child: Child) -> bool:
+        after = child.comp.after
+        return after is None or self.children[after].state.status in ("running", "done")
 
-    def _reap(self, child: _Child, now: float) -> bool:
+    def _settled(self, child: Child, now: float) -> bool:
+        """True once a starting component is ready (an init: finished with 0); raises
+        the component's failure when it exits or overruns."""
+        assert child.proc is not None
+        code, comp = child.proc.poll(), child.comp
+        if comp.timeout is not None:  # a one-shot
+            if code == 0:
+                child.state.status, child.state.last_exit = "done", 0
+                return True
+            if code is not None:
+                raise child.failure(f"exited with code {code}", code)
+            if now - child.started > comp.timeout:
+                stop_processes([child])
+                raise child.failure(f"did not finish within {comp.timeout:g}s (stopped)", None)
+            return False
+        if code is not None:
+            raise child.failure(f"exited with code {code} while starting", code)
+        if self._ready(comp):
+            child.state.status = "running"
+            return True
+        if now - child.started > START_TIMEOUT:
+            raise child.failure(f"was not ready {START_TIMEOUT:.0f}s after it started", None)
+        return False
+
+    def _watch(self) -> None:
+        """Keep every long-running component up: restart what exits, kill and restart a
+        replica whose liveness fails (probes run off this loop: a frozen replica's
+        timeout must not delay a restart)."""
+        kept = [c for c in self.children.values() if c.comp.timeout is None]
+        with ThreadPoolExecutor(4, "liveness") as pool, probe_client() as client:
+
+            def submit(url: str) -> Future[str | None]:
+                return pool.submit(probe, client, url)
+
+            while not self.stop_event.wait(0.1):
+                now = time.monotonic()
+                changed = False
+                for child in kept:
+                    changed |= self._reap(child, now) or self._maybe_restart(child, now)
+                    self._check_live(child, now, submit)
+                if changed:
+                    self._save()
+
+    def _reap(self, child: Child, now: float) -> bool:
         if child.proc is None or child.restart_at is not None:
             return False
         code = child.proc.poll()
@@ -192,12 +217,14 @@ class Supervisor:
         child.streak = 0 if ran > STABLE_AFTER else child.streak + 1
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, child.streak - 1))
         child.restart_at = now + delay
+        reason = child.kill_reason or f"exited with code {code}"
         child.state.status, child.state.last_exit = "backoff", code
+        child.state.last_restart = reason
         self.m_up.labels(child.comp.name).set(0)
-        _log(f"{child.comp.name} exited with {code}; restarting in {delay:.1f}s")
+        _log(f"{child.comp.name} {reason}; restarting in {delay:.1f}s")
         return True
 
-    def _maybe_restart(self, child: _Child, now: float) -> bool:
+    def _maybe_restart(self, child: Child, now: float) -> bool:
         if child.restart_at is None or now < child.restart_at:
             return False
         child.restart_at = None
@@ -210,40 +237,49 @@ class Supervisor:
         child.state.status = "running"
         return True
 
+    def _check_live(
+        self, child: Child, now: float, submit: Callable[[str], Future[str | None]]
+    ) -> None:
+        """Start a due probe, or judge one that ended; kill the replica when it is due."""
+        check = child.live
+        if check is None or child.restart_at is not None or child.state.status != "running":
+            return
+        if child.probe is None:
+            if check.due(now):
+                check.begin(now)
+                child.probe = submit(check.spec.url)
+            return
+        if not child.probe.done():
+            return
+        verdict = check.record(child.probe.result())
+        child.probe = None
+        if verdict is not None and child.kill(verdict):
+            _log(f"{child.comp.name} (pid {child.state.pid}) {verdict}: killed")
+
     # -- processes -----------------------------------------------------------------
 
-    def _spawn(self, child: _Child) -> None:
-        comp = child.comp
-        if child.log is None:
-            child.log = open(self.run.log(comp.name), "ab", buffering=0)  # noqa: SIM115
-        child.proc = subprocess.Popen(
-            list(comp.argv),
-            env=child_env(comp),
-            user=comp.user,
-            stdin=subprocess.DEVNULL,
-            stdout=child.log,
-            stderr=subprocess.STDOUT,
-            cwd=comp.cwd or self.run.root,
-        )
-        ref = ProcessRef.of(child.proc.pid)
-        child.state.pid, child.state.start_time = ref.pid, ref.start_time
-        child.state.status, child.state.started_at = "starting", time.time()
-        child.started = time.monotonic()
-        self.m_up.labels(comp.name).set(1)
+    def _spawn(self, child: Child) -> None:
+        child.spawn(self.run.root)
+        self.m_up.labels(child.comp.name).set(1)
 
     def _stop_all(self) -> None:
-        self.state.phase = "stopping"
-        self._save()
+        """Stop everything, last tier first; a failure stays in the state for `status`."""
+        failed = self.state.phase == "failed"
+        if not failed:
+            self.state.phase = "stopping"
+            self._save()
         for tier in sorted({c.tier for c in self.comps}, reverse=True):
             members = [c for c in self.children.values() if c.comp.tier == tier]
-            _stop_processes(members)
+            stop_processes(members)
             for child in members:
-                child.state.status = "stopped"
+                if child.state.status not in ("failed", "done"):
+                    child.state.status = "stopped"
                 self.m_up.labels(child.comp.name).set(0)
-        self.state.phase = "stopped"
+        self.state.phase = "failed" if failed else "stopped"
         self._save()
 
     def _ready(self, comp: Component) -> bool:
+        assert comp.port is not None, f"{comp.name} is a one-shot: it is done, never ready"
         if comp.kind == "postgres":
             return postgres.ping(self.topo)
         if comp.kind == "redis":
@@ -262,7 +298,7 @@ class Supervisor:
 
     # -- bookkeeping ---------------------------------------------------------------
 
-    def _metrics(self) -> None:
+    def _metrics(self) -> CollectorRegistry:
         reg = CollectorRegistry()
         self.m_restarts = Counter(
             "harness_component_restarts", "Restarts by the supervisor", ["component"], registry=reg
@@ -276,26 +312,10 @@ class Supervisor:
         for comp in self.comps:
             self.m_restarts.labels(comp.name)
             self.m_up.labels(comp.name).set(0)
-        start_http_server(self.topo.supervisor.metrics_port, addr=self.topo.host, registry=reg)
+        return reg
 
     def _save(self) -> None:
         write_state(self.run.state_file, self.state)
-
-
-def _stop_processes(children: Iterable[_Child]) -> None:
-    """Signal every member first, then wait for all, so a tier stops in parallel."""
-    live = [c for c in children if c.proc is not None and c.proc.poll() is None]
-    for child in live:
-        assert child.proc is not None
-        child.proc.send_signal(signal.SIGCONT)  # a paused process cannot exit
-        child.proc.send_signal(child.comp.stop_signal)
-    for child in live:
-        assert child.proc is not None
-        try:
-            child.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.proc.kill()
-            child.proc.wait(timeout=5)
 
 
 def _urls(topo: Topology) -> dict[str, str]:
@@ -348,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run = RunDir(args.run_dir)
     try:
-        sup = Supervisor(args.stack, load_topology(args.stack), run)
+        sup = Supervisor.for_stack(args.stack, load_topology(args.stack), run)
     except HarnessError as exc:  # a binary missing: `harness up` says so in one line
         _failed_early(args.stack, run, exc)
         return 1
