@@ -5,7 +5,8 @@ RevertStack, which unwinds on every exit path: the end of a fault's window, the
 engine's `max_duration` clock, a guardrail breach, Toxiproxy or Prometheus going
 dark, the watchdog taking over, SIGINT/SIGTERM, or an exception. Signals wait while
 faults are being removed and act as soon as the removal is done. A revert that fails
-is not hidden: the rollback is journaled incomplete, naming what may still be in place.
+is retried (`RevertStack.roll_back`) and, if it still fails, handed to the watchdog and
+not hidden: the rollback is journaled incomplete, naming what may still be in place.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
         started = time.time()
         for item in schedule:
             item.state = "removed"
-        failed = reverts.unwind()
+        failed = reverts.roll_back(lambda line: ctx.display.phase("rollback", line))
         done = time.time()
         _end_window(ctx, None, done)
         figures = ctx.outcome.figures

@@ -4,8 +4,10 @@ when the harness stops heart-beating (killed with -9, hung, or stopped).
 The engine writes the stack's active-run pointer, starts this process before the
 first injection, and beats a heartbeat file from a thread for the whole run. When
 the heartbeat is older than `--stale` seconds, or the harness is gone or stopped
-(SIGSTOP), the watchdog journals that it takes over, then reverts every fault the
-journal lists as still in place, retrying with backoff until every revert succeeds,
+(SIGSTOP), or the harness hands over a rollback it could not finish
+(`rollback.handed_over`: it acts at once, not a stale period later), the watchdog
+journals that it takes over, then reverts every fault the journal lists as still in
+place, retrying with backoff (capped at a second) until every revert succeeds,
 the journal says the faults are gone (someone else removed them), or the stack
 itself is down (its faults went with it). When the run removes its own faults it
 clears the pointer, and the watchdog exits quietly.
@@ -21,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
@@ -32,9 +35,10 @@ from harness.runtime.local.state import read_state
 from harness.safety.journal import Journal, header_of, read_events, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
 from harness.safety.recover import recover_journal, try_lock
+from harness.safety.rollback import HANDED_OVER, Backoff
 from harness.specs.topology import Topology, load_topology
 
-__all__ = ["Backoff", "main", "recover_until_done", "stale_reason", "watch"]
+__all__ = ["Backoff", "handed_over", "main", "recover_until_done", "stale_reason", "watch"]
 
 POLL = 0.2
 BY = "watchdog"
@@ -55,15 +59,13 @@ def stale_reason(owner: ProcessRef, heartbeat_age: float, stale: float) -> str |
     return None
 
 
-class Backoff:
-    """0.5 s doubling to a cap: retries that neither hammer nor give up."""
-
-    def __init__(self, first: float = 0.5, cap: float = 8.0) -> None:
-        self.delay, self.cap = first, cap
-
-    def next(self) -> float:
-        delay, self.delay = self.delay, min(self.delay * 2, self.cap)
-        return delay
+def handed_over(events: list[dict[str, Any]]) -> str | None:
+    """Why the watchdog must act now because the harness gave its rollback up, or None."""
+    for event in events:
+        if event["event"] == HANDED_OVER:
+            left = ", ".join(event.get("still_open", []))
+            return f"the harness handed over its rollback ({event.get('reason', '')}; open: {left})"
+    return None
 
 
 def recover_until_done(
@@ -102,13 +104,16 @@ def watch(stack_file: Path, run_dir: Path, stale: float) -> int:
     owner = ProcessRef(first.pid, first.start_time)
     _log(f"watching pid {owner.pid} (journal {first.journal}, stale after {stale:g}s)")
     # the harness injects nothing until it reads this: an unguarded run never starts
-    Journal(Path(first.journal), BY).record("watchdog.watching", stale=stale)
+    journal = Journal(Path(first.journal), BY)
+    journal.record("watchdog.watching", stale=stale)
     while True:
         active = read_active(run.root)
         if active is None or active.journal != first.journal:
             _log("the run removed its faults; exiting")
             return 0
-        why = stale_reason(owner, _age(Path(active.heartbeat)), stale)
+        why = handed_over(journal.tail()) or stale_reason(
+            owner, _age(Path(active.heartbeat)), stale
+        )
         if why is None:
             time.sleep(POLL)
             continue

@@ -100,7 +100,8 @@ def test_an_exception_after_the_fault_is_an_error_never_held(world, monkeypatch)
 # -- a revert that fails --------------------------------------------------------------
 
 
-def test_a_failed_revert_is_an_error_naming_the_fault_and_keeps_the_watchdog(world):
+def test_a_failed_revert_is_an_error_naming_the_fault_and_keeps_the_watchdog(world, monkeypatch):
+    monkeypatch.setattr("harness.safety.rollback.REVERT_PATIENCE", 0.5)  # not 30 s of retries
     world.fake.fail(status=503, methods={"DELETE"})  # until healed
     ctx = world.ctx()
     outcome = run_experiment(ctx)
@@ -125,17 +126,23 @@ def test_a_failed_revert_is_an_error_naming_the_fault_and_keeps_the_watchdog(wor
     (started,) = [e for e in _events(ctx) if e["event"] == "watchdog.started"]
     assert started["watchdog_pid"] == pointer.watchdog_pid == ref.pid
     assert pointer.watchdog_start_time == ref.start_time
-    after = run_experiment(world.ctx())  # a new run is refused until recovered
-    assert after.verdict == "refused" and "`harness recover`" in after.reasons[0]
+    after = run_experiment(world.ctx())  # refused until recovered (or the watchdog is done)
+    assert after.verdict == "refused"
+    assert "`harness recover`" in after.reasons[0] or "(watchdog) holds" in after.reasons[0]
 
-    # `harness recover` once Toxiproxy is back: the pointer goes and the watchdog leaves
+    # the harness handed its rollback over, and the watchdog took it at once
+    (handed,) = [e for e in _events(ctx) if e["event"] == "rollback.handed_over"]
+    assert handed["still_open"] == ["t1/f0/0"] and "after 0.5s of retries" in handed["reason"]
+    assert names.index("rollback.handed_over") < names.index("rollback.incomplete")
+    wait_for(lambda: "watchdog.recovering" in _names(ctx), timeout=5, what="the takeover")
+    # once Toxiproxy is back the watchdog removes the fault, clears the pointer and leaves
     world.fake.heal()
-    report = recover_stack(world.stack.run.root, fault_env(world.fake.client(), world.stack))
-    assert report.ok
-    assert world.fake.all_toxics() == []
-    assert read_active(world.stack.run.root) is None
+    wait_for(lambda: world.fake.all_toxics() == [], timeout=5, what="the watchdog to revert")
     wait_for(lambda: proc.poll() is not None, timeout=5, what="the watchdog to exit")
     assert proc.returncode == 0
+    assert read_active(world.stack.run.root) is None
+    report = recover_stack(world.stack.run.root, fault_env(world.fake.client(), world.stack))
+    assert report.journal is None  # nothing left to recover
 
 
 # -- cleanup steps that fail ----------------------------------------------------------

@@ -1,7 +1,12 @@
-"""The RevertStack: newest first, one group at a time, and a failed revert never forgotten."""
+"""The RevertStack: newest first, one group at a time, a failed revert never forgotten, and
+the final rollback retried until the control plane is back or handed to the watchdog."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -10,7 +15,8 @@ import pytest
 from harness.faults import FaultEnv
 from harness.faults.network import ToxicOn
 from harness.safety.journal import Journal, still_open
-from harness.safety.rollback import RevertStack
+from harness.safety.rollback import HANDED_OVER, Backoff, RevertStack
+from harness.safety.signals import Interrupted, deferred_signals, raise_on_signals
 from tests.fakes import FakeToxiproxy
 
 
@@ -149,3 +155,111 @@ def test_a_real_toxic_revert_against_a_failing_toxiproxy(journal):
     assert stack.unwind() == []
     assert fake.toxic_names("db") == []
     assert still_open(journal.path) == []
+
+
+# -- the final rollback: retried until the control plane is back, else handed over ----------
+
+
+def _toxic_in_place(journal: Journal, fake: FakeToxiproxy) -> RevertStack:
+    env = FaultEnv(toxiproxy=fake.client(), runtime=_NoRuntime())
+    stack = RevertStack(journal, env)
+    toxic = ToxicOn("db", "t1", "latency", "downstream", 1.0, {"latency": 100})
+    journal.record("fault.applying", fault_id="f0/0", action=toxic.to_json())
+    stack.push(0, "f0/0", toxic)
+    toxic.apply(env)
+    return stack
+
+
+def _handed_over(journal: Journal) -> list[dict[str, Any]]:
+    return [e for e in journal.events if e["event"] == HANDED_OVER]
+
+
+def test_backoff_doubles_to_a_one_second_cap():
+    backoff = Backoff()
+    assert [backoff.next() for _ in range(5)] == [0.25, 0.5, 1.0, 1.0, 1.0]
+    small = Backoff(first=0.1, cap=0.3)
+    assert [small.next() for _ in range(4)] == [0.1, 0.2, 0.3, 0.3]
+
+
+@pytest.mark.parametrize("down", [0.6, 1.3, 2.2])
+def test_roll_back_removes_the_fault_within_a_backoff_step_of_the_control_plane_returning(
+    journal, down
+):
+    fake = FakeToxiproxy(["db"])
+    stack = _toxic_in_place(journal, fake)
+    fake.refuse(methods={"DELETE"})  # Toxiproxy gone: every revert fails until it is back
+    back: list[float] = []
+
+    def come_back() -> None:
+        back.append(time.monotonic())
+        fake.heal()
+
+    told: list[str] = []
+    timer = threading.Timer(down, come_back)
+    timer.start()
+    try:
+        assert stack.roll_back(told.append) == []
+    finally:
+        timer.cancel()
+    removed = time.monotonic()
+    assert back, "roll_back returned before the control plane came back"
+    assert removed - back[0] <= Backoff().cap + 0.25  # one backoff step, and some slack
+    assert fake.toxic_names("db") == [] and stack.pending == []
+    assert still_open(journal.path) == [] and _handed_over(journal) == []
+    trail = _events(journal, "fault.removed", "fault.revert_failed")
+    assert trail[-1] == ("fault.removed", "f0/0") and len(trail) >= 3
+    assert told == [
+        "could not remove 1 fault(s); retrying for up to 30s "
+        "(Ctrl-C hands them to the watchdog now)"
+    ]
+
+
+def test_roll_back_hands_over_to_the_watchdog_when_its_patience_runs_out(journal):
+    fake = FakeToxiproxy(["db"])
+    stack = _toxic_in_place(journal, fake)
+    stack.patience = 0.6
+    fake.fail(status=503, methods={"DELETE"})
+    started = time.monotonic()
+    (left,) = stack.roll_back()
+    assert 0.6 <= time.monotonic() - started < 2.0
+    assert left.fault_id == "f0/0" and stack.pending == [left]
+    assert fake.count("DELETE") >= 3  # 0, 0.25, 0.75 (cut to the patience)
+    (handed,) = _handed_over(journal)
+    assert handed["still_open"] == ["f0/0"]
+    assert handed["reason"] == "the revert still failed after 0.6s of retries"
+    assert fake.toxic_names("db") == ["t1"]  # still in place: the watchdog's now
+
+
+def test_a_signal_while_retrying_hands_over_at_once_and_is_raised_after(journal):
+    fake = FakeToxiproxy(["db"])
+    stack = _toxic_in_place(journal, fake)
+    fake.fail(status=503, methods={"DELETE"})  # never heals: only the signal ends it
+    sent: list[float] = []
+
+    def interrupt() -> None:
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(0.4, interrupt)
+    with raise_on_signals():
+        with pytest.raises(Interrupted), deferred_signals():  # as the fault loop rolls back
+            timer.start()
+            left = stack.roll_back()
+        returned = time.monotonic()
+    timer.cancel()
+    assert [h.fault_id for h in left] == ["f0/0"]
+    assert sent and returned - sent[0] < 0.5  # not the 30 s of patience
+    (handed,) = _handed_over(journal)
+    assert handed["reason"] == "SIGINT while retrying the revert"
+
+
+def test_a_signal_before_the_rollback_does_not_cut_its_retries_short(journal):
+    fake = FakeToxiproxy(["db"])
+    stack = _toxic_in_place(journal, fake)
+    fake.fail(times=2, status=503, methods={"DELETE"})
+    with raise_on_signals(), pytest.raises(Interrupted), deferred_signals():
+        os.kill(os.getpid(), signal.SIGINT)  # noted before roll_back starts
+        for _ in range(1000):
+            pass
+        assert stack.roll_back() == []
+    assert _handed_over(journal) == [] and fake.toxic_names("db") == []

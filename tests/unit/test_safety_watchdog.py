@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 import pytest
 
 from harness.faults.network import ToxicOn
 from harness.runtime.local.procs import ProcessRef
+from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import Journal, read_events, still_open
 from harness.safety.lock import ActiveRun, read_active, write_active
-from harness.safety.watchdog import Backoff, recover_until_done, stale_reason
+from harness.safety.rollback import HANDED_OVER
+from harness.safety.watchdog import Backoff, handed_over, recover_until_done, stale_reason
 from tests.fakes import Children, FakeStack, FakeToxiproxy, fault_env, make_stack
 from tests.waiting import wait_for
 
@@ -55,11 +58,17 @@ def test_a_silent_heartbeat_is_stale(children):
     assert stale_reason(ref, heartbeat_age=4.9, stale=5) is None
 
 
-def test_backoff_doubles_to_its_cap():
-    backoff = Backoff()
-    assert [backoff.next() for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
-    small = Backoff(first=0.1, cap=0.3)
-    assert [small.next() for _ in range(4)] == [0.1, 0.2, 0.3, 0.3]
+def test_the_watchdog_retries_as_the_harness_does():
+    backoff = Backoff()  # one policy: a fault is off within a second of Toxiproxy's return
+    assert [backoff.next() for _ in range(5)] == [0.25, 0.5, 1.0, 1.0, 1.0]
+
+
+def test_a_hand_over_in_the_journal_is_a_reason_to_act_now():
+    assert handed_over([{"event": "fault.applying"}, {"event": "fault.revert_failed"}]) is None
+    event = {"event": HANDED_OVER, "still_open": ["r1/f0/0"], "reason": "SIGINT while retrying"}
+    assert handed_over([{"event": "fault.applying"}, event]) == (
+        "the harness handed over its rollback (SIGINT while retrying; open: r1/f0/0)"
+    )
 
 
 # -- retrying -------------------------------------------------------------------------
@@ -91,7 +100,7 @@ def test_it_retries_with_backoff_until_the_revert_succeeds(journal, env, fake):
     fake.fail(times=2, status=503, methods={"DELETE"})
     slept: list[float] = []
     assert recover_until_done(journal.path, env, lambda: True, sleep=slept.append)
-    assert slept == [0.5, 1.0]
+    assert slept == [0.25, 0.5]
     assert _trail(journal) == [
         ("fault.revert_failed", "watchdog"),
         ("fault.revert_failed", "watchdog"),
@@ -110,7 +119,7 @@ def test_it_stops_when_another_writer_removed_the_fault(journal, env, fake):
         Journal(journal.path, "harness recover").record("fault.removed", fault_id="r1/f0/0")
 
     assert recover_until_done(journal.path, env, lambda: True, sleep=sleep)
-    assert slept == [0.5]
+    assert slept == [0.25]
     assert fake.count("DELETE") == 1
 
 
@@ -129,7 +138,7 @@ def test_the_stack_going_down_between_attempts_stops_the_retries(journal, env, f
     alive = iter([True, True, False])
     slept: list[float] = []
     assert not recover_until_done(journal.path, env, lambda: next(alive), sleep=slept.append)
-    assert slept == [0.5, 1.0]
+    assert slept == [0.25, 0.5]
     assert fake.count("DELETE") == 2
 
 
@@ -206,3 +215,38 @@ def test_the_watchdog_process_leaves_when_the_run_clears_its_pointer(tmp_path, c
     assert _exit_code(children, ref) == 0
     assert "removed its faults" in log.read_text()
     assert [e["event"] for e in read_events(journal.path)] == ["run.started", "watchdog.watching"]
+
+
+def test_the_watchdog_process_takes_over_at_once_when_the_harness_hands_over(tmp_path, children):
+    fake = FakeToxiproxy()
+    with fake.serve() as url:
+        stack = make_stack(tmp_path / "stack", children, toxiproxy_port=int(url.rsplit(":", 1)[1]))
+        for link in stack.topo.links:
+            fake.add_proxy(link.name)
+        (tmp_path / "run").mkdir()
+        journal = Journal.create(tmp_path / "run" / "journal.jsonl", "harness", run_id="r1")
+        journal.record("fault.applying", fault_id="r1/f0/0", action=TOXIC.to_json())
+        TOXIC.apply(fault_env(fake.client(), stack))
+        harness = children.start()  # alive, and beating: only the hand-over can wake it
+        heartbeat = tmp_path / "run" / "heartbeat"
+        with Heartbeat(heartbeat, interval=0.2):
+            write_active(
+                stack.run.root,
+                ActiveRun(str(journal.path), harness.pid, harness.start_time, str(heartbeat)),
+            )
+            log = tmp_path / "watchdog.log"
+            ref = _watchdog(children, stack, log)
+            wait_for(
+                lambda: "watching pid" in log.read_text(), timeout=10, what="the watchdog to watch"
+            )
+            handed = time.monotonic()
+            journal.record(HANDED_OVER, still_open=["r1/f0/0"], reason="SIGINT while retrying")
+            wait_for(lambda: fake.all_toxics() == [], timeout=10, what="the watchdog to revert")
+            took = time.monotonic() - handed
+            assert _exit_code(children, ref) == 0
+    assert took < 4  # well inside the 5 s a silent heartbeat would take
+    recovering = next(e for e in read_events(journal.path) if e["event"] == "watchdog.recovering")
+    assert recovering["reason"].startswith("the harness handed over its rollback (SIGINT")
+    removed = [e["by"] for e in read_events(journal.path) if e["event"] == "fault.removed"]
+    assert removed == ["watchdog"]
+    assert read_active(stack.run.root) is None
