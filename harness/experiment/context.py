@@ -13,8 +13,8 @@ from harness.experiment.outcome import EXIT_CODES, SEVERITY, Outcome, ProbeEvalu
 from harness.experiment.plan import Plan, StepPlan
 from harness.faults import FaultEnv
 from harness.load.background import BackgroundLoad
-from harness.load.generator import LoadResult
-from harness.probes.client import evaluate_client
+from harness.load.generator import LoadResult, monotonic_offset
+from harness.probes.client import Scope, evaluate_client
 from harness.probes.promql import ProbeResult, evaluate
 from harness.runtime.local.layout import RunDir
 from harness.safety.journal import Journal
@@ -61,13 +61,32 @@ class RunContext:
         """The stack's rule evaluation interval (its scrape interval), in seconds."""
         return parse_duration(self.topo.prometheus.scrape_interval)
 
-    def evaluate(self, probe: AnyProbe) -> ProbeResult:
-        """A PromQL probe against Prometheus; a client probe against the live load."""
+    def evaluate(self, probe: AnyProbe, since: float | None = None) -> ProbeResult:
+        """A PromQL probe against Prometheus; a client probe against the live load.
+
+        `since` (wall clock): a guardrail's fault start; a client probe then counts only
+        the requests sent from then on (`harness.probes.client`)."""
         if isinstance(probe, ClientProbe):
-            return evaluate_client(probe, self.load.recent(probe.window) if self.load else [])
+            records = self.load.recent(probe.window) if self.load else []
+            start = None if since is None else since - monotonic_offset()
+            return evaluate_client(probe, records, Scope(self.faulted(), start))
         return evaluate(probe, self.prom)
 
+    def faulted(self) -> frozenset[str]:
+        """The replicas the faults in force hit; with none in force, those the plan's
+        faults hit (before them, after them, between a ramp's steps)."""
+        open_windows = [w for w in self.outcome.fault_windows if w.end is None]
+        if open_windows:
+            return frozenset(r for w in open_windows for r in w.targets)
+        return frozenset(self.plan.replicas) if self.plan is not None else frozenset()
+
     def record_probe(self, phase: str, result: ProbeResult) -> None:
-        self.outcome.probes.append(ProbeEvaluation(phase, result))
+        self.record_evaluation(ProbeEvaluation(phase, result))
+
+    def record_evaluation(self, evaluation: ProbeEvaluation) -> None:
+        self.outcome.probes.append(evaluation)
+        result, marks = evaluation.result, evaluation.marks()
         # probe results are many and lose nothing on a crash: no fsync for each
-        self.journal.record("probe", durable=False, phase=phase, **result.to_json())
+        self.journal.record(
+            "probe", durable=False, phase=evaluation.phase, **result.to_json(), **marks
+        )

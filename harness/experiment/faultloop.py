@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from harness.clients.toxiproxy import ToxiproxyError
 from harness.errors import RollbackFailed
 from harness.experiment.context import RunContext
-from harness.experiment.outcome import Abort, FaultWindow
+from harness.experiment.infault import during_evaluation, stretch_start
+from harness.experiment.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.experiment.plan import PlannedFault
 from harness.faults import actions_for
 from harness.faults.process import Signal
@@ -217,23 +218,26 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
 
 
 def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
-    """Guardrails (breach or no data: abort) and the control plane every guard interval;
-    expectations every tick."""
+    """Guardrails (breach or no data: abort; pending: wait) and the control plane every
+    guard interval; expectations every tick, judged once their look-back lies inside
+    the fault (`infault`)."""
     try:
         ctx.env.toxiproxy.version()
     except ToxiproxyError as exc:
         raise _abort(ctx, f"Toxiproxy unreachable during the fault: {exc}", []) from exc
     if not ctx.prom.ready():
         raise _abort(ctx, f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
-    guard = [ctx.evaluate(p) for p in ctx.exp.guardrails]
+    since = stretch_start(ctx.outcome.fault_windows, time.time(), ctx.exp.guard_interval)
+    guard = [ctx.evaluate(p, since) for p in ctx.exp.guardrails]
     for r in guard:
-        ctx.record_probe("guardrail", r)
-    breached = [r for r in guard if not r.ok]
-    during = (
-        [ctx.evaluate(p) for p in ctx.exp.during_probes(ctx.evaluation)] if expectations else []
-    )
-    for r in during:
-        ctx.record_probe("during", r)
+        pending = r.status == "pending"  # not judged: no evidence of the fault yet
+        why = r.detail if pending else ""
+        ctx.record_evaluation(ProbeEvaluation("guardrail", r, not pending, why))
+    breached = [r for r in guard if not r.ok and r.status != "pending"]
+    probes = ctx.exp.during_probes(ctx.evaluation) if expectations else ()
+    during = [ctx.evaluate(p) for p in probes]
+    for p, r in zip(probes, during, strict=True):
+        ctx.record_evaluation(during_evaluation(ctx, p, r))
     if expectations or breached:
         ctx.display.tick("fault", remaining, guard + during)
     if breached:

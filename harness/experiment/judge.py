@@ -1,39 +1,76 @@
 """Turn the expectations evaluated during the fault into a verdict that names the worst
-value seen, over samples taken inside a fault window only."""
+value seen, over the evaluations whose look-back lay inside a fault window only.
+
+An evaluation right after an injection still reads pre-fault data (a client window, a
+rate range): it is recorded but not judged (`infault`), and the verdict says how many
+were. An expectation with no judged evaluation at all is "no evaluation inside the
+fault": nothing was shown, so it never passes.
+"""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 
 from harness.experiment.context import RunContext
-from harness.experiment.outcome import FaultWindow, Outcome
+from harness.experiment.outcome import FaultWindow, Outcome, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 
-__all__ = ["during_failures", "judge_during", "worst_of"]
+__all__ = ["during_failures", "judge_during", "judged_note", "worst_of"]
 
 
 def judge_during(ctx: RunContext) -> None:
-    """Deviated when an expectation failed (or had no data) inside a fault window."""
+    """Deviated when an expectation failed (or had no data, or no evaluation inside the
+    fault) inside a fault window."""
     if ctx.outcome.abort is not None:
         return
-    for reason in during_failures(ctx.outcome, ctx.outcome.fault_windows):
+    names = [p.name for p in ctx.exp.during_probes(ctx.evaluation)]
+    for reason in during_failures(ctx.outcome, ctx.outcome.fault_windows, names):
         ctx.outcome.fail("deviated", reason)
 
 
-def during_failures(outcome: Outcome, windows: Sequence[FaultWindow]) -> list[str]:
-    """One line per expectation that failed (or had no data) inside one of `windows`."""
-    by_name: dict[str, list[ProbeResult]] = defaultdict(list)
-    for r in outcome.evaluations("during"):
-        if any(w.covers(r.time) for w in windows):
-            by_name[r.name].append(r)
+def during_failures(
+    outcome: Outcome, windows: Sequence[FaultWindow], expected: Sequence[str] = ()
+) -> list[str]:
+    """One line per expectation that failed, had no data, or (for those `expected`) had
+    no judged evaluation inside one of `windows`."""
+    by_name: dict[str, list[ProbeEvaluation]] = {name: [] for name in expected}
+    for e in outcome.probes:
+        if e.phase == "during" and any(w.covers(e.result.time) for w in windows):
+            by_name.setdefault(e.result.name, []).append(e)
     failures = []
-    for name, results in sorted(by_name.items()):
-        bad = [r for r in results if r.status != "pass"]
+    for name, evals in sorted(by_name.items()):
+        judged = [e.result for e in evals if e.judged]
+        if not judged:
+            failures.append(f"expectation {name}: no evaluation inside the fault ({_none(evals)})")
+            continue
+        bad = [r for r in judged if r.status != "pass"]
         if bad:
-            failures.append(_summary(name, results, bad))
+            note = judged_note(evals)
+            failures.append(_summary(name, judged, bad) + (f"; {note}" if note else ""))
     return failures
+
+
+def judged_note(evals: Sequence[ProbeEvaluation]) -> str:
+    """ "judged 14 of 20 evaluations, those whose 2 s window lay inside the fault (from
+    +2 s)"; "" when every one was judged."""
+    judged = sum(1 for e in evals if e.judged)
+    if judged == len(evals):
+        return ""
+    return f"judged {judged} of {len(evals)} evaluations, {_those(evals)}"
+
+
+def _none(evals: Sequence[ProbeEvaluation]) -> str:
+    if not evals:
+        return "never evaluated while a fault was in force"
+    return f"none of its {len(evals)} evaluations was judged: it judges {_those(evals)}"
+
+
+def _those(evals: Sequence[ProbeEvaluation]) -> str:
+    marked = next((e for e in evals if e.basis), None)
+    if marked is None or marked.settle is None:
+        return "those inside the fault"
+    return f"those whose {marked.basis} lay inside the fault (from +{marked.settle:g} s)"
 
 
 def worst_of(results: list[ProbeResult]) -> ProbeResult | None:

@@ -62,10 +62,27 @@ SEVERITY: tuple[Verdict, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class ProbeEvaluation:
-    """One probe evaluated in one phase ("before", "guardrail", "during", ...)."""
+    """One probe evaluated in one phase ("before", "guardrail", "during", ...).
+
+    One not `judged` is recorded and drawn but never read for a verdict: a `during`
+    evaluation whose look-back still reached back before the fault, a guardrail still
+    waiting for the fault's first evidence; `why` says which. `settle` and `basis`: a
+    `during` expectation's seconds after the fault's start before its evaluations
+    count, and what sets them ("2 s window").
+    """
 
     phase: str
     result: ProbeResult
+    judged: bool = True
+    why: str = ""
+    settle: float | None = None
+    basis: str = ""
+
+    def marks(self) -> dict[str, Any]:
+        """What the journal keeps beside the result: nothing for a plain judged one."""
+        if self.judged and self.settle is None:
+            return {}
+        return {"judged": self.judged, "why": self.why, "settle": self.settle, "basis": self.basis}
 
 
 @dataclass(slots=True)
@@ -245,8 +262,8 @@ class Outcome:
             self.verdict = verdict
 
     def evaluations(self, phase: str) -> list[ProbeResult]:
-        """The results of every evaluation in `phase`, in order."""
-        return [p.result for p in self.probes if p.phase == phase]
+        """The results of every judged evaluation in `phase`, in order."""
+        return [p.result for p in self.probes if p.phase == phase and p.judged]
 
 
 def verdict_fields(o: Outcome) -> dict[str, Any]:

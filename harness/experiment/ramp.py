@@ -57,7 +57,8 @@ def _run_step(ctx: RunContext, result: StepResult) -> None:
     result.start = min((w.start for w in windows), default=time.time())
     result.end = max((w.end or time.time() for w in windows), default=result.start)
     if result.status != "breached":
-        result.reasons += during_failures(ctx.outcome, windows)
+        names = [p.name for p in ctx.exp.during_probes(ctx.evaluation)]
+        result.reasons += during_failures(ctx.outcome, windows, names)
     with phase(ctx, "recovery", f"after step {result.step}"):
         result.recovery_seconds = await_recovery(ctx)
     if result.recovery_seconds is None:

@@ -74,6 +74,7 @@ class Record:
     idempotency_key: str | None = None
     body: dict[str, Any] | None = None  # the JSON object a write (not GET/HEAD) got with a 2xx
     trace_id: str | None = None  # 32 hex digits: the W3C trace the request started
+    target: str = ""  # the replica whose edge proxy the request went through ("": a plain URL)
 
     @property
     def ok(self) -> bool:

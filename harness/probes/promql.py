@@ -19,7 +19,9 @@ from harness.specs.experiment import Probe
 
 __all__ = ["OPS", "ProbeResult", "evaluate"]
 
-Status = Literal["pass", "fail", "no data", "error"]
+# "pending": a guardrail's fault has not yet produced its first evidence (client probes
+# only, for at most one window); it neither passes nor breaches
+Status = Literal["pass", "fail", "no data", "error", "pending"]
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

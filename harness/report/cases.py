@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 
 from harness.alerts.proof import AlertProof
-from harness.experiment.outcome import Outcome
+from harness.experiment.judge import judged_note
+from harness.experiment.outcome import Outcome, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 
 __all__ = ["Case", "cases_of"]
@@ -34,21 +35,30 @@ class Case:
 
 def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
     cases: list[Case] = []
-    grouped: dict[tuple[str, str], list[ProbeResult]] = {}
+    grouped: dict[tuple[str, str], list[ProbeEvaluation]] = {}
     # a ramp's expectations and guardrails are judged per step (its breaking point may
     # lie past what the hypothesis claims): its cases are the steps
     per_step = ("during", "guardrail") if outcome.ramp is not None else ()
     for p in outcome.probes:
         if p.phase in _PHASE_TITLES and p.phase not in per_step:
-            grouped.setdefault((p.phase, p.result.name), []).append(p.result)
-    for (phase, name), evals in grouped.items():
+            grouped.setdefault((p.phase, p.result.name), []).append(p)
+    for (phase, name), marked in grouped.items():
+        title = f"{experiment}.{_PHASE_TITLES[phase]}"
+        evals = [p.result for p in marked if p.judged]  # the rest never decide (`infault`)
+        note = judged_note(marked)
+        if not evals:
+            # a during expectation with nothing judged showed nothing: it fails (the
+            # verdict says so); a guardrail pending throughout had nothing to stop
+            skip = phase != "during"
+            cases.append(Case(title, name, skip, f"no evaluation inside the fault: {note}", skip))
+            continue
         bad = [e for e in evals if not e.ok]
         # "before" is polled until it holds, so its last evaluation decides; elsewhere any failure
         polled = phase in ("before", "dry-run")
         ok = evals[-1].ok if polled else not bad
         shown = evals[-1] if polled or not bad else bad[0]
-        title = f"{experiment}.{_PHASE_TITLES[phase]}"
-        cases.append(Case(title, name, ok, _evidence(shown, len(evals), len(bad))))
+        evidence = _evidence(shown, len(evals), len(bad))
+        cases.append(Case(title, name, ok, f"{evidence}; {note}" if note else evidence))
     if outcome.figures.recovery_awaited:
         recovery = outcome.figures.recovery_seconds
         ok = recovery is not None

@@ -93,7 +93,8 @@ def outcome_from_events(events: list[dict[str, Any]]) -> Outcome:
     for e in events:
         if e["event"] == "probe":
             result = ProbeResult(**{k: e.get(k, "") for k in _PROBE_FIELDS})
-            outcome.probes.append(ProbeEvaluation(str(e["phase"]), result))
+            marks = (e.get("judged", True), e.get("why", ""), e.get("settle"), e.get("basis", ""))
+            outcome.probes.append(ProbeEvaluation(str(e["phase"]), result, *marks))
     verdict = next((e for e in reversed(events) if e["event"] == "verdict"), None)
     if verdict is None:
         outcome.reasons.append(

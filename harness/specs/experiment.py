@@ -32,6 +32,7 @@ from harness.specs.base import MAX_COUNT, NAME
 from harness.specs.base import Strict as _Strict
 from harness.specs.durations import Duration
 from harness.specs.load import LoadSpec, LoadTarget, RouteSpec, loopback_url
+from harness.specs.probechecks import probe_problems
 from harness.specs.probes import AnyProbe, ClientProbe, Probe
 from harness.specs.ramp import Ramp, RampStep, step_problems, with_settings
 from harness.specs.yamlload import FieldError, Problem, load_model, refuse_old_key
@@ -220,6 +221,7 @@ class Experiment(_Strict):
     def _consistent(self) -> Experiment:
         problems = [*self._reference_problems(), *self._window_problems()]
         problems += self._ramp_problems()
+        problems += probe_problems(self)
         client = [
             p.name
             for p in (*self.steady_state, *self.guardrails, *self.expectations.during)

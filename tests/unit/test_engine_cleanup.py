@@ -341,8 +341,15 @@ def _probe(
 
 def _judged(probes: list[ProbeEvaluation], windows: list[FaultWindow]) -> Outcome:
     outcome = Outcome(probes=probes, fault_windows=windows)
-    judge_during(SimpleNamespace(outcome=outcome))  # type: ignore[arg-type]
+    judge_during(_judging(outcome))
     return outcome
+
+
+def _judging(outcome: Outcome) -> Any:
+    """What judge_during reads of a RunContext: the outcome, and the experiment's during
+    probes (here none declared: only those evaluated are judged)."""
+    exp = SimpleNamespace(during_probes=lambda evaluation: ())
+    return SimpleNamespace(outcome=outcome, exp=exp, evaluation=1.0)
 
 
 WINDOW = [FaultWindow(0, "latency", ("api-1",), 1000.0, 1010.0)]
@@ -394,7 +401,7 @@ def test_judge_passes_what_held_inside_the_window_and_skips_aborted_runs():
     assert _judged([_probe(5000.0, 0.1, "fail")], open_window).verdict == "deviated"
     aborted = Outcome(probes=[_probe(1001.0, 0.1, "fail")], fault_windows=WINDOW)
     aborted.abort = Abort(1001.0, "guardrail")
-    judge_during(SimpleNamespace(outcome=aborted))  # type: ignore[arg-type]
+    judge_during(_judging(aborted))
     assert aborted.verdict is None
 
 

@@ -27,9 +27,10 @@ from tests.unit.engineworld import EXPERIMENT, LINK, World, assert_clean, assert
 LATENCY_RAMP: dict[str, Any] = {
     "steps": [{"latency_ms": 100}, {"latency_ms": 200}, {"latency_ms": 300}]
 }
-DURING = {"during": [{"name": "fast", "query": "fast", "op": ">=", "threshold": 1}]}
+# the fake Prometheus answers for the instant asked, with no look-back: judged from the start
+DURING = {"during": [{"name": "fast", "query": "fast", "op": ">=", "threshold": 1, "settle": 0}]}
 GUARD = [{"name": "not-on-fire", "query": "fire", "op": ">=", "threshold": 1}]
-WATCH = [{"name": "watch", "query": "anything", "op": ">=", "threshold": 0}]  # always passes
+WATCH = [{"name": "watch", "query": "anything", "op": ">=", "threshold": 0, "settle": 0}]  # passes
 
 
 def _latency(world: World) -> int:
