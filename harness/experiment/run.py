@@ -46,6 +46,7 @@ from harness.safety.signals import (
     Interrupted,
     deferred_signals,
     hold_signals,
+    noted_signals,
     raise_on_signals,
 )
 
@@ -82,8 +83,11 @@ def _conclude(ctx: RunContext, exc: BaseException) -> None:
     if isinstance(exc, Refused | InvalidInput):
         ctx.outcome.fail("refused", str(exc))
     elif isinstance(exc, Interrupted):
+        _safely(ctx, "saying so", _say_stopping, ctx)
         ctx.outcome.fail("interrupted", f"{exc}; {_what_is_left(ctx)}")
     elif isinstance(exc, HarnessError):
+        if noted_signals():  # Ctrl-C while a revert was retried: it was handed over
+            _safely(ctx, "saying so", _say_stopping, ctx)
         ctx.outcome.fail("error", str(exc))
     else:  # a bug must still end as a verdict, with its traceback
         trace = "".join(traceback.format_exception(exc))
@@ -196,6 +200,17 @@ def _release_watchdog(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
         proc.terminate()
         proc.wait(timeout=5)
     ctx.journal.record("watchdog.released", exit_code=proc.returncode)
+
+
+def _say_stopping(ctx: RunContext) -> None:
+    """A signal ended the run, and the faults are off (or handed over): say so now. The
+    cleanup, the verdict and the report still take seconds, and Ctrl-C must not look
+    ignored meanwhile."""
+    if not any(e["event"] == "fault.applying" for e in ctx.journal.events):
+        said = "nothing was injected"
+    else:
+        said = _what_is_left(ctx)
+    ctx.display.phase("interrupted", f"{said}; writing the report…")
 
 
 def _what_is_left(ctx: RunContext) -> str:
