@@ -29,6 +29,7 @@ __all__ = [
     "ProbeEvaluation",
     "RampOutcome",
     "StepResult",
+    "TargetLoad",
     "Verdict",
     "verdict_fields",
 ]
@@ -211,8 +212,20 @@ class Figures:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetLoad:
+    """One target's share of the load: the replica whose edge proxy it went through
+    ("" for a URL), and what its users saw there."""
+
+    target: str
+    requests: int
+    errors: int
+    error_ratio: float | None
+    p99_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class LoadSummary:
-    """What the load generator's users saw over the run."""
+    """What the load generator's users saw over the run, in all and through each target."""
 
     requests: int
     errors: int
@@ -221,10 +234,18 @@ class LoadSummary:
     p99_ms: float | None
     mean_ms: float | None
     achieved_rps: float | None
+    targets: tuple[TargetLoad, ...] = ()  # in the order the requests went round
 
     @classmethod
     def of(cls, result: LoadResult) -> LoadSummary:
-        return cls(**result.summary())
+        targets = tuple(TargetLoad(**t) for t in result.by_target())
+        return cls(**result.summary(), targets=targets)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoadSummary:
+        """As the journal's verdict carries it (`asdict`); older journals have no targets."""
+        targets = tuple(TargetLoad(**t) for t in data.get("targets", ()))
+        return cls(**{**data, "targets": targets})
 
 
 @dataclass

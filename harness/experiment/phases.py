@@ -135,18 +135,25 @@ def describe_plan(ctx: RunContext) -> list[str]:
             )
     if ctx.outcome.ramp is not None and ctx.outcome.ramp.limit:
         lines.append(f"ramp: {ctx.outcome.ramp.limit}")
-    if ctx.exp.load is not None and ctx.plan is not None and ctx.plan.load_url:
-        lines.append(f"load: {ctx.exp.load.rate:g} req/s to {ctx.plan.load_url}")
+    if ctx.exp.load is not None and ctx.plan is not None and ctx.plan.load is not None:
+        lines.append(f"load: {ctx.plan.load.describe(ctx.exp.load.rate)}")
     return lines
 
 
 def start_load(ctx: RunContext) -> None:
-    """Start the load on the target the planner resolved (`Plan.load_url`)."""
+    """Start the load on the targets the planner resolved (`Plan.load`), and journal them."""
     if ctx.exp.load is None:
         return
-    assert ctx.plan is not None and ctx.plan.load_url is not None, "plan before the load"
+    assert ctx.plan is not None and ctx.plan.load is not None, "plan before the load"
     budget = load_budget(ctx.exp, max(1, len(ctx.steps)))
-    ctx.load = BackgroundLoad(ctx.plan.load_url, ctx.exp.load, budget, ctx.seed).start()
+    targets = ctx.plan.load.targets
+    ctx.journal.record(
+        "load.started",
+        rate=ctx.exp.load.rate,
+        budget_seconds=budget,
+        targets=[{"target": t.name, "url": t.url} for t in targets],
+    )
+    ctx.load = BackgroundLoad(targets, ctx.exp.load, budget, ctx.seed).start()
     time.sleep(ctx.exp.settle)  # let rate windows fill with this run's traffic
 
 
@@ -164,7 +171,16 @@ def stop_load(ctx: RunContext) -> None:
     ctx.load_result = ctx.load.stop()
     ctx.load = None
     if ctx.load_result is not None:
-        ctx.outcome.load = LoadSummary.of(ctx.load_result)
+        ctx.outcome.load = summary = LoadSummary.of(ctx.load_result)
+        ctx.journal.record(
+            "load.stopped",
+            requests=summary.requests,
+            errors=summary.errors,
+            targets=[
+                {"target": t.target, "requests": t.requests, "errors": t.errors}
+                for t in summary.targets
+            ],
+        )
 
 
 def steady_state(ctx: RunContext, label: str) -> list[ProbeResult]:
@@ -216,10 +232,12 @@ def run_checks(ctx: RunContext) -> None:
     """Every declared check, after the load stopped, on what its users were acknowledged.
 
     A miss deviates; no data deviates too (nothing was proven); an error is "error".
-    HTTP checks read back from the load's target unless they name their own.
+    HTTP checks read back from the load's entry (its service's replica 1 edge, even when
+    the load is spread, or its URL) unless they name their own.
     """
     records = ctx.load_result.records if ctx.load_result is not None else []
-    base_url = (ctx.plan.load_url if ctx.plan is not None else None) or ""
+    load = ctx.plan.load if ctx.plan is not None else None
+    base_url = load.entry if load is not None else ""
     for check in ctx.exp.expectations.checks:
         result = run_check(check, records, base_url=base_url, topo=ctx.topo)
         ctx.outcome.checks.append(result)

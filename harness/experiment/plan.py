@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from harness.errors import InvalidInput, Issue, Refused
+from harness.experiment.loadtarget import LoadPlan, load_plan
 from harness.specs.experiment import (
     NETWORK_FAULTS,
     Experiment,
     FaultSpec,
-    LoadSpec,
     TargetSelector,
 )
 from harness.specs.topology import Link, Topology
@@ -29,7 +29,7 @@ __all__ = [
     "Plan",
     "PlannedFault",
     "StepPlan",
-    "load_url",
+    "load_plan",
     "plan_experiment",
     "plan_ramp",
     "topology_problems",
@@ -52,7 +52,7 @@ class PlannedFault:
 class Plan:
     faults: tuple[PlannedFault, ...]
     seed: int
-    load_url: str | None = None  # where the load goes (None: the experiment has no load)
+    load: LoadPlan | None = None  # where the load goes (None: the experiment has no load)
 
     @property
     def replicas(self) -> set[str]:
@@ -79,7 +79,7 @@ def plan_experiment(
         _planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo)
         for i, fault in enumerate(exp.faults)
     )
-    plan = Plan(faults, seed, load_url(exp.load, topo) if exp.load is not None else None)
+    plan = Plan(faults, seed, load_plan(exp.load, topo) if exp.load is not None else None)
     _check_blast_radius(exp, topo, live_set, plan)
     return plan
 
@@ -146,64 +146,10 @@ def topology_problems(exp: Experiment, topo: Topology) -> list[Problem]:
             problems += [(("faults", i, "target"), msg) for msg in _hop_problems(sel, topo)]
     if exp.load is not None:
         try:
-            load_url(exp.load, topo)
+            load_plan(exp.load, topo)
         except FieldError as exc:
             problems += [(("load", *loc), msg) for loc, msg in exc.problems]
     return problems
-
-
-def load_url(load: LoadSpec, topo: Topology) -> str:
-    """The base URL the load is sent to; FieldError (located in `load`) when there is none.
-
-    `target.url` as written (loopback only: see `loopback_url`); `target.service`: that
-    service's public entry, its first edge proxy; no target: the entry of the topology's
-    one service with edge proxies.
-    """
-    target = load.target
-    if target is not None and target.url is not None:
-        return target.url
-    entries = _edge_entries(topo)
-    if target is None:
-        if len(entries) == 1:
-            return next(iter(entries.values()))
-        raise FieldError(("target",), _no_default(entries))
-    assert target.service is not None
-    if target.service not in topo.services:
-        known = ", ".join(sorted(topo.services))
-        raise FieldError(
-            ("target", "service"), f"unknown service {target.service!r} (known: {known})"
-        )
-    if target.service not in entries:
-        raise FieldError(
-            ("target", "service"),
-            f"service {target.service!r} has no edge proxy: give it edge_port_base in the "
-            "topology, or send the load to a target.url",
-        )
-    return entries[target.service]
-
-
-def _no_default(entries: dict[str, str]) -> str:
-    if not entries:
-        return (
-            "the topology has no service with an edge proxy: say where the load goes with "
-            "target.url, or give a service edge_port_base and name it in target.service"
-        )
-    names = ", ".join(sorted(entries))
-    return (
-        f"the topology has {len(entries)} services with an edge proxy ({names}): "
-        "say which with target.service, or give target.url"
-    )
-
-
-def _edge_entries(topo: Topology) -> dict[str, str]:
-    """Each service with edge proxies, and the URL of its first (replica 1's, usually)."""
-    service_of = {r.name: r.service for r in topo.replicas}
-    host = f"[{topo.host}]" if ":" in topo.host else topo.host
-    entries: dict[str, str] = {}
-    for link in topo.links:
-        if link.kind == "edge" and link.target in service_of:
-            entries.setdefault(service_of[link.target], f"http://{host}:{link.listen_port}")
-    return entries
 
 
 def _selector_problems(sel: TargetSelector, topo: Topology) -> list[Problem]:

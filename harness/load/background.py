@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Sequence
 
-from harness.load.generator import LoadResult, Record, Route, run_load
+from harness.load.generator import LoadResult, Record, Route, Target, run_load
 from harness.specs.experiment import LoadSpec
 
 __all__ = ["BackgroundLoad", "routes_of"]
@@ -28,22 +29,28 @@ def routes_of(spec: LoadSpec) -> list[Route]:
 
 
 class BackgroundLoad:
-    """Start with `start()`, end with `stop()` which returns what the users saw."""
+    """Start with `start()`, end with `stop()` which returns what the users saw.
 
-    def __init__(self, base_url: str, spec: LoadSpec, max_seconds: float, seed: int) -> None:
+    `targets` take the requests in turn (one: all of them; see `run_load`)."""
+
+    def __init__(
+        self, targets: Sequence[Target], spec: LoadSpec, max_seconds: float, seed: int
+    ) -> None:
         self._stop = threading.Event()
         self.records: list[Record] = []  # appended by the load thread as responses arrive
         self._result: LoadResult | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
-            target=self._run, name="load", daemon=True, args=(base_url, spec, max_seconds, seed)
+            target=self._run, name="load", daemon=True, args=(targets, spec, max_seconds, seed)
         )
 
-    def _run(self, base_url: str, spec: LoadSpec, max_seconds: float, seed: int) -> None:
+    def _run(
+        self, targets: Sequence[Target], spec: LoadSpec, max_seconds: float, seed: int
+    ) -> None:
         try:
             self._result = asyncio.run(
                 run_load(
-                    base_url,
+                    targets,
                     spec.rate,
                     max_seconds,
                     routes_of(spec),

@@ -7,12 +7,14 @@ in the numbers instead of silently lowering the rate. POSTs carry a fresh
 Idempotency-Key, kept with the result, so a run can be checked against the database.
 Every request starts its own W3C trace (`traceparent` with a fresh trace id and span
 id, sampled), kept with the result, so a slow or failed request can be looked up in
-the trace backend.
+the trace backend. Several targets (a service's replicas' edge proxies) take the
+requests in turn, and each result names the one it went through.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -21,11 +23,20 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
 
-__all__ = ["LoadResult", "Record", "Route", "monotonic_offset", "new_traceparent", "run_load"]
+__all__ = [
+    "LoadResult",
+    "Record",
+    "Route",
+    "Target",
+    "monotonic_offset",
+    "new_traceparent",
+    "run_load",
+]
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,14 @@ class Record:
         return self.route.split(" ", 1)[1]
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a share of the load goes: a base URL, and the replica whose edge proxy it is."""
+
+    url: str
+    name: str = ""  # the replica; "" for a URL that is no replica's edge
+
+
 def monotonic_offset() -> float:
     """What to add to a `time.monotonic()` reading (a record's `scheduled`) for wall clock."""
     return time.time() - time.monotonic()
@@ -102,12 +121,11 @@ class LoadResult:
     duration: float
     dropped: int = 0  # due requests not sent because `max_in_flight` were outstanding
     offset: float = 0.0  # monotonic -> wall clock for `records` (monotonic_offset at start)
+    targets: tuple[str, ...] = ("",)  # each target's name, in the order requests went round
+    dropped_at: tuple[int, ...] = (0,)  # `dropped`, per target (same order)
 
     def quantile(self, q: float) -> float | None:
-        lat = sorted(r.latency for r in self.records)
-        if not lat:
-            return None
-        return lat[min(len(lat) - 1, int(q * len(lat)))]
+        return _quantile(sorted(r.latency for r in self.records), q)
 
     def summary(self) -> dict[str, Any]:
         total = len(self.records) + self.dropped
@@ -124,13 +142,40 @@ class LoadResult:
             "achieved_rps": len(self.records) / self.duration if self.duration else None,
         }
 
+    def by_target(self) -> list[dict[str, Any]]:
+        """Requests, errors (dropped ones count as both) and p99 through each target, in
+        order: a target that got no answer at all is listed with its zeros."""
+        mine: dict[str, list[Record]] = {name: [] for name in self.targets}
+        for r in self.records:
+            mine.setdefault(r.target, []).append(r)
+        drops = dict(zip(self.targets, self.dropped_at, strict=False))
+        out = []
+        for name, records in mine.items():
+            total = len(records) + drops.get(name, 0)
+            errors = sum(1 for r in records if not r.ok) + drops.get(name, 0)
+            p99 = _quantile(sorted(r.latency for r in records), 0.99)
+            out.append(
+                {
+                    "target": name,
+                    "requests": total,
+                    "errors": errors,
+                    "error_ratio": errors / total if total else None,
+                    "p99_ms": _ms(p99),
+                }
+            )
+        return out
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
+
 
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 3)
 
 
 async def run_load(
-    base_url: str,
+    target: str | Sequence[Target],
     rate: float,
     duration: float,
     routes: Sequence[Route],
@@ -145,21 +190,28 @@ async def run_load(
 ) -> LoadResult:
     """Send `rate` requests per second for `duration` seconds (or until `stop` is set).
 
-    `headers` go with every request, under each route's own; `transport` replaces the
-    network (tests pass an `httpx.MockTransport`).
+    `target` is one base URL, or several targets that take the requests in turn (request
+    i goes to target i mod N: each gets rate/N, the same ones on every run). `headers`
+    go with every request, under each route's own; `transport` replaces the network
+    (tests pass an `httpx.MockTransport`).
     """
+    targets = [Target(target)] if isinstance(target, str) else list(target)
+    assert targets, "a load needs a target"
     rng = random.Random(seed)
     weights = [r.weight for r in routes]
     # few idle connections kept: httpcore 1.0 scans every pooled connection on each request
     # start and end, so hundreds kept after a stall left the schedule seconds behind
     # (bench/README.md, "after a stall")
     limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=20)
-    async with httpx.AsyncClient(
-        base_url=base_url, timeout=timeout, limits=limits, headers=headers, transport=transport
-    ) as client:
+    client = partial(
+        httpx.AsyncClient, timeout=timeout, limits=limits, headers=headers, transport=transport
+    )
+    async with contextlib.AsyncExitStack() as clients_open:
+        # one client (and connection pool) per target, on its base URL
+        clients = [await clients_open.enter_async_context(client(base_url=t.url)) for t in targets]
         records: list[Record] = sink if sink is not None else []  # sink: read live by others
         pending: set[asyncio.Task[None]] = set()
-        dropped = 0
+        dropped = [0] * len(targets)
         offset, start = monotonic_offset(), time.monotonic()
         wall = start + offset
         for i in range(int(rate * duration)):
@@ -167,16 +219,19 @@ async def run_load(
             if stop is not None and stop.is_set():
                 break
             await asyncio.sleep(max(0.0, due - time.monotonic()))
+            k = i % len(targets)
             if len(pending) >= max_in_flight:
-                dropped += 1
+                dropped[k] += 1
                 continue
             route = rng.choices(routes, weights)[0]
-            task = asyncio.create_task(_one(client, route, rng, due, records))
+            task = asyncio.create_task(_one(clients[k], targets[k].name, route, rng, due, records))
             pending.add(task)
             task.add_done_callback(pending.discard)
         if pending:
             await asyncio.wait(pending)
-        return LoadResult(records, wall, time.monotonic() - start, dropped, offset)
+        names = tuple(t.name for t in targets)
+        elapsed = time.monotonic() - start
+        return LoadResult(records, wall, elapsed, sum(dropped), offset, names, tuple(dropped))
 
 
 def new_traceparent() -> tuple[str, str]:
@@ -191,7 +246,12 @@ def _trace_id(traceparent: str) -> str | None:
 
 
 async def _one(
-    client: httpx.AsyncClient, route: Route, rng: random.Random, due: float, out: list[Record]
+    client: httpx.AsyncClient,
+    target: str,
+    route: Route,
+    rng: random.Random,
+    due: float,
+    out: list[Record],
 ) -> None:
     path, body, hdrs = route.render(rng)  # a POST's headers carry an Idempotency-Key
     key = hdrs.get("Idempotency-Key")
@@ -203,7 +263,8 @@ async def _one(
         resp = await client.request(route.method, path, json=body, headers=hdrs)
     except httpx.HTTPError as exc:
         error = type(exc).__name__
-        out.append(Record(name, due, time.monotonic() - due, 0, error, key, trace_id=trace))
+        latency = time.monotonic() - due
+        out.append(Record(name, due, latency, 0, error, key, trace_id=trace, target=target))
         return
     parsed = None  # kept for acknowledged writes only: what checks read back afterwards
     is_json = resp.headers.get("content-type", "").startswith("application/json")
@@ -214,4 +275,4 @@ async def _one(
             parsed = None
         parsed = parsed if isinstance(parsed, dict) else None
     latency = time.monotonic() - due
-    out.append(Record(name, due, latency, resp.status_code, None, key, parsed, trace))
+    out.append(Record(name, due, latency, resp.status_code, None, key, parsed, trace, target))

@@ -109,7 +109,7 @@ def outcome_from_events(events: list[dict[str, Any]]) -> Outcome:
     awaited = "recovery_seconds" in figures
     outcome.figures = Figures(**figures, recovery_awaited=awaited)
     if verdict.get("load"):
-        outcome.load = LoadSummary(**verdict["load"])
+        outcome.load = LoadSummary.from_json(verdict["load"])
     outcome.checks = [CheckResult(**c) for c in verdict.get("checks", [])]
     outcome.alerts = [_alert(a) for a in verdict.get("alerts", [])]
     outcome.budget = [BudgetBurn(**b) for b in verdict.get("budget", [])]

@@ -70,7 +70,10 @@ class HttpCheckSpec(_Strict):
     request: CheckRequest = Field(description="the read made for each of them")
     expect_status: int = Field(200, ge=100, le=599, description="verifies one; any other: missing")
     target: str | None = Field(
-        None, pattern=r"^https?://\S+$", description="base URL; default: the load's target"
+        None,
+        pattern=r"^https?://\S+$",
+        description="base URL; default: the load's target URL, or its service's entry "
+        "(replica 1's edge proxy), even when the load is spread over several replicas",
     )
     timeout: Duration = Field(5.0, gt=0, description="per request; past it: no answer")
     deadline: Duration = Field(30.0, gt=0, description="for the whole check; past it: error")

@@ -89,16 +89,40 @@ class LoadTarget(_Strict):
     service: str | None = Field(
         None,
         description="a service of the topology: the load goes through its edge proxy "
-        "(replica 1's), so the service needs edge_port_base",
+        "(replica 1's, unless spread or replicas say otherwise), so the service needs "
+        "edge_port_base",
     )
     url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
         None, description="any base URL on loopback, e.g. http://127.0.0.1:18201"
+    )
+    spread: bool = Field(
+        False,
+        description="with service: send the load through every replica's edge proxy, one "
+        "request to each in turn in replica order, so each of N replicas gets rate/N and "
+        "each request's record names its replica; false: replica 1's edge proxy only",
+    )
+    replicas: tuple[str, ...] | None = Field(
+        None,
+        min_length=1,
+        description="with service: only these replicas' edge proxies share the load, one "
+        "request to each in turn in this order (spreads without spread: true)",
     )
 
     @model_validator(mode="after")
     def _one_kind(self) -> LoadTarget:
         if (self.service is None) == (self.url is None):
             raise FieldError((), "give exactly one of service or url")
+        if self.url is not None and (self.spread or self.replicas is not None):
+            field = "spread" if self.spread else "replicas"
+            raise FieldError((field,), "a url is one target: spread and replicas go with service")
+        if self.replicas is not None:
+            twice = sorted({r for r in self.replicas if self.replicas.count(r) > 1})
+            if twice:
+                raise FieldError(("replicas",), f"{', '.join(twice)} named twice")
+            if "spread" in self.model_fields_set and not self.spread:
+                raise FieldError(
+                    ("spread",), "replicas spreads the load over the replicas named: drop spread"
+                )
         return self
 
 

@@ -47,6 +47,8 @@ load:
     assert result.returncode == 0, result.stdout + result.stderr
     assert journal["load"]["requests"] > 0, journal["load"]
     assert journal["load"]["errors"] == 0, journal["load"]
+    (only,) = journal["load"]["targets"]  # a URL is one target, and no replica's edge
+    assert (only["target"], only["requests"]) == ("", journal["load"]["requests"])
     carrying = [line for line in stack.log_lines("catalog-1") if trace_id in line]
     assert len(carrying) >= journal["load"]["requests"], "every request carried the header"
     assert not [line for line in stack.log_lines("catalog-2") if trace_id in line]

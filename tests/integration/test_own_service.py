@@ -182,3 +182,39 @@ def test_the_example_files_validate_against_their_topology():
         str(EXAMPLE / "stack.yaml"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_spread_load_goes_through_both_replicas_edges_and_counts_each(own: Stack, tmp_path: Path):
+    marker = f"spread-{tmp_path.name}"  # this test's requests, in the replicas' access logs
+    load = f"""
+load:
+  target: {{service: httpbin, spread: true}}
+  rate: 20
+  routes:
+    - {{method: GET, path: /anything/{marker}}}
+"""
+    path = experiment(
+        tmp_path,
+        "httpbin-spread",
+        "two: {replicas: [httpbin-2], hop: edge}",
+        "- {type: refused, target: two, duration: 3s}",
+        steady=USERS_OK,
+        load=load,
+        blast="max_targets: 1\n  max_duration: 30s",
+    )
+    result, journal = run(own, path, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (started,) = events(journal, "load.started")
+    assert started["targets"] == [
+        {"target": r, "url": _entry(own, r)} for r in ("httpbin-1", "httpbin-2")
+    ]
+    one, two = journal["load"]["targets"]
+    assert (one["target"], two["target"]) == ("httpbin-1", "httpbin-2")
+    assert abs(one["requests"] - two["requests"]) <= 1  # one each in turn
+    assert one["errors"] == 0 and two["errors"] > 0, journal["load"]  # only its edge refused
+    for replica, stats in (("httpbin-1", one), ("httpbin-2", two)):
+        served = [line for line in own.log_lines(replica) if marker in line]
+        assert len(served) >= stats["requests"] - stats["errors"] > 0, replica
+    (page,) = (tmp_path / "runs").glob("*/report.html")
+    assert f"through httpbin-2's edge proxy: {two['errors']} errors" in page.read_text()
+    _assert_clean(own)

@@ -125,7 +125,7 @@ def test_the_load_generator_keeps_the_json_body_of_acknowledged_writes_only():
         out: list[Record] = []
         transport = httpx.MockTransport(shop)
         async with httpx.AsyncClient(transport=transport, base_url="http://shop") as client:
-            await _one(client, Route(method, path), random.Random(1), 0.0, out)
+            await _one(client, "", Route(method, path), random.Random(1), 0.0, out)
         return out[0]
 
     post, get, failed = (

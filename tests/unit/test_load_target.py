@@ -1,4 +1,5 @@
-"""Where the load goes: a service's edge proxy, a loopback URL, or the topology's one entry."""
+"""Where the load goes: a service's edge proxy (or every replica's), a loopback URL, or the
+topology's one entry."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 import pytest
 
 from harness.errors import InvalidInput
-from harness.experiment.plan import load_url, plan_experiment, topology_problems
+from harness.experiment.loadtarget import LoadPlan, load_plan
+from harness.experiment.plan import plan_experiment, topology_problems
+from harness.load.generator import Target
 from harness.specs.experiment import Experiment, LoadSpec
 from harness.specs.topology import Topology
 from harness.specs.yamlload import FieldError, parse_model
@@ -17,7 +20,7 @@ from tests.unit.test_spec_and_plan import ALL_LIVE, EXAMPLE, TOPO
 SHOP_TARGET = "  target: {service: gateway}\n"
 
 
-def _load(target: dict[str, str] | None = None) -> LoadSpec:
+def _load(target: dict[str, Any] | None = None) -> LoadSpec:
     spec: dict[str, Any] = {"rate": 1, "routes": [{"path": "/"}]}
     return LoadSpec.model_validate(spec if target is None else {**spec, "target": target})
 
@@ -33,9 +36,17 @@ def _topo(edges: dict[str, int]) -> Topology:
     return Topology.model_validate({"services": services})
 
 
+def load_url(load: LoadSpec, topo: Topology) -> str:
+    """Where a load that is not spread goes: its one target, which is its entry too."""
+    plan = load_plan(load, topo)
+    (target,) = plan.targets
+    assert target.url == plan.entry
+    return target.url
+
+
 def _problem(load: LoadSpec, topo: Topology) -> tuple[tuple[str | int, ...], str]:
     with pytest.raises(FieldError) as exc:
-        load_url(load, topo)
+        load_plan(load, topo)
     (problem,) = exc.value.problems
     return problem
 
@@ -104,9 +115,10 @@ def test_a_loopback_url_is_the_target_as_written(url):
 def test_the_planner_puts_the_resolved_url_in_the_plan():
     text = _with_target("  target: {url: 'http://127.0.0.1:18201'}\n")
     plan = plan_experiment(parse_model(text, "exp.yaml", Experiment), TOPO, ALL_LIVE, seed=1)
-    assert plan.load_url == "http://127.0.0.1:18201"
+    assert plan.load == LoadPlan((Target("http://127.0.0.1:18201"),), "http://127.0.0.1:18201")
     shop = plan_experiment(parse_model(EXAMPLE.read_text(), "e", Experiment), TOPO, ALL_LIVE, 1)
-    assert shop.load_url == "http://127.0.0.1:18080"
+    edge = "http://127.0.0.1:18080"
+    assert shop.load == LoadPlan((Target(edge, "gateway-1"),), edge)
 
 
 REFUSED = [
@@ -172,3 +184,100 @@ def test_a_missing_default_is_reported_in_the_load_block():
         parse_model(text, "exp.yaml", Experiment, partial(topology_problems, topo=topo))
     problems = [(i.line, i.field) for i in exc.value.issues if i.field.startswith("load")]
     assert problems == [(23, "load.target")]  # the first line of the load block
+
+
+# -- spread: every replica's edge proxy, or the replicas named ---------------------------
+
+WEB = [Target("http://127.0.0.1:20080", "web-1"), Target("http://127.0.0.1:20081", "web-2")]
+
+
+def test_a_service_load_goes_through_replica_1s_edge_unless_spread():
+    topo = _topo({"web": 20080})
+    assert load_plan(_load({"service": "web"}), topo).targets == (WEB[0],)
+    assert load_plan(_load(), topo).targets == (WEB[0],)  # the default entry is replica 1's too
+
+
+def test_spread_takes_every_replicas_edge_in_replica_order_and_checks_keep_replica_1():
+    plan = load_plan(_load({"service": "web", "spread": True}), _topo({"web": 20080}))
+    assert plan == LoadPlan(tuple(WEB), "http://127.0.0.1:20080")
+
+
+def test_replicas_choose_the_edges_in_their_order_and_checks_still_read_from_replica_1():
+    topo = _topo({"web": 20080})
+    assert load_plan(_load({"service": "web", "replicas": ["web-2"]}), topo) == LoadPlan(
+        (WEB[1],), "http://127.0.0.1:20080"
+    )
+    both = load_plan(
+        _load({"service": "web", "replicas": ["web-2", "web-1"], "spread": True}), topo
+    )
+    assert both.targets == (WEB[1], WEB[0])
+
+
+def test_an_unknown_replica_is_refused_with_the_services_own_replicas():
+    topo = _topo({"web": 20080, "api": 21000})
+    loc, message = _problem(_load({"service": "web", "replicas": ["web-3", "api-1"]}), topo)
+    assert (loc, message) == (
+        ("target", "replicas"),
+        "unknown replica web-3, api-1 of web (known: web-1, web-2)",
+    )
+
+
+def test_spread_still_needs_an_edge_proxy():
+    loc, message = _problem(_load({"service": "catalog", "spread": True}), TOPO)
+    assert loc == ("target", "service")
+    assert "'catalog' has no edge proxy" in message
+
+
+def test_an_unknown_replica_is_reported_at_its_line_and_refused_by_the_planner():
+    text = _with_target("  target: {service: gateway, replicas: [gateway-2]}\n")
+    exp = parse_model(text, "exp.yaml", Experiment)  # fine without the topology
+    with pytest.raises(InvalidInput) as exc:
+        parse_model(text, "exp.yaml", Experiment, partial(topology_problems, topo=TOPO))
+    assert [str(i) for i in exc.value.issues] == [
+        "exp.yaml:28: load.target.replicas: unknown replica gateway-2 of gateway (known: gateway-1)"
+    ]
+    with pytest.raises(InvalidInput, match="unknown replica gateway-2 of gateway"):
+        plan_experiment(exp, TOPO, ALL_LIVE, seed=1)  # what preflight runs
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "{url: 'http://127.0.0.1:1', spread: true}",
+            "load.target.spread: a url is one target: spread and replicas go with service",
+        ),
+        (
+            "{url: 'http://127.0.0.1:1', replicas: [a]}",
+            "load.target.replicas: a url is one target: spread and replicas go with service",
+        ),
+        ("{service: gateway, replicas: [a, b, a]}", "load.target.replicas: a named twice"),
+        (
+            "{service: gateway, replicas: [a], spread: false}",
+            "load.target.spread: replicas spreads the load over the replicas named: drop spread",
+        ),
+        (
+            "{service: gateway, replicas: []}",
+            "load.target.replicas: Tuple should have at least 1 item",
+        ),
+    ],
+)
+def test_spread_and_replicas_that_make_no_sense_are_refused_at_their_line(target, message):
+    with pytest.raises(InvalidInput) as exc:
+        parse_model(_with_target(f"  target: {target}\n"), "exp.yaml", Experiment)
+    (issue,) = exc.value.issues
+    assert issue.line == 28
+    assert message in str(issue)
+
+
+def test_a_spread_plan_says_where_each_share_goes():
+    spread = LoadPlan(tuple(WEB), WEB[0].url)
+    assert spread.describe(30) == (
+        "30 req/s spread over 2 edge proxies (15 req/s each, in turn): "
+        "web-1 http://127.0.0.1:20080, web-2 http://127.0.0.1:20081"
+    )
+    assert LoadPlan(WEB[:1], WEB[0].url).describe(10) == (
+        "10 req/s to http://127.0.0.1:20080 (web-1's edge)"
+    )
+    url = "http://127.0.0.1:9"
+    assert LoadPlan((Target(url),), url).describe(5) == "5 req/s to http://127.0.0.1:9"
