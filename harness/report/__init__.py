@@ -1,4 +1,5 @@
-"""Run outputs: journal.json (written as the run goes), junit.xml and report.html."""
+"""Run outputs: journal.json (rendered from journal.jsonl when the run ends), junit.xml
+and report.html."""
 
 from harness.report.html import write_html
 from harness.report.junit import write_junit

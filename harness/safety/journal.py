@@ -5,7 +5,9 @@ The harness, its watchdog and `harness recover` all append to the same
 processes never interleave) and none rewrites another's events. Each event says who
 wrote it (`by`, `pid`). A fault is written and fsynced *before* it is applied, so
 whatever kills the harness, the watchdog or `recover` reads exactly what may still be
-in place. `journal.json`, what people and reports read, is rendered from the lines.
+in place. `journal.json`, what people and reports read, is rendered from the lines
+once, when the run has its verdict, and again by whoever recovers the run (the
+watchdog, `harness recover`); while a run goes, `journal.jsonl` is its only record.
 
 A crash can leave a torn last line; readers skip a line that does not parse. Every
 string of an event is redacted as it is written (`harness.secrets.redact`): no secret
