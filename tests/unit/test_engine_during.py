@@ -1,0 +1,148 @@
+"""The engine inside a fault, with a synthetic load: a client guardrail that waits for the
+fault's own evidence (pending) and then acts on it alone, and `during` expectations on
+the faulted and the spared replicas, judged only once their window lies inside the fault."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+import harness.experiment.run as engine
+from harness.experiment.run import RunContext, run_experiment
+from harness.load.generator import Record, monotonic_offset
+from tests.unit.engineworld import World, assert_clean, assert_finished, events
+
+Answer = Callable[[bool, str], tuple[bool, float]]  # (in the fault, target) -> (ok, latency)
+LOAD = {"rate": 100, "routes": [{"method": "GET", "path": "/"}], "target": {"service": "gateway"}}
+
+
+class FakeLoad:
+    """Requests at `rate` per second from two seconds before it started, round the
+    targets; each answered as `answer` says for whether a fault was in force when it
+    was sent. Only `recent` and `stop` are what the engine uses of a BackgroundLoad."""
+
+    def __init__(self, ctx: RunContext, answer: Answer, targets: Sequence[str], rate: float):
+        self.ctx, self.answer, self.targets, self.rate = ctx, answer, targets, rate
+        self.start = time.monotonic() - 2.0
+
+    def recent(self, window: float) -> list[Record]:
+        now = time.monotonic()
+        wall = monotonic_offset()
+        windows = list(self.ctx.outcome.fault_windows)
+        out = []
+        for i in range(int((now - self.start) * self.rate)):
+            sent = self.start + i / self.rate
+            hit = any(w.start <= sent + wall <= (w.end or math.inf) for w in windows)
+            target = self.targets[i % len(self.targets)]
+            ok, latency = self.answer(hit, target)
+            if now - window <= sent + latency <= now:
+                out.append(Record("GET /", sent, latency, 200 if ok else 503, target=target))
+        return out
+
+    def stop(self) -> None:
+        return None
+
+
+@pytest.fixture
+def with_load(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Replace the real load with a FakeLoad answering as told."""
+
+    def use(answer: Answer, targets: Sequence[str] = ("catalog-1", "catalog-2")) -> None:
+        def start_load(ctx: RunContext) -> None:
+            ctx.load = FakeLoad(ctx, answer, targets, LOAD["rate"])  # type: ignore[assignment]
+
+        monkeypatch.setattr(engine, "start_load", start_load)
+
+    return use
+
+
+def _probes(ctx: RunContext, phase: str) -> list[dict[str, Any]]:
+    return [e for e in events(ctx) if e["event"] == "probe" and e["phase"] == phase]
+
+
+GUARD = {"name": "users", "metric": "error_ratio", "window": 1, "op": "<", "threshold": 0.1}
+STEADY = [{"name": "up", "query": "up", "op": ">=", "threshold": 1}]
+
+
+def test_a_client_guardrail_waits_for_the_fault_s_evidence_then_acts_on_it_alone(
+    world: World, with_load: Callable[..., None]
+):
+    # a failed request takes 0.3 s to come back; before it, the window's second of
+    # pre-fault successes would have diluted its failures below the threshold
+    with_load(lambda hit, target: (not hit, 0.3 if hit else 0.01))
+    ctx = world.ctx(load=LOAD, guardrails=[GUARD], faults=[_fault(2.0)])
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "aborted", 2)
+    assert_clean(world, ctx)
+    guard = _probes(ctx, "guardrail")
+    assert guard[0]["status"] == "pending" and guard[0]["judged"] is False
+    assert guard[0]["why"] == "no request sent since the fault began has completed yet"
+    assert guard[-1]["status"] == "fail" and guard[-1]["value"] == 1.0
+    assert "judged" not in guard[-1]  # a judged evaluation carries no marks
+    assert outcome.figures.detection_seconds is not None
+    assert 0.3 <= outcome.figures.detection_seconds < 1.0
+
+
+def test_a_guardrail_pending_for_a_whole_window_is_no_data_and_aborts(
+    world: World, with_load: Callable[..., None]
+):
+    with_load(lambda hit, target: (not hit, 30.0 if hit else 0.01))  # the fault's hang
+    guard = {**GUARD, "window": 0.3}
+    ctx = world.ctx(load=LOAD, guardrails=[guard], faults=[_fault(2.0)])
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "aborted", 2)
+    statuses = [e["status"] for e in _probes(ctx, "guardrail")]
+    assert statuses[0] == "pending" and statuses[-1] == "no data"
+    assert set(statuses) == {"pending", "no data"}
+    assert outcome.figures.detection_seconds is not None
+    assert 0.3 <= outcome.figures.detection_seconds < 1.0
+
+
+FAULTED = {"name": "faulted-see-errors", "metric": "error_ratio", "window": 0.3, "op": ">", "threshold": 0.5, "replicas": "faulted"}  # fmt: skip
+SPARED = {"name": "spared-see-none", "metric": "error_ratio", "window": 0.3, "op": "<", "threshold": 0.01, "replicas": "spared"}  # fmt: skip
+
+
+def test_errors_on_the_faulted_replica_only_judged_inside_the_fault(
+    world: World, with_load: Callable[..., None]
+):
+    with_load(lambda hit, target: (not (hit and target == "catalog-1"), 0.01))
+    ctx = world.ctx(
+        load=LOAD,
+        steady_state=STEADY,
+        faults=[_fault(1.5)],
+        expectations={"during": [FAULTED, SPARED], "recovery_within": 2},
+    )
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "held", 0)
+    during = _probes(ctx, "during")
+    early = [e for e in during if not e["judged"]]
+    assert early and {e["why"] for e in early} == {"window still holds pre-fault requests"}
+    assert {e["status"] for e in early if e["name"] == FAULTED["name"]} >= {"fail"}
+    judged = [e for e in during if e["judged"]]
+    assert judged and all(e["status"] == "pass" for e in judged)
+    assert {e["name"] for e in judged} == {FAULTED["name"], SPARED["name"]}
+    faulted = next(e for e in judged if e["name"] == FAULTED["name"])
+    assert "through the faulted replicas (catalog-1)" in faulted["query"]
+    assert (faulted["settle"], faulted["basis"]) == (0.3, "0.3 s window")
+
+
+def test_a_fault_shorter_than_the_look_back_judges_nothing_and_never_passes(world: World):
+    # `up` reads the newest sample, a scrape (1 s) old: validate cannot know the scrape
+    # interval, the run does, and a 0.3 s fault holds no evaluation it could judge
+    during = [{"name": "avail", "query": "up", "op": ">=", "threshold": 1}]
+    ctx = world.ctx(expectations={"during": during, "recovery_within": 2})
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "deviated", 1)
+    assert_clean(world, ctx)
+    (reason,) = outcome.reasons
+    assert reason.startswith("expectation avail: no evaluation inside the fault (none of its ")
+    assert reason.endswith("those whose 1 s scrape lay inside the fault (from +1 s))")
+    assert all(e["status"] == "pass" for e in _probes(ctx, "during"))  # passing, not judged
+
+
+def _fault(duration: float) -> dict[str, Any]:
+    return {"type": "latency", "target": "one-link", "latency_ms": 100, "duration": duration}
