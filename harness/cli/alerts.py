@@ -127,7 +127,7 @@ def validate(
 def _coverage_table(rows: list[Row]) -> Table:
     table = Table(title="alert coverage (seconds from the fault's start; floor in brackets)")
     for col in ("alert", "severity", "status", "experiment", "to firing", "to notification"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a long name folds, never cut short with …
     style = {"proven": "green", "quiet as designed": "green", "unproven": "yellow"}
     for row in rows:
         colour = style.get(row.status, "red")

@@ -90,3 +90,19 @@ def test_the_suite_table_shows_every_name_whole(printed):
     for name, row in zip(names, rows, strict=True):
         assert f" {name} " in row
     assert "…" not in printed.getvalue()
+
+
+def test_the_alert_coverage_table_cuts_no_name():
+    from harness.alerts.coverage import Row
+    from harness.cli.alerts import _coverage_table
+
+    rows = [
+        Row("ShopHighErrorRatioOnTheCheckoutPathWhenTheDatabaseIsGone", "page", "unproven"),
+        Row("ReplicaDown", "ticket", "proven", "a-third-party-service-loses-its-database-too"),
+    ]
+    buffer = io.StringIO()
+    Console(file=buffer, width=80).print(_coverage_table(rows))
+    text = buffer.getvalue()
+    assert "…" not in text
+    folded = "".join(line.strip("│ ").split("│")[0].strip() for line in text.splitlines())
+    assert "ShopHighErrorRatioOnTheCheckoutPathWhenTheDatabaseIsGone" in folded
