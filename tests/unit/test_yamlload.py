@@ -140,8 +140,8 @@ def test_a_byte_order_mark_is_fine(tmp_path):
     assert load_model(path, Small).name == "a"
 
 
-def test_100000_unknown_keys_are_located_in_linear_time_and_capped():
-    text = "name: a\n" + "".join(f"k{i}: {i}\n" for i in range(100_000))
+def test_20000_unknown_keys_are_located_in_linear_time_and_capped():
+    text = "name: a\n" + "".join(f"k{i}: {i}\n" for i in range(20_000))
     started = time.monotonic()
     issues = _issues(text)
     assert time.monotonic() - started < 10  # quadratic location took minutes
@@ -151,4 +151,4 @@ def test_100000_unknown_keys_are_located_in_linear_time_and_capped():
         issues[MAX_ISSUES - 1]
         == f"f.yaml:{MAX_ISSUES + 1}: k{MAX_ISSUES - 1}: Extra inputs are not permitted"
     )
-    assert issues[-1] == f"f.yaml: and {100_000 - MAX_ISSUES} more"
+    assert issues[-1] == f"f.yaml: and {20_000 - MAX_ISSUES} more"
