@@ -16,8 +16,10 @@ from harness.experiment.alerting import refuse_unknown_alerts
 from harness.experiment.context import RunContext
 from harness.experiment.outcome import LoadSummary, PhaseSpan, RampOutcome, StepResult
 from harness.experiment.plan import Plan, plan_experiment, plan_ramp
+from harness.experiment.secretrefs import refuse_unresolved_secrets
 from harness.experiment.stepslos import refuse_unknown_slos
 from harness.load.background import BackgroundLoad
+from harness.load.generator import monotonic_offset
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
 from harness.runtime.local.procs import ProcessRef
@@ -74,6 +76,7 @@ def preflight(ctx: RunContext) -> None:
         raise StackError(f"Prometheus at {ctx.prom.base_url} is not ready")
     ctx.env.toxiproxy.version()
     refuse_if_unrecovered(ctx.stack_run.root)
+    refuse_unresolved_secrets(ctx.exp, ctx.source)
     live = [i.name for i in ctx.env.runtime.instances()]
     # an external service is live when it answers; the harness did not start it
     external = [r for r in ctx.topo.replicas if ctx.topo.is_external(r.name)]
@@ -153,7 +156,9 @@ def start_load(ctx: RunContext) -> None:
         budget_seconds=budget,
         targets=[{"target": t.name, "url": t.url} for t in targets],
     )
-    ctx.load = BackgroundLoad(targets, ctx.exp.load, budget, ctx.seed).start()
+    ctx.load = BackgroundLoad(
+        targets, ctx.exp.load, budget, ctx.seed, secrets_dir=ctx.source.parent
+    ).start()
     time.sleep(ctx.exp.settle)  # let rate windows fill with this run's traffic
 
 
@@ -207,16 +212,42 @@ def await_steady_state(ctx: RunContext, label: str = "before") -> list[ProbeResu
 
 
 def await_recovery(ctx: RunContext) -> float | None:
-    """Seconds from rollback until the steady state holds again (None: not within limit)."""
+    """Seconds from the rollback's end until the probes confirm the steady state (None:
+    not within the limit), polled each tick; and beside it what the users saw: the
+    first request sent after the rollback that succeeded (`first_success_seconds`).
+
+    The probes confirm late by design (a 10 s rate window holds the fault for 10 s after
+    it ended); the users' first success says when the system answered again."""
     limit = ctx.exp.expectations.recovery_limit
-    start = time.monotonic()
-    while time.monotonic() - start <= limit:
+    rolled_back = ctx.outcome.figures.rollback_complete or time.time()
+    seconds = None
+    while True:
         tick = time.monotonic()
-        results = steady_state(ctx, "recovery")
-        if all(r.ok for r in results):
-            return round(time.monotonic() - start, 3)
+        if all(r.ok for r in steady_state(ctx, "recovery")):
+            seconds = round(time.time() - rolled_back, 3)
+            break
+        if time.time() - rolled_back >= limit:
+            break
         time.sleep(max(0.0, tick + ctx.exp.tick - time.monotonic()))
-    return None
+    ctx.outcome.figures.first_success_seconds = _first_success(ctx, rolled_back, limit)
+    return seconds
+
+
+def _first_success(ctx: RunContext, rolled_back: float, limit: float) -> float | None:
+    """Seconds from `rolled_back` (wall clock) to the answer of the first request sent
+    since then that succeeded, waiting for it up to `limit` after the rollback (None:
+    no load, or no success by then)."""
+    if ctx.load is None:
+        return None
+    since = rolled_back - monotonic_offset()
+    while True:
+        records = list(ctx.load.records)  # appended by the load's thread meanwhile
+        done = [r.scheduled + r.latency for r in records if r.ok and r.scheduled >= since]
+        if done:
+            return round(min(done) - since, 3)
+        if time.time() - rolled_back >= limit:
+            return None
+        time.sleep(ctx.exp.guard_interval)
 
 
 def measure_budget(ctx: RunContext) -> None:
@@ -239,7 +270,9 @@ def run_checks(ctx: RunContext) -> None:
     load = ctx.plan.load if ctx.plan is not None else None
     base_url = load.entry if load is not None else ""
     for check in ctx.exp.expectations.checks:
-        result = run_check(check, records, base_url=base_url, topo=ctx.topo)
+        result = run_check(
+            check, records, base_url=base_url, topo=ctx.topo, secrets_dir=ctx.source.parent
+        )
         ctx.outcome.checks.append(result)
         ctx.journal.record("check", **asdict(result))
         if result.status == "error":

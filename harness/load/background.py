@@ -3,29 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 from harness.load.generator import LoadResult, Record, Route, Target, run_load
+from harness.secrets import authorization, expand, strip_credentials, url_credentials
 from harness.specs.experiment import LoadSpec
 
 __all__ = ["BackgroundLoad", "routes_of"]
 
 
-def routes_of(spec: LoadSpec) -> list[Route]:
-    """The load generator's routes for a spec: method, path, weight, body, choices, headers."""
-    return [
-        Route(
-            r.method,
-            r.path,
-            r.weight,
-            json=r.json_body,
-            choices={k: list(v) for k, v in r.choices.items()},
-            headers=dict(r.headers),
+def routes_of(spec: LoadSpec, *, secrets_dir: Path) -> list[Route]:
+    """The load generator's routes for a spec: method, path, weight, body, choices, headers.
+
+    Secrets are resolved here, as the load starts (`secrets_dir`: the experiment file's
+    directory): `${...}` in header values, and the Authorization of `basic_auth` (else
+    of a password in the target URL) for every route that sets none. The routes share
+    one `{seq}` counter.
+    """
+    auth = _authorization(spec, secrets_dir)
+    seq = itertools.count(1)
+    routes = []
+    for r in spec.routes:
+        headers = {k: expand(v, secrets_dir, braces=True) for k, v in r.headers.items()}
+        if auth is not None and "authorization" not in {k.lower() for k in headers}:
+            headers["Authorization"] = auth.replace("{", "{{").replace("}", "}}")
+        choices: dict[str, Sequence[object]] = {k: list(v) for k, v in r.choices.items()}
+        routes.append(
+            Route(r.method, r.path, r.weight, r.json_body, choices, headers=headers, seq=seq)
         )
-        for r in spec.routes
-    ]
+    return routes
+
+
+def _authorization(spec: LoadSpec, secrets_dir: Path) -> str | None:
+    if spec.basic_auth is not None:
+        user = expand(spec.basic_auth.username, secrets_dir)
+        return authorization(user, expand(spec.basic_auth.password, secrets_dir))
+    if spec.target is not None and spec.target.url is not None:
+        return url_credentials(spec.target.url, secrets_dir)[1]
+    return None
 
 
 class BackgroundLoad:
@@ -34,26 +54,33 @@ class BackgroundLoad:
     `targets` take the requests in turn (one: all of them; see `run_load`)."""
 
     def __init__(
-        self, targets: Sequence[Target], spec: LoadSpec, max_seconds: float, seed: int
+        self,
+        targets: Sequence[Target],
+        spec: LoadSpec,
+        max_seconds: float,
+        seed: int,
+        *,
+        secrets_dir: Path,
     ) -> None:
         self._stop = threading.Event()
         self.records: list[Record] = []  # appended by the load thread as responses arrive
         self._result: LoadResult | None = None
         self._error: BaseException | None = None
+        # credentials go in the routes' headers, never in a URL (errors and records show it)
+        self._targets = [replace(t, url=strip_credentials(t.url)) for t in targets]
+        self._routes = routes_of(spec, secrets_dir=secrets_dir)
         self._thread = threading.Thread(
-            target=self._run, name="load", daemon=True, args=(targets, spec, max_seconds, seed)
+            target=self._run, name="load", daemon=True, args=(spec, max_seconds, seed)
         )
 
-    def _run(
-        self, targets: Sequence[Target], spec: LoadSpec, max_seconds: float, seed: int
-    ) -> None:
+    def _run(self, spec: LoadSpec, max_seconds: float, seed: int) -> None:
         try:
             self._result = asyncio.run(
                 run_load(
-                    targets,
+                    self._targets,
                     spec.rate,
                     max_seconds,
-                    routes_of(spec),
+                    self._routes,
                     timeout=spec.timeout,
                     stop=self._stop,
                     seed=seed,

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import statistics
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -42,20 +43,25 @@ __all__ = [
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # may hold `{name}` placeholders filled from `choices`
+    path: str  # may hold `{name}` placeholders filled from `choices`, `{uuid}` and `{seq}`
     weight: float = 1.0
     json: Any = None  # a JSON body; its strings may hold placeholders, at any depth
     choices: dict[str, Sequence[Any]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # values may hold placeholders
+    # `{seq}`: share one counter between a run's routes (routes_of does) for one sequence
+    seq: Iterator[int] = field(default_factory=lambda: itertools.count(1), compare=False)
 
     def render(self, rng: random.Random) -> tuple[str, Any, httpx.Headers]:
         """One request's path, JSON body and headers, from one pick of each choice.
 
         A string that is exactly "{name}" becomes the picked value itself (an int stays an
-        int in the body); `{name}` within a longer string becomes its text. A POST carries
-        a fresh Idempotency-Key unless the route sets its own.
+        int in the body); `{name}` within a longer string becomes its text. `{uuid}` is a
+        fresh UUID4 and `{seq}` the next number of the counter, the same wherever they
+        stand in one request. A POST carries a fresh Idempotency-Key unless the route
+        sets its own.
         """
         picked = {k: rng.choice(list(v)) for k, v in self.choices.items()}
+        picked.update(uuid=str(uuid.uuid4()), seq=next(self.seq))
         headers = httpx.Headers({k: str(_fill(v, picked)) for k, v in self.headers.items()})
         if self.method.upper() == "POST" and "Idempotency-Key" not in headers:
             headers["Idempotency-Key"] = str(uuid.uuid4())

@@ -13,25 +13,21 @@ from typing import Any
 import jinja2
 
 from harness.clients.prometheus import PrometheusClient
-from harness.experiment.outcome import Outcome
+from harness.experiment.outcome import FIGURES, Outcome
 from harness.load.generator import Record
 from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
 from harness.report.golden import ReportSignals, ServerView
 from harness.report.plots import RATE, Chart, Frame, charts_for, probe_chart, user_charts
 from harness.report.rampplot import ramp_charts
+from harness.secrets import redact
 from harness.specs.experiment import Experiment
 from harness.specs.topology import Topology
 from harness.traces import TraceRow
 
 __all__ = ["Provenance", "write_html"]
 
-_FIGURES = [
-    ("detection_seconds", "fault start → guardrail breach detected (s)"),
-    ("rollback_seconds", "abort/end decision → every fault removed (s)"),
-    ("recovery_seconds", "rollback complete → steady state again (s)"),
-    ("restart_seconds", "process killed → replica running again (s)"),
-]
+_FIGURES = [(key, f"{label} (s)") for key, label in FIGURES.items()]
 
 
 @dataclass(frozen=True)
@@ -131,7 +127,7 @@ def write_html(
         fmt_ms=_fmt_ms,
         secs=_secs,
     )
-    path.write_text(html, encoding="utf-8")
+    path.write_text(redact(html), encoding="utf-8")  # no secret, whatever the run passed in
 
 
 def _step_of(event: dict[str, Any]) -> str:

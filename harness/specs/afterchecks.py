@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
+from harness.specs.address import loopback_url
 from harness.specs.base import NAME
 from harness.specs.base import Strict as _Strict
+from harness.specs.credentials import REFERENCES, BasicAuth, SecretText, header_problems
 from harness.specs.durations import Duration
 from harness.specs.yamlload import FieldError
 
@@ -68,15 +70,34 @@ class CheckRequest(_Strict):
 class HttpCheckSpec(_Strict):
     from_: AckedRoute = Field(alias="from", description="which acknowledged requests to read back")
     request: CheckRequest = Field(description="the read made for each of them")
-    expect_status: int = Field(200, ge=100, le=599, description="verifies one; any other: missing")
-    target: str | None = Field(
+    expect_status: int = Field(
+        200,
+        ge=100,
+        le=599,
+        description="verifies one; any other: missing, but 401 and 403: the check could not "
+        "authenticate (an error, no write counted missing)",
+    )
+    target: Annotated[str, AfterValidator(loopback_url)] | None = Field(
         None,
-        pattern=r"^https?://\S+$",
         description="base URL; default: the load's target URL, or its service's entry "
-        "(replica 1's edge proxy), even when the load is spread over several replicas",
+        "(replica 1's edge proxy), even when the load is spread over several replicas. "
+        "Loopback only, like the load's; a password in it is a reference: " + REFERENCES,
+    )
+    headers: dict[str, SecretText] = Field(
+        {}, description="sent with every read; a value may hold secrets: " + REFERENCES
+    )
+    basic_auth: BasicAuth | None = Field(
+        None, description="HTTP basic auth for every read (an Authorization header wins)"
     )
     timeout: Duration = Field(5.0, gt=0, description="per request; past it: no answer")
     deadline: Duration = Field(30.0, gt=0, description="for the whole check; past it: error")
+
+    @model_validator(mode="after")
+    def _headers(self) -> HttpCheckSpec:
+        problems = header_problems(self.headers)
+        if problems:
+            raise FieldError.of(problems)
+        return self
 
 
 class SqlCheckSpec(_Strict):

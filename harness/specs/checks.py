@@ -7,20 +7,24 @@ mid-run, or a route whose `{placeholder}` the load generator cannot fill.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from string import Formatter
 
 import promql_parser
 
+from harness.secrets import REFERENCE
+from harness.specs.credentials import header_problems
 from harness.specs.yamlload import Loc, Problem
 
-__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_NESTING", "check_promql", "route_problems"]
+__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_NESTING", "UNIQUE", "check_promql", "route_problems"]
 
 MAX_QUERY_CHARS = 10_000
 MAX_QUERY_NESTING = 100  # the Rust parser overflows its stack somewhere past 5,000
 _NOT_ONE_NUMBER = {"MatrixSelector": "a range vector", "SubqueryExpr": "a range vector"}
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token
+UNIQUE = {
+    "uuid": "a fresh UUID4 per request",
+    "seq": "the run's request counter (1, 2, 3, ...: one per request, across routes)",
+}
 
 
 def check_promql(query: str) -> str:
@@ -70,22 +74,27 @@ def route_problems(
 ) -> list[Problem]:
     """Placeholders the load generator cannot fill, and choices with nothing to choose.
 
-    `Route.render` fills every `{name}` from `choices`: in the path, in header values, and
-    in every string of the JSON body at any depth (`{{` and `}}` are literal braces).
+    `Route.render` fills every `{name}` from `choices`, or `{uuid}` and `{seq}` (see
+    UNIQUE): in the path, in header values, and in every string of the JSON body at any
+    depth (`{{` and `}}` are literal braces). `${...}` (a secret) is taken in header
+    values only, where it is no placeholder.
     """
     problems: list[Problem] = [
         (("choices", name), "no values to choose from")
         for name, vals in choices.items()
         if not vals
     ]
+    problems += [
+        (("choices", name), f"{name} is reserved: {{{name}}} is {UNIQUE[name]}")
+        for name in choices
+        if name in UNIQUE
+    ]
     problems += _template_problems(("path",), path, choices)
+    found = header_problems(headers or {})
+    problems += found
     for name, value in (headers or {}).items():
-        if not _HEADER_NAME.fullmatch(name):
-            problems.append((("headers", name), f"{name!r} is not a valid header name"))
-        elif "\r" in value or "\n" in value:
-            problems.append((("headers", name), "a header value cannot hold a line break"))
-        else:
-            problems += _template_problems(("headers", name), value, choices)
+        if not any(loc == ("headers", name) for loc, _ in found):
+            problems += _template_problems(("headers", name), REFERENCE.sub("", value), choices)
     for loc, text in _strings(body, ("json",)):
         problems += _template_problems(loc, text, choices)
     return problems
@@ -94,6 +103,8 @@ def route_problems(
 def _template_problems(
     loc: Loc, text: str, choices: Mapping[str, Sequence[object]]
 ) -> list[Problem]:
+    if REFERENCE.search(text):
+        return [(loc, "${...} (a secret) is taken in header values, URLs and basic_auth only")]
     try:
         fields = [(n, s, c) for _, n, s, c in Formatter().parse(text) if n is not None]
     except ValueError as exc:
@@ -102,7 +113,7 @@ def _template_problems(
     for name, spec, conversion in fields:
         if not name.isidentifier() or spec or conversion:
             problems.append((loc, f"placeholder {{{name}}} must be a plain {{name}}"))
-        elif name not in choices:
+        elif name not in choices and name not in UNIQUE:
             problems.append((loc, f"placeholder {{{name}}} has no entry in choices"))
     return problems
 

@@ -3,14 +3,14 @@ routes it sends, with headers, bodies and placeholders."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, model_validator
 
+from harness.specs.address import loopback_url
 from harness.specs.base import Strict as _Strict
 from harness.specs.checks import route_problems
+from harness.specs.credentials import REFERENCES, BasicAuth
 from harness.specs.durations import Duration
 from harness.specs.yamlload import FieldError
 
@@ -22,22 +22,28 @@ class RouteSpec(_Strict):
         "GET", description="HTTP method"
     )
     path: str = Field(
-        pattern=r"^/", description="path on the load's target; `{name}` is filled from `choices`"
+        pattern=r"^/",
+        description="path on the load's target; `{name}` is filled from `choices`, `{uuid}` "
+        "with a fresh UUID4 per request and `{seq}` with the run's request counter (1, 2, ...)",
     )
     weight: float = Field(1.0, gt=0, description="relative share of this route's requests")
     headers: dict[str, str] = Field(
         {},
-        description="request headers; `{name}` in a value is filled from `choices`. A POST "
-        "gets a fresh Idempotency-Key unless this sets one",
+        description="request headers; `{name}` in a value is filled from `choices` (or "
+        "`{uuid}`, `{seq}`); a value may hold secrets: " + REFERENCES + ". A POST gets a "
+        "fresh Idempotency-Key unless this sets one",
     )
     json_body: dict[str, object] | list[object] | None = Field(
         None,
         alias="json",
         description='JSON body; at any depth, a string that is exactly "{name}" becomes the '
-        "picked value itself (a number stays a number), `{name}` in a longer string its text",
+        "picked value itself (a number stays a number), `{name}` in a longer string its text; "
+        '"{uuid}" is a fresh UUID4 per request, "{seq}" the run\'s request counter (a number)',
     )
     choices: dict[str, tuple[object, ...]] = Field(
-        {}, description="placeholder name to the values picked at random, per request"
+        {},
+        description="placeholder name to the values picked at random, per request (uuid "
+        "and seq are reserved: they need no entry)",
     )
 
     @model_validator(mode="after")
@@ -46,41 +52,6 @@ class RouteSpec(_Strict):
         if problems:
             raise FieldError.of(problems)
         return self
-
-
-def loopback_url(url: str) -> str:
-    """A pydantic validator: an http(s) base URL whose host is loopback, else ValueError.
-
-    Loopback is 127.0.0.0/8, ::1 or the name localhost (no other name is resolved). The
-    load generator sends open-loop traffic, up to thousands of requests a second, while
-    faults make the target misbehave: aimed at another host that is an unannounced load
-    test on a system nobody agreed to hurt. So this tool only sends traffic to loopback,
-    and this one function is where that rule lives.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r}: give an http:// URL with a host, e.g. http://127.0.0.1:8000")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{url!r}: a base URL takes no ?query or #fragment (put it in a path)")
-    try:
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError as exc:
-        raise ValueError(f"{url!r}: {exc}") from None
-    if not _is_loopback(parts.hostname):
-        raise ValueError(
-            f"{url!r}: {parts.hostname} is not loopback; this tool only sends traffic to "
-            "loopback (127.0.0.0/8, ::1, localhost)"
-        )
-    return url
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class LoadTarget(_Strict):
@@ -134,4 +105,9 @@ class LoadSpec(_Strict):
         None,
         description="where the load goes; omitted: the topology's one service with an "
         "edge proxy (an error when it has none or several)",
+    )
+    basic_auth: BasicAuth | None = Field(
+        None,
+        description="HTTP basic auth for every route's requests (a route's own Authorization "
+        "header wins), applied when each is sent",
     )

@@ -7,6 +7,7 @@ are an integration matter (tests/integration/test_checks.py): here, what needs n
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import socket
 from pathlib import Path
@@ -69,7 +70,8 @@ def test_the_shop_experiment_declares_both_kinds():
 def test_the_removed_flag_names_its_replacement():
     text = SHOP.replace("  checks:\n", "  acknowledged_writes_persisted: true\n  checks:\n")
     (issue,) = _issues(text)
-    assert issue.startswith("exp.yaml:57: expectations.acknowledged_writes_persisted: removed:")
+    line = SHOP.splitlines().index("  checks:") + 1  # where the old key now stands
+    assert issue.startswith(f"exp.yaml:{line}: expectations.acknowledged_writes_persisted: removed:")
     assert "declare `checks` instead" in issue
 
 
@@ -156,7 +158,7 @@ def _shop(found: set[str], down: frozenset[str] | set[str] = frozenset()) -> htt
 def test_http_every_acknowledged_request_read_back_is_a_pass():
     records = [_post(i) for i in range(30)] + [_post(99, 500)]
     result = check_http(
-        _http(), records, "http://shop", transport=_shop({f"o{i}" for i in range(30)})
+        _http(), records, "http://shop", secrets_dir=ROOT, transport=_shop({f"o{i}" for i in range(30)})
     )
     assert (result.status, result.ok, result.kind) == ("pass", True, "http")
     assert (result.acknowledged, result.verified, result.missed, result.unanswered) == (
@@ -170,7 +172,7 @@ def test_http_every_acknowledged_request_read_back_is_a_pass():
 
 def test_http_a_miss_fails_and_is_listed_even_beside_transport_errors():
     records = [_post(i) for i in range(4)]
-    result = check_http(_http(), records, "http://shop", transport=_shop({"o0", "o1"}, {"o3"}))
+    result = check_http(_http(), records, "http://shop", secrets_dir=ROOT, transport=_shop({"o0", "o1"}, {"o3"}))
     assert (result.status, result.verified, result.missed, result.unanswered) == ("fail", 2, 1, 1)
     assert result.missing == ("/orders/o2 -> 404",)
     assert "1 missing (/orders/o2 -> 404)" in result.detail and "1 ConnectError" in result.detail
@@ -178,24 +180,24 @@ def test_http_a_miss_fails_and_is_listed_even_beside_transport_errors():
 
 def test_http_transport_errors_alone_are_an_error_not_a_verdict():
     result = check_http(
-        _http(), [_post(1), _post(2)], "http://shop", transport=_shop({"o1"}, {"o2"})
+        _http(), [_post(1), _post(2)], "http://shop", secrets_dir=ROOT, transport=_shop({"o1"}, {"o2"})
     )
     assert (result.status, result.verified, result.unanswered) == ("error", 1, 1)
 
 
 def test_http_a_placeholder_the_response_lacks_leaves_the_request_unanswered():
     result = check_http(
-        _http("/orders/{order_id}"), [_post(1)], "http://shop", transport=_shop({"o1"})
+        _http("/orders/{order_id}"), [_post(1)], "http://shop", secrets_dir=ROOT, transport=_shop({"o1"})
     )
     assert result.status == "error" and "placeholder not in the response" in result.detail
 
 
 def test_http_zero_acknowledged_is_no_data_and_names_the_routes_seen():
     records = [_post(1, 503), Record("GET /products", 0.0, 0.01, 200)]
-    result = check_http(_http(), records, "http://shop", transport=_shop(set()))
+    result = check_http(_http(), records, "http://shop", secrets_dir=ROOT, transport=_shop(set()))
     assert (result.status, result.ok, result.acknowledged) == ("no data", False, 0)
     assert result.detail == "no POST /orders request was acknowledged (2xx): nothing to check"
-    other = check_http(_http(), records[1:], "http://shop", transport=_shop(set()))
+    other = check_http(_http(), records[1:], "http://shop", secrets_dir=ROOT, transport=_shop(set()))
     assert "made no POST /orders request (it made: GET /products)" in other.detail
 
 
@@ -212,7 +214,7 @@ def test_http_concurrency_is_bounded_and_the_deadline_ends_the_check():
 
     records = [_post(i) for i in range(40)]
     result = check_http(
-        _http(deadline="0.12s"), records, "http://shop", transport=httpx.MockTransport(slow)
+        _http(deadline="0.12s"), records, "http://shop", secrets_dir=ROOT, transport=httpx.MockTransport(slow)
     )
     assert peak == CONCURRENCY
     assert result.status == "error" and 0 < result.verified < 40
@@ -226,9 +228,104 @@ def test_http_the_check_target_overrides_the_load_target():
         seen.append(str(request.url))
         return httpx.Response(200)
 
-    check = _http(target="http://other:81/", expect_status=200)
-    check_http(check, [_post(1)], "http://shop", transport=httpx.MockTransport(handle))
-    assert seen == ["http://other:81/orders/o1"]
+    check = _http(target="http://127.0.0.2:81/", expect_status=200)
+    check_http(check, [_post(1)], "http://shop", secrets_dir=ROOT, transport=httpx.MockTransport(handle))
+    assert seen == ["http://127.0.0.2:81/orders/o1"]
+
+
+# -- credentials, and a check that could not authenticate --------------------------------
+
+
+def _guarded(user: str, password: str, found: set[str]) -> tuple[httpx.MockTransport, list]:
+    """A shop that answers 401 without the right basic auth, and records what it got."""
+    seen: list[httpx.Request] = []
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.headers.get("authorization") != f"Basic {token}":
+            return httpx.Response(401)
+        return httpx.Response(200 if request.url.path.rsplit("/", 1)[1] in found else 404)
+
+    return httpx.MockTransport(handle), seen
+
+
+def test_http_basic_auth_and_headers_come_from_the_environment_at_send_time(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SHOP_PASSWORD", "pa55-word")
+    (tmp_path / "tenant.txt").write_text("acme\n")
+    check = _http(
+        basic_auth={"username": "reader", "password": "${SHOP_PASSWORD}"},
+        headers={"X-Tenant": "${file:tenant.txt}"},
+    )
+    assert check.http.basic_auth is not None and check.http.basic_auth.password == "${SHOP_PASSWORD}"
+    transport, seen = _guarded("reader", "pa55-word", {"o1"})
+    result = check_http(check, [_post(1)], "http://shop", secrets_dir=tmp_path, transport=transport)
+    assert (result.status, result.verified) == ("pass", 1)
+    assert seen[0].headers["x-tenant"] == "acme"
+    assert "pa55-word" not in result.detail + result.evidence
+
+
+def test_http_a_password_in_the_target_url_is_sent_as_basic_auth_and_never_shown(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PW", "p@ss/word")
+    transport, seen = _guarded("svc", "p@ss/word", {"o1"})
+    check = _http(target="http://svc:${PW}@127.0.0.1:8080")
+    result = check_http(check, [_post(1)], "http://shop", secrets_dir=tmp_path, transport=transport)
+    assert result.status == "pass"
+    assert str(seen[0].url) == "http://127.0.0.1:8080/orders/o1"
+    assert result.evidence == "GET http://127.0.0.1:8080/orders/{id} expecting 200"
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_http_a_denied_read_is_an_error_that_counts_no_write_lost(tmp_path, monkeypatch, status):
+    monkeypatch.setenv("X", "wrong")
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status if request.url.path != "/orders/o3" else 404)
+
+    records = [_post(i) for i in range(4)]
+    result = check_http(
+        _http(), records, "http://u:${X}@127.0.0.1:9", secrets_dir=tmp_path,
+        transport=httpx.MockTransport(handle),
+    )  # fmt: skip
+    assert (result.status, result.verified, result.unanswered, result.missed) == ("error", 0, 3, 1)
+    assert result.detail.startswith(
+        f"check could not authenticate (HTTP {status} from http://127.0.0.1:9/orders/o"
+    )
+    assert "lost" not in result.detail and "${X}" not in result.detail
+
+
+def test_http_an_expected_401_is_no_failure_to_authenticate(tmp_path):
+    transport = httpx.MockTransport(lambda request: httpx.Response(401))
+    check = _http(expect_status=401)
+    result = check_http(check, [_post(1)], "http://shop", secrets_dir=tmp_path, transport=transport)
+    assert result.status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("http", "field", "message"),
+    [
+        ("target: 'http://10.1.2.3:8080'", "http.target", "10.1.2.3 is not loopback"),
+        ("target: 'http://${HOST}:80'", "http.target", "${...} goes only in the user:password@"),
+        ("target: 'http://u:plain@127.0.0.1:80'", "http.target", "write the password as ${NAME}"),
+        ("basic_auth: {username: u, password: plain}", "http.basic_auth.password", "write a credential as ${NAME}"),
+        ("basic_auth: {username: u}", "http.basic_auth.password", "Field required"),
+        ("headers: {Authorization: 'Bearer abc'}", "http.headers.Authorization", "write the credential as ${NAME}"),
+        ("headers: {X-Key: '${1X}'}", "http.headers.X-Key", "${1X}: give ${NAME}"),
+        ("headers: {'a b': x}", "http.headers.a b", "not a valid header name"),
+    ],
+)  # fmt: skip
+def test_a_check_credential_or_address_is_refused_at_its_line(http, field, message):
+    old = "        expect_status: 200\n"
+    assert old in SHOP
+    text = SHOP.replace(old, old + f"        {http}\n", 1)
+    (issue,) = _issues(text)
+    line = text[: text.index(http)].count("\n") + 1
+    assert issue.startswith(f"exp.yaml:{line}: expectations.checks.0.{field}: "), issue
+    assert message in issue
+    assert "plain" not in issue and "abc" not in issue
 
 
 # -- SQL ---------------------------------------------------------------------------------
@@ -299,6 +396,7 @@ def test_run_checks_turns_each_status_into_a_verdict(
     monkeypatch.setattr("harness.experiment.phases.run_check", lambda *a, **k: _result(status))
     ctx = SimpleNamespace(
         exp=_parse(SHOP), load_result=LoadResult([], 0.0, 1.0), plan=None, topo=None,
+        source=tmp_path / "exp.yaml",
         outcome=Outcome(), journal=Journal(tmp_path / "j.jsonl", "test"),
     )  # fmt: skip
     run_checks(ctx)  # type: ignore[arg-type]
@@ -309,5 +407,5 @@ def test_run_checks_turns_each_status_into_a_verdict(
 
 
 def test_run_check_dispatches_on_the_kind(topo):
-    assert run_check(_sql(), [], base_url="", topo=topo).kind == "sql"
-    assert run_check(_http(), [], base_url="", topo=topo).kind == "http"
+    assert run_check(_sql(), [], base_url="", topo=topo, secrets_dir=ROOT).kind == "sql"
+    assert run_check(_http(), [], base_url="", topo=topo, secrets_dir=ROOT).kind == "http"

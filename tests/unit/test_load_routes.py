@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import random
+import uuid
 
 import httpx
 import pytest
 
+from harness import secrets
 from harness.errors import InvalidInput
 from harness.load.background import routes_of
 from harness.load.generator import Route, run_load
 from harness.specs.experiment import Experiment
 from harness.specs.yamlload import parse_model
 from tests.unit.test_spec_and_plan import EXAMPLE
+
+ROOT = EXAMPLE.parent
 
 ROUTE = '- {method: GET, path: "/products/{product_id}", weight: 3, choices: {product_id: [1, 2, 3, 4, 5]}}'
 
@@ -97,7 +102,7 @@ def test_the_spec_carries_headers_and_nested_bodies_to_the_generator():
         'json: {a: [{b: "{t}"}]}, choices: {t: [5]}}'
     )
     assert exp.load is not None
-    route = routes_of(exp.load)[1]
+    route = routes_of(exp.load, secrets_dir=ROOT)[1]
     assert (route.headers, route.json) == ({"X-T": "t{t}"}, {"a": [{"b": "{t}"}]})
     assert route.render(random.Random(0))[:2] == ("/t/5", {"a": [{"b": 5}]})
 
@@ -186,3 +191,104 @@ def test_filled_headers_and_bodies_are_fine():
         "choices: {a: [1]}}"
     )
     assert exp.load is not None and exp.load.routes[1].headers == {"X-A": "{a}"}
+
+
+# -- unique values: {uuid} and {seq} ------------------------------------------------------
+
+
+def test_uuid_and_seq_need_no_choices_and_are_one_value_per_request():
+    route = Route(
+        "POST",
+        "/items/{seq}",
+        json={"id": "{uuid}", "n": "{seq}", "label": "item {seq} ({uuid})"},
+        headers={"X-Request": "{uuid}"},
+    )
+    rng = random.Random(0)
+    seen = [route.render(rng) for _ in range(3)]
+    assert [path for path, _, _ in seen] == ["/items/1", "/items/2", "/items/3"]
+    for path, body, headers in seen:
+        assert uuid.UUID(body["id"]).version == 4 and headers["x-request"] == body["id"]
+        assert body["n"] == int(path.rsplit("/", 1)[1])  # a whole "{seq}" stays a number
+        assert body["label"] == f"item {body['n']} ({body['id']})"
+    assert len({body["id"] for _, body, _ in seen}) == 3
+
+
+def test_a_runs_routes_share_one_counter_from_one():
+    exp = _parse_route('- {method: POST, path: "/b/{seq}"}')
+    assert exp.load is not None
+    first, second = routes_of(exp.load, secrets_dir=ROOT)[:2]
+    rng = random.Random(0)
+    paths = [r.render(rng)[0] for r in (second, first, second)]
+    assert paths == ["/b/1", "/products", "/b/3"]  # the first route counted one too
+    again = routes_of(exp.load, secrets_dir=ROOT)[1]  # another run counts from 1 again
+    assert again.render(rng)[0] == "/b/1"
+
+
+@pytest.mark.parametrize("name", ["uuid", "seq"])
+def test_uuid_and_seq_are_reserved_names_in_choices(name):
+    assert _issues(f'- {{path: "/p/{{{name}}}", choices: {{{name}: [1]}}}}') == [
+        f"exp.yaml:26: load.routes.1.choices.{name}: {name} is reserved: {{{name}}} is "
+        + ("a fresh UUID4 per request" if name == "uuid" else "the run's request counter")
+        + ("" if name == "uuid" else " (1, 2, 3, ...: one per request, across routes)")
+    ]
+
+
+# -- secrets in headers and basic auth ---------------------------------------------------
+
+
+@pytest.fixture
+def _forget():
+    yield
+    secrets.forget_all()
+
+
+def test_header_secrets_validate_without_the_environment_and_resolve_at_start(
+    monkeypatch, _forget
+):
+    monkeypatch.delenv("LOAD_TOKEN", raising=False)
+    exp = _parse_route('- {path: "/p/{n}", headers: {Authorization: "Bearer ${LOAD_TOKEN}-{n}"}, choices: {n: [2]}}')
+    assert exp.load is not None and exp.load.routes[1].headers["Authorization"].endswith("${LOAD_TOKEN}-{n}")
+    monkeypatch.setenv("LOAD_TOKEN", "t{0}k")
+    route = routes_of(exp.load, secrets_dir=ROOT)[1]
+    assert route.render(random.Random(0))[2]["authorization"] == "Bearer t{0}k-2"
+    assert secrets.redact("Bearer t{0}k") == "Bearer ***"
+
+
+def test_load_basic_auth_goes_on_every_route_unless_one_sets_its_own(monkeypatch, _forget):
+    monkeypatch.setenv("LOAD_PW", "pw-9")
+    text = EXAMPLE.read_text().replace(
+        ROUTE, ROUTE + '\n    - {path: /mine, headers: {authorization: "Token ${LOAD_PW}"}}', 1
+    )
+    text = text.replace("  routes:\n", "  basic_auth: {username: shop, password: '${LOAD_PW}'}\n  routes:\n", 1)
+    exp = parse_model(text, "exp.yaml", Experiment)
+    assert exp.load is not None
+    routes = routes_of(exp.load, secrets_dir=ROOT)
+    token = "Basic " + base64.b64encode(b"shop:pw-9").decode()
+    sent = {r.path: r.render(random.Random(0))[2].get_list("authorization") for r in routes}
+    assert sent.pop("/mine") == ["Token pw-9"]
+    assert list(sent.values()) == [[token]] * 3
+
+
+def test_a_password_in_the_load_url_becomes_basic_auth(monkeypatch, _forget):
+    monkeypatch.setenv("LOAD_PW", "a@b/c")
+    old = "  target: {service: gateway}\n"
+    text = EXAMPLE.read_text().replace(old, "  target: {url: 'http://shop:${LOAD_PW}@127.0.0.1:1'}\n")
+    exp = parse_model(text, "exp.yaml", Experiment)
+    assert exp.load is not None
+    (route, *_) = routes_of(exp.load, secrets_dir=ROOT)
+    expected = "Basic " + base64.b64encode(b"shop:a@b/c").decode()
+    assert route.render(random.Random(0))[2]["authorization"] == expected
+
+
+@pytest.mark.parametrize(
+    ("route", "issue"),
+    [
+        ('- {path: "/p/${X}"}', "load.routes.1.path: ${...} (a secret) is taken in header values"),
+        ('- {method: POST, path: /p, json: {a: "${X}"}}', "load.routes.1.json.a: ${...} (a secret)"),
+        ('- {path: /p, headers: {X-A: "${X"}}', "load.routes.1.headers.X-A: an unclosed or nested ${"),
+        ('- {path: /p, headers: {Authorization: "Bearer abc"}}', "write the credential as ${NAME}"),
+    ],
+)  # fmt: skip
+def test_a_secret_where_none_is_taken_or_a_credential_written_out_is_refused(route, issue):
+    (found,) = _issues(route)
+    assert found.startswith("exp.yaml:26: ") and issue in found

@@ -12,6 +12,7 @@ decided (no data, fail, error, pass).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from harness.load.generator import Record
 from harness.probes.checks.common import CheckResult, Status
@@ -24,9 +25,10 @@ __all__ = ["CheckResult", "Status", "check_http", "check_sql", "run_check"]
 
 
 def run_check(
-    check: AnyCheck, records: Sequence[Record], *, base_url: str, topo: Topology
+    check: AnyCheck, records: Sequence[Record], *, base_url: str, topo: Topology, secrets_dir: Path
 ) -> CheckResult:
-    """Run one declared check; `base_url` is the load's target (the HTTP default)."""
+    """Run one declared check; `base_url` is the load's target (the HTTP default),
+    `secrets_dir` the experiment file's directory (for `${file:PATH}`)."""
     if isinstance(check, SqlCheck):
         return check_sql(check, records, topo)
-    return check_http(check, records, base_url)
+    return check_http(check, records, base_url, secrets_dir=secrets_dir)

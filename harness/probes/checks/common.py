@@ -7,6 +7,8 @@ did not return) or unanswered (no definitive answer: a transport error, a timeou
 the check's deadline, a response body without the field to fill in). The status:
 
 - no acknowledged request at all: "no data" (nothing was proven; never a pass);
+- the check could not authenticate (an HTTP read answered 401 or 403): "error" — the
+  check is wrong, not the writes, so those reads count as unanswered, never missing;
 - any missing: "fail" — one definitive miss is a deviation, whatever else happened;
 - otherwise any unanswered: "error" — the check could not give an answer for all;
 - otherwise "pass".
@@ -61,17 +63,22 @@ class Tally:
     verified: int = 0
     missing: list[str] = field(default_factory=list)
     unanswered: Counter[str] = field(default_factory=Counter)  # why -> how many
+    denied: str | None = None  # the first "HTTP 401 from <url>": could not authenticate
 
     @property
     def status(self) -> Status:
         if not self.acknowledged:
             return "no data"
+        if self.denied:
+            return "error"
         return "fail" if self.missing else "error" if self.unanswered else "pass"
 
     def describe(self, subject: str) -> str:
         if not self.acknowledged:
             return subject
         detail = f"{subject}: {self.verified} of {self.acknowledged} acknowledged verified"
+        if self.denied:
+            detail = f"check could not authenticate ({self.denied}): {detail}"
         if self.missing:
             shown = ", ".join(self.missing[:3]) + (", …" if len(self.missing) > 3 else "")
             detail += f"; {len(self.missing)} missing ({shown})"
