@@ -14,7 +14,7 @@ from harness.clients.prometheus import PrometheusClient
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.errors import InvalidInput, Issue
 from harness.experiment import runner
-from harness.experiment.plan import topology_problems
+from harness.experiment.plan import static_problems, target_problems
 from harness.faults import FaultEnv
 from harness.probes.checks import CheckResult
 from harness.report.rebuild import rebuild
@@ -34,21 +34,23 @@ def validate(
         None,
         "--stack",
         "-s",
-        help="Also check targets against this topology (names, counts, hops).",
+        help="Also check targets against this topology (names, counts, hops) and the "
+        "blast radius on it with every replica live: what `run` would refuse, said the same way.",
     ),
 ) -> None:
     """Check experiment files without a running stack; every issue of every file at once."""
     issues: list[Issue] = []
-    check = None
+    check = targets = None
     if stack is not None:
         try:
-            check = partial(topology_problems, topo=load_topology(stack))
+            topo = load_topology(stack)
+            check, targets = partial(static_problems, topo=topo), partial(target_problems, topo=topo)
         except InvalidInput as exc:
             issues += exc.issues
     loaded = []
     for path in runner.expand_paths(files):
         try:
-            loaded.append((path, load_experiment(path, check)))
+            loaded.append((path, load_experiment(path, check, targets)))
         except InvalidInput as exc:
             issues += exc.issues
     if issues:
@@ -134,6 +136,8 @@ def run_loaded(
         finding = ramp is not None and not said and last.outcome.verdict != "dry run"
         ramp_line = [f"ramp: {ramp.summary()}"] if ramp is not None and finding else []
         for line in [*last.outcome.plan, *last.outcome.reasons, *ramp_line]:
+            out.print(f"  {line}", markup=False, highlight=False)
+        for line in last.outcome.figures.lines():
             out.print(f"  {line}", markup=False, highlight=False)
         for proof in last.outcome.alerts:
             if proof.ok:  # a failed one is among the reasons already

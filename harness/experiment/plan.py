@@ -4,7 +4,11 @@ Selectors resolve against the replicas that are live right now (their process, a
 recorded by the supervisor, exists). The blast radius is checked before anything is
 injected: too many targets, too large a share of a service, a fault longer than
 `max_duration`, or every replica of a service without `allow_total_outage` is a
-refusal (exit code 3) whose message names the limit.
+refusal (exit code 3) whose message names the limit (`blastradius`).
+
+`validate --stack` and `run` run one check and say one thing: `static_problems` is the
+planner on a healthy stack (every replica live), and the planner's own refusals are
+located in the file the same way (`file:line: field: message`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harness.errors import InvalidInput, Issue, Refused
+from pydantic import ValidationError
+
+from harness.errors import InvalidInput, Refused
+from harness.experiment.blastradius import blast_radius_problems, selector_loc
 from harness.experiment.loadtarget import LoadPlan, load_plan
 from harness.specs.experiment import (
     NETWORK_FAULTS,
@@ -23,7 +30,7 @@ from harness.specs.experiment import (
     TargetSelector,
 )
 from harness.specs.topology import Link, Topology
-from harness.specs.yamlload import FieldError, Problem
+from harness.specs.yamlload import FieldError, Problem, locate
 
 __all__ = [
     "Plan",
@@ -32,6 +39,8 @@ __all__ = [
     "load_plan",
     "plan_experiment",
     "plan_ramp",
+    "static_problems",
+    "target_problems",
     "topology_problems",
 ]
 
@@ -62,26 +71,56 @@ class Plan:
 def plan_experiment(
     exp: Experiment, topo: Topology, live: Iterable[str], seed: int, source: str = "experiment"
 ) -> Plan:
-    """Resolve every fault's target; raise Refused if the blast radius is exceeded."""
+    """Resolve every fault's target. What the topology rules out is InvalidInput; what
+    the live replicas or the blast radius rule out is Refused; both located in `source`."""
     problems = topology_problems(exp, topo)
     if problems:
-        raise InvalidInput(
-            Issue(source, None, ".".join(map(str, loc)), message) for loc, message in problems
-        )
-    live_set = set(live)
+        raise InvalidInput(locate(source, problems))
+    plan, refusals = _plan(exp, topo, set(live), seed)
+    if refusals:
+        raise Refused("\n".join(str(issue) for issue in locate(source, refusals)))
+    return plan
+
+
+def static_problems(exp: Experiment, topo: Topology) -> list[Problem]:
+    """What `run` would refuse on a healthy stack (every replica live): the topology's
+    problems, else the blast radius of the plan (a ramp's first step's: a run stops there).
+    `validate --stack` reports these; counts decide them, not which replicas a seed picks."""
+    problems = topology_problems(exp, topo)
+    if problems or exp.ramp is None:
+        return problems or _plan(exp, topo, {r.name for r in topo.replicas}, 0)[1]
+    first = exp.at_step(0)
+    problems = topology_problems(first, topo)
+    if problems:
+        return problems
+    said = _step_said(exp, 0)
+    live = {r.name for r in topo.replicas}
+    return [(loc, f"{said}: {message}") for loc, message in _plan(first, topo, live, 0)[1]]
+
+
+def _plan(exp: Experiment, topo: Topology, live: set[str], seed: int) -> tuple[Plan, list[Problem]]:
+    """The plan, and what refuses it (liveness first: without targets there is no radius)."""
     chosen: dict[str, tuple[str, ...]] = {}
+    refusals: list[Problem] = []
     for name, selector in exp.targets.items():
         # a generator per target: a ramp widening one target leaves the others' picks alone,
         # and its wider step keeps the narrower step's replicas (sample's picks are a prefix)
         rng = random.Random(f"{seed}/{name}")
-        chosen[name] = _select(selector, topo, live_set, rng, name)
-    faults = tuple(
-        _planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo)
-        for i, fault in enumerate(exp.faults)
-    )
-    plan = Plan(faults, seed, load_plan(exp.load, topo) if exp.load is not None else None)
-    _check_blast_radius(exp, topo, live_set, plan)
-    return plan
+        try:
+            chosen[name] = _select(selector, topo, live, rng)
+        except FieldError as exc:
+            refusals += [(("targets", name, *loc), msg) for loc, msg in exc.problems]
+            chosen[name] = ()
+    faults = []
+    for i, fault in enumerate(exp.faults):
+        try:
+            faults.append(_planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo))
+        except FieldError as exc:
+            refusals += exc.problems
+    plan = Plan(tuple(faults), seed, load_plan(exp.load, topo) if exp.load is not None else None)
+    if not refusals:
+        refusals = blast_radius_problems(exp, topo, live, plan.faults)
+    return plan, refusals
 
 
 @dataclass(frozen=True)
@@ -104,14 +143,24 @@ def plan_ramp(
     steps: list[StepPlan] = []
     service = exp.ramp_service
     for i, step in enumerate(exp.ramp.steps):
-        try:
-            plan = plan_experiment(exp.at_step(i), topo, live, seed, source)
-        except Refused as exc:
-            if not steps:
-                raise Refused(f"ramp step 1 ({step.describe(service)}): {exc}") from exc
-            return steps, f"step {i + 1} ({step.describe(service)}) not run: {exc}"
+        at = exp.at_step(i)
+        problems = topology_problems(at, topo)
+        if problems:
+            raise InvalidInput(locate(source, problems))
+        plan, refusals = _plan(at, topo, set(live), seed)
+        if refusals and not steps:
+            said = [(loc, f"{_step_said(exp, i)}: {msg}") for loc, msg in refusals]
+            raise Refused("\n".join(str(issue) for issue in locate(source, said)))
+        if refusals:
+            why = "; ".join(msg for _, msg in refusals)
+            return steps, f"step {i + 1} ({step.describe(service)}) not run: {why}"
         steps.append(StepPlan(i + 1, plan, _describe(exp, i, plan, topo)))
     return steps, ""
+
+
+def _step_said(exp: Experiment, index: int) -> str:
+    assert exp.ramp is not None
+    return f"ramp step {index + 1} ({exp.ramp.steps[index].describe(exp.ramp_service)})"
 
 
 def _describe(exp: Experiment, index: int, plan: Plan, topo: Topology) -> str:
@@ -152,6 +201,24 @@ def topology_problems(exp: Experiment, topo: Topology) -> list[Problem]:
     return problems
 
 
+def target_problems(data: object, topo: Topology) -> list[Problem]:
+    """For a file that failed validation: what the topology rules out in those of its
+    targets that are valid on their own (their own errors are among the schema's), so
+    that one round of fixes covers both."""
+    targets = data.get("targets") if isinstance(data, dict) else None
+    if not isinstance(targets, dict):
+        return []
+    problems: list[Problem] = []
+    for name, raw in targets.items():
+        try:
+            sel = TargetSelector.model_validate(raw)
+        except ValidationError:
+            continue
+        found = _selector_problems(sel, topo)
+        problems += [(("targets", str(name), *loc), msg) for loc, msg in found]
+    return problems
+
+
 def _selector_problems(sel: TargetSelector, topo: Topology) -> list[Problem]:
     if sel.links is not None:
         return _unknown(sel.links, {lk.name for lk in topo.links}, "links", "link")
@@ -185,31 +252,33 @@ def _hop_problems(sel: TargetSelector, topo: Topology) -> list[str]:
 
 
 def _select(
-    sel: TargetSelector, topo: Topology, live: set[str], rng: random.Random, name: str
+    sel: TargetSelector, topo: Topology, live: set[str], rng: random.Random
 ) -> tuple[str, ...]:
     """Replica names for a service/replicas selector; link names for a links selector.
 
-    Names are known here (topology_problems); what can still fail is liveness.
+    Names are known here (topology_problems); what can still fail is liveness
+    (FieldError located in the selector).
     """
-    where = f"targets.{name}"
     if sel.links is not None:
         return tuple(sel.links)
     if sel.replicas is not None:
         down = [n for n in sel.replicas if n not in live]
         if down:
-            raise Refused(f"{where}: replica {', '.join(down)} is not live; refusing to select it")
+            message = f"replica {', '.join(down)} is not live; refusing to select it"
+            raise FieldError(("replicas",), message)
         return tuple(sel.replicas)
     assert sel.service is not None
     pool = sorted(r.name for r in topo.replicas_of(sel.service) if r.name in live)
     if not pool:
-        raise Refused(f"{where}: no live replica of {sel.service}")
+        raise FieldError(("service",), f"no live replica of {sel.service}")
     want = len(pool)
     if sel.count is not None:
         want = sel.count
     elif sel.percent is not None:  # rounds down, at least one (see TargetSelector.percent)
         want = max(1, math.floor(len(pool) * sel.percent / 100 + 1e-9))
     if want > len(pool):
-        raise Refused(f"{where}: wants {want} replicas of {sel.service} but {len(pool)} are live")
+        message = f"wants {want} replicas of {sel.service} but {len(pool)} are live"
+        raise FieldError(selector_loc(sel), message)
     return tuple(sorted(rng.sample(pool, want)))
 
 
@@ -224,10 +293,11 @@ def _planned(
     if fault.type not in NETWORK_FAULTS:
         external = [r for r in chosen if topo.is_external(r)]
         if external:
-            raise Refused(
-                f"faults[{index}]: {fault.type} on {', '.join(external)}: an external service "
-                "was not started by the harness, which never signals a process it did not "
-                "start; use a network fault (latency, blackhole, refused, ...) on its links"
+            raise FieldError(
+                ("faults", index, "type"),
+                f"{fault.type} on {', '.join(external)}: an external service was not started "
+                "by the harness, which never signals a process it did not start; use a "
+                "network fault (latency, blackhole, refused, ...) on its links",
             )
         return PlannedFault(index, fault, chosen, ())
     links = tuple(lk for r in chosen for lk in _hop_links(topo, r, sel.hop))
@@ -244,36 +314,3 @@ def _hop_links(topo: Topology, replica: str, hop: str) -> list[Link]:
 def _hurt(link: Link) -> str:
     """The replica a link fault hurts: the callee, or the caller for its database link."""
     return link.source if link.kind == "database" else link.target
-
-
-def _check_blast_radius(exp: Experiment, topo: Topology, live: set[str], plan: Plan) -> None:
-    br = exp.blast_radius
-    hit = plan.replicas
-    if br.max_targets is not None and len(hit) > br.max_targets:
-        raise Refused(
-            f"blast radius: {len(hit)} targets ({', '.join(sorted(hit))}) exceed max_targets={br.max_targets}"
-        )
-    for service in topo.services:
-        total = [r.name for r in topo.replicas_of(service)]
-        mine = [r for r in total if r in hit]
-        if not mine:
-            continue
-        share = 100 * len(mine) / len(total)
-        if br.max_percent is not None and share > br.max_percent + 1e-9:
-            raise Refused(
-                f"blast radius: {len(mine)} of {len(total)} {service} replicas "
-                f"({share:.0f}%) exceed max_percent={br.max_percent:g}"
-            )
-        survivors = [r for r in total if r in live and r not in mine]
-        if not survivors and not br.allow_total_outage:
-            raise Refused(
-                f"blast radius: every live {service} replica would be hit; "
-                "set allow_total_outage: true to allow a total outage"
-            )
-    for fault in exp.faults:
-        end = fault.start_after + fault.duration
-        if end > br.max_duration:
-            raise Refused(
-                f"blast radius: a {fault.type} fault ends at {end:g}s, "
-                f"past max_duration={br.max_duration:g}s"
-            )

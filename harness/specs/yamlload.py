@@ -26,6 +26,7 @@ __all__ = [
     "Loc",
     "Problem",
     "load_model",
+    "locate",
     "parse_model",
     "read_limited",
     "refuse_old_key",
@@ -65,10 +66,13 @@ def refuse_old_key(data: Any, key: str, message: str) -> Any:
 
 
 def load_model(
-    path: Path, model: type[M], check: Callable[[M], Iterable[Problem]] | None = None
+    path: Path,
+    model: type[M],
+    check: Callable[[M], Iterable[Problem]] | None = None,
+    partial: Callable[[Any], Iterable[Problem]] | None = None,
 ) -> M:
     """Read `path` and validate it as `model`, raising InvalidInput with every issue."""
-    return parse_model(decode(read_limited(path), str(path)), str(path), model, check)
+    return parse_model(decode(read_limited(path), str(path)), str(path), model, check, partial)
 
 
 def read_limited(path: Path) -> bytes:
@@ -92,11 +96,13 @@ def parse_model(
     filename: str,
     model: type[M],
     check: Callable[[M], Iterable[Problem]] | None = None,
+    partial: Callable[[Any], Iterable[Problem]] | None = None,
 ) -> M:
     """Validate YAML `text` as `model`; `filename` is only used in messages.
 
     `check` adds problems the model cannot see alone (the topology, for selectors);
-    they are located in the file like pydantic's own errors.
+    they are located in the file like pydantic's own errors. When the model itself
+    fails, `partial` (if given) checks the raw data for what can still be checked.
     """
     doc = read_yaml(text, filename)
     if doc.root is None:
@@ -111,11 +117,33 @@ def parse_model(
     try:
         result = model.model_validate(doc.data)
     except ValidationError as exc:
-        raise InvalidInput(_capped(issues + _issues(exc, where), filename)) from exc
+        issues += _issues(exc, where)
+        issues += [
+            where.issue(list(loc), msg) for loc, msg in (partial(doc.data) if partial else ())
+        ]
+        raise InvalidInput(_capped(issues, filename)) from exc
     issues += [where.issue(list(loc), message) for loc, message in (check(result) if check else ())]
     if issues:
         raise InvalidInput(_capped(issues, filename))
     return result
+
+
+def locate(source: str | Path, problems: Iterable[Problem]) -> list[Issue]:
+    """Problems found after a file was loaded (the planner's), located in it as loading
+    locates its own: the file is read again. Where it cannot be (gone, changed, not a
+    file), the issues name the file and the field, without a line. Ordered as loading
+    orders its own, so a message reads the same whichever found it."""
+    problems = list(problems)
+    try:
+        doc = read_yaml(decode(read_limited(Path(source)), str(source)), str(source))
+    except InvalidInput:
+        doc = None
+    if doc is None or doc.root is None:
+        issues = [Issue(str(source), None, ".".join(map(str, loc)), m) for loc, m in problems]
+    else:
+        where = _Locator(doc.root, str(source))
+        issues = [where.issue(list(loc), message) for loc, message in problems]
+    return _capped(issues, str(source))
 
 
 def _capped(issues: list[Issue], filename: str) -> list[Issue]:

@@ -164,7 +164,8 @@ def test_the_ramp_stops_at_the_blast_radius_and_never_passes_it():
     assert [s.step for s in steps] == [1, 2]
     assert limit == (
         "step 3 (3 orders replicas, latency_ms=400) not run: blast radius: 4 targets "
-        "(catalog-1, orders-1, orders-2, orders-3) exceed max_targets=3"
+        "(1 of catalog, 3 of orders) exceed max_targets=3; blast radius: every live orders "
+        "replica would be hit; set allow_total_outage: true to allow a total outage"
     )
 
 
