@@ -64,7 +64,9 @@ class LoadTarget(_Strict):
         "edge_port_base",
     )
     url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
-        None, description="any base URL on loopback, e.g. http://127.0.0.1:18201"
+        None,
+        description="any base URL on loopback, e.g. http://127.0.0.1:18201; a password in "
+        "it (http://user:${NAME}@...) is a reference, sent as basic auth: " + REFERENCES,
     )
     spread: bool = Field(
         False,
