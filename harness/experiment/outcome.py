@@ -19,6 +19,7 @@ from harness.slo.budget import BudgetBurn
 
 __all__ = [
     "EXIT_CODES",
+    "FIGURES",
     "SEVERITY",
     "Abort",
     "FaultWindow",
@@ -183,12 +184,27 @@ class RampOutcome:
         }
 
 
+# each figure's name as the report, the terminal and JUnit say it: what it measures
+FIGURES: dict[str, str] = {
+    "detection_seconds": "fault start → guardrail breach detected",
+    "rollback_seconds": "abort/end decision → every fault removed",
+    "first_success_seconds": "rollback complete → first successful request sent after it "
+    "(the load's users)",
+    "recovery_seconds": "rollback complete → steady state confirmed by the probes "
+    "(their windows included)",
+    "restart_seconds": "process killed → replacement ready",
+}
+
+
 @dataclass(slots=True)
 class Figures:
     """What the run measured, in seconds (rollback_started/complete: wall clock).
 
     None is "not measured" — except for recovery, which once awaited is measured even
-    when the steady state never returned (`recovery_awaited` and no seconds).
+    when the steady state never returned (`recovery_awaited` and no seconds). Recovery
+    is two figures: the users' first success after the rollback (as soon as the system
+    answers again) and the steady state confirmed by the probes (as late as their
+    windows have let go of the fault).
     """
 
     detection_seconds: float | None = None
@@ -198,6 +214,16 @@ class Figures:
     rollback_seconds: float | None = None
     recovery_seconds: float | None = None
     recovery_awaited: bool = False
+    first_success_seconds: float | None = None
+
+    def lines(self) -> list[str]:
+        """ "process killed → replacement ready: 2.31 s", one per figure measured."""
+        measured = self.measured()
+        return [
+            f"{label}: {'not within the limit' if measured[key] is None else f'{measured[key]:g} s'}"
+            for key, label in FIGURES.items()
+            if key in measured
+        ]
 
     def record_recovery(self, seconds: float | None) -> None:
         self.recovery_awaited, self.recovery_seconds = True, seconds

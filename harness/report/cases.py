@@ -63,10 +63,13 @@ def cases_of(outcome: Outcome, experiment: str) -> list[Case]:
         recovery = outcome.figures.recovery_seconds
         ok = recovery is not None
         msg = (
-            f"steady state returned {recovery}s after rollback"
+            f"steady state confirmed by the probes {recovery} s after the rollback"
             if ok
             else "steady state did not return"
         )
+        first = outcome.figures.first_success_seconds
+        if first is not None:
+            msg += f"; the first successful request sent after it answered {first} s after it"
         cases.append(Case(f"{experiment}.recovery", "steady state returns", ok, msg))
     cases += _ramp_cases(outcome, experiment)
     for check in outcome.checks:

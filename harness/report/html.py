@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 from harness.clients.prometheus import PrometheusClient
-from harness.experiment.outcome import Outcome
+from harness.experiment.outcome import FIGURES, Outcome
 from harness.load.generator import Record
 from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
@@ -27,12 +27,7 @@ from harness.traces import TraceRow
 
 __all__ = ["Provenance", "write_html"]
 
-_FIGURES = [
-    ("detection_seconds", "fault start → guardrail breach detected (s)"),
-    ("rollback_seconds", "abort/end decision → every fault removed (s)"),
-    ("recovery_seconds", "rollback complete → steady state again (s)"),
-    ("restart_seconds", "process killed → replica running again (s)"),
-]
+_FIGURES = [(key, f"{label} (s)") for key, label in FIGURES.items()]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,11 @@ class FakeLoad:
                 out.append(Record("GET /", sent, latency, 200 if ok else 503, target=target))
         return out
 
+    @property
+    def records(self) -> list[Record]:
+        """Every request answered so far."""
+        return self.recent(math.inf)
+
     def stop(self) -> None:
         return None
 
@@ -142,6 +147,29 @@ def test_a_fault_shorter_than_the_look_back_judges_nothing_and_never_passes(worl
     assert reason.startswith("expectation avail: no evaluation inside the fault (none of its ")
     assert reason.endswith("those whose 1 s scrape lay inside the fault (from +1 s))")
     assert all(e["status"] == "pass" for e in _probes(ctx, "during"))  # passing, not judged
+
+
+def test_recovery_is_the_users_first_success_and_the_probes_confirmation(
+    world: World, with_load: Callable[..., None]
+):
+    with_load(lambda hit, target: (not hit, 0.02))
+    ctx = world.ctx(load=LOAD, steady_state=[{**SPARED, "replicas": None, "window": 0.5}])
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "held", 0)
+    figures = outcome.figures
+    assert figures.first_success_seconds is not None and figures.recovery_seconds is not None
+    # the first request after the rollback answered at once; the probe's 0.5 s window
+    # still held the fault's failures until they aged out of it
+    assert figures.first_success_seconds < 0.2 < 0.45 <= figures.recovery_seconds
+    (verdict,) = [e for e in events(ctx) if e["event"] == "verdict"]
+    assert verdict["figures"]["first_success_seconds"] == figures.first_success_seconds
+    lines = figures.lines()
+    assert any(
+        x.startswith("rollback complete → first successful request sent after it") for x in lines
+    )
+    assert any(
+        x.startswith("rollback complete → steady state confirmed by the probes") for x in lines
+    )
 
 
 def _fault(duration: float) -> dict[str, Any]:

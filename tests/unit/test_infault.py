@@ -13,6 +13,8 @@ from harness.experiment.judge import during_failures, judged_note
 from harness.experiment.outcome import FaultWindow, Outcome, ProbeEvaluation
 from harness.probes.lookback import range_seconds, settle_of
 from harness.probes.promql import ProbeResult, Status
+from harness.report.cases import cases_of
+from harness.report.rebuild import outcome_from_events
 from harness.specs.experiment import ClientProbe, Experiment, Probe
 from tests.unit.engineworld import EXPERIMENT
 
@@ -143,3 +145,47 @@ def test_the_note_is_empty_when_every_evaluation_was_judged():
 def test_other_phases_are_never_judged_as_expectations(phase: str):
     other = ProbeEvaluation(phase, _result(1003, 0.1, "fail"))
     assert during_failures(Outcome(probes=[other], fault_windows=WINDOW), WINDOW) == []
+
+
+# -- the report and JUnit say the same ---------------------------------------------------
+
+
+def test_cases_judge_what_the_verdict_judged_and_say_how_many():
+    pending = ProbeResult("users", "client", "<", 0.1, None, 1000.1, "pending")
+    evals = [
+        _e(1000.5, False, 0.5, "fail"),
+        _e(1003, True),
+        ProbeEvaluation("guardrail", pending, False, "no request sent since the fault began"),
+    ]
+    outcome = Outcome(probes=evals, fault_windows=WINDOW)
+    outcome.figures.record_recovery(3.006)
+    outcome.figures.first_success_seconds = 0.041
+    by_name = {c.name: c for c in cases_of(outcome, "exp")}
+    during = by_name["avail"]
+    assert during.ok and during.message.endswith(
+        "; judged 1 of 2 evaluations, those whose 2 s window lay inside the fault (from +2 s)"
+    )
+    assert "0 of 1 evaluations failed" in during.message
+    guard = by_name["users"]  # pending throughout: nothing to stop, nothing judged
+    assert guard.skipped and guard.ok
+    recovery = by_name["steady state returns"]
+    assert recovery.message == (
+        "steady state confirmed by the probes 3.006 s after the rollback; the first "
+        "successful request sent after it answered 0.041 s after it"
+    )
+    nothing = cases_of(Outcome(probes=evals[:1], fault_windows=WINDOW), "exp")
+    (case,) = nothing
+    assert not case.ok and case.message.startswith("no evaluation inside the fault: judged 0 of 1")
+
+
+def test_a_rebuilt_report_keeps_what_was_not_judged_and_why():
+    early = _e(1000.5, False, 0.5, "fail")
+    event = {"event": "probe", "phase": "during", **early.result.to_json(), **early.marks()}
+    plain = {"event": "probe", "phase": "before", **_result(990).to_json()}
+    (rebuilt, before) = outcome_from_events([event, plain]).probes
+    assert rebuilt == early
+    assert (
+        before.judged
+        and before.settle is None
+        and ProbeEvaluation("before", _result(990)).marks() == {}
+    )
