@@ -14,6 +14,7 @@ run to end, the harness hands what is left to the watchdog in the journal
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable
@@ -93,9 +94,10 @@ class RevertStack:
                 )
                 return failed
             if notify is not None and retries == 0:
-                notify(
+                _tell(
+                    notify,
                     f"could not remove {len(failed)} fault(s); retrying for up to "
-                    f"{self.patience:g}s (Ctrl-C hands them to the watchdog now)"
+                    f"{self.patience:g}s (Ctrl-C hands them to the watchdog now)",
                 )
             _pause(backoff.next(), signals, deadline)
             failed, retries = self.unwind(), retries + 1
@@ -111,6 +113,12 @@ class RevertStack:
         seconds = round(time.monotonic() - start, 3)
         self.journal.record("fault.removed", fault_id=handle.fault_id, seconds=seconds)
         return True
+
+
+def _tell(notify: Callable[[str], None], line: str) -> None:
+    """Say it if we can: what the terminal shows must never stop a revert."""
+    with contextlib.suppress(Exception):  # a broken display is no reason to leave a fault
+        notify(line)
 
 
 def _stop_reason(signals: int, deadline: float, patience: float) -> str | None:

@@ -263,3 +263,15 @@ def test_a_signal_before_the_rollback_does_not_cut_its_retries_short(journal):
             pass
         assert stack.roll_back() == []
     assert _handed_over(journal) == [] and fake.toxic_names("db") == []
+
+
+def test_a_display_that_fails_does_not_stop_the_retries(journal):
+    fake = FakeToxiproxy(["db"])
+    stack = _toxic_in_place(journal, fake)
+    fake.fail(times=2, status=503, methods={"DELETE"})
+
+    def broken(line: str) -> None:
+        raise OSError("the terminal went away")
+
+    assert stack.roll_back(broken) == []
+    assert fake.toxic_names("db") == []
