@@ -13,9 +13,8 @@ from typing import Any
 import jinja2
 
 from harness.clients.prometheus import PrometheusClient
-from harness.experiment.outcome import FIGURES, Outcome
+from harness.experiment.outcome import FIGURES, Outcome, ProbeEvaluation
 from harness.load.generator import Record
-from harness.probes.promql import ProbeResult
 from harness.report.cases import cases_of
 from harness.report.golden import ReportSignals, ServerView
 from harness.report.plots import RATE, Chart, Frame, charts_for, probe_chart, user_charts
@@ -147,9 +146,9 @@ def _figure_rows(outcome: Outcome) -> list[tuple[str, float | str]]:
 
 
 def _probe_charts(outcome: Outcome, frame: Frame) -> list[Chart]:
-    by_name: dict[str, list[ProbeResult]] = defaultdict(list)
+    by_name: dict[str, list[ProbeEvaluation]] = defaultdict(list)
     for p in outcome.probes:
-        by_name[p.result.name].append(p.result)
+        by_name[p.result.name].append(p)
     return [probe_chart(name, evals, frame) for name, evals in by_name.items()]
 
 

@@ -12,6 +12,7 @@ fault on a link shows as the users felt it, not as the server measured its own h
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,12 +20,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from harness.clients.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
-from harness.experiment.outcome import FaultWindow, PhaseSpan  # noqa: E402
+from harness.experiment.outcome import FaultWindow, PhaseSpan, ProbeEvaluation  # noqa: E402
 from harness.load.generator import Record  # noqa: E402
-from harness.probes.promql import ProbeResult  # noqa: E402
 from harness.report.golden import ChartSpec  # noqa: E402
 
 __all__ = ["Chart", "Frame", "charts_for", "probe_chart", "svg_of", "user_charts"]
@@ -115,23 +116,83 @@ def user_charts(records: Sequence[Record], offset: float, frame: Frame) -> list[
     ]
 
 
-def probe_chart(name: str, evals: list[ProbeResult], frame: Frame) -> Chart:
-    """A probe's evaluated values over the run with its threshold."""
-    points = [(e.time, e.value) for e in evals if e.value is not None]
-    if not points:
-        return Chart(f"probe {name}", evals[0].query if evals else "", None, "no data")
-    first = evals[0]
-    series = [
-        Series({"probe": name}, points),
-        Series(
-            {"threshold": f"{first.op} {first.threshold:g}"},
-            [(frame.start, first.threshold), (frame.end, first.threshold)],
-        ),
-    ]
-    return Chart(f"probe {name}", first.query, _draw(series, "value", frame))
+@dataclass(frozen=True)
+class _Style:
+    """How one kind of evaluation is drawn; `joined`: a line between its points."""
+
+    label: str
+    colour: str
+    filled: bool = True
+    joined: bool = True
+    marker: str = "o"
 
 
-def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) -> str:
+_KINDS = {
+    "measured": _Style("measured (steady state: before and after the fault)", "tab:blue"),
+    "judged": _Style("during the fault, judged", "tab:purple"),
+    "not judged": _Style(
+        "during the fault, not judged (still reads pre-fault data)", "tab:grey", False, False
+    ),
+    "guardrail": _Style("guardrail", "tab:orange", marker="s"),
+}
+
+
+def probe_chart(name: str, evals: Sequence[ProbeEvaluation], frame: Frame) -> Chart:
+    """A probe's evaluated values over the run with its threshold: only the points
+    measured, a line joining them only within a phase (a steady-state probe is not
+    measured during the fault, and no line across the fault band says it was), and a
+    `during` evaluation that was not judged drawn hollow and grey."""
+    if not any(e.result.value is not None for e in evals):
+        return Chart(f"probe {name}", evals[0].result.query if evals else "", None, "no data")
+    first = evals[0].result
+    fig, ax = _axes(frame)
+    t0 = frame.start
+    for kind, style in _KINDS.items():
+        mine = [e for e in evals if _kind(e) == kind and e.result.value is not None]
+        if not mine:
+            continue
+        xs, ys = _broken(mine, t0) if style.joined else _points(mine, t0)
+        ax.plot(
+            xs,
+            ys,
+            marker=style.marker,
+            markersize=4,
+            markerfacecolor=style.colour if style.filled else "none",
+            color=style.colour,
+            linewidth=1.2 if style.joined else 0,
+            label=style.label,
+        )
+    threshold = f"threshold {first.op} {first.threshold:g}"
+    ax.axhline(first.threshold, color="black", linestyle="--", linewidth=1.0, label=threshold)
+    return Chart(f"probe {name}", first.query, _finish(fig, ax, frame, "value"))
+
+
+def _kind(e: ProbeEvaluation) -> str:
+    if e.phase == "during":
+        return "judged" if e.judged else "not judged"
+    return "guardrail" if e.phase == "guardrail" else "measured"
+
+
+def _points(evals: Sequence[ProbeEvaluation], t0: float) -> tuple[list[float], list[float]]:
+    return [e.result.time - t0 for e in evals], [float(e.result.value or 0.0) for e in evals]
+
+
+def _broken(evals: Sequence[ProbeEvaluation], t0: float) -> tuple[list[float], list[float]]:
+    """The points, with a gap (NaN) wherever the phase changes: no line drawn between
+    the last evaluation before the fault and the first after it."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, e in enumerate(evals):
+        if i and e.phase != evals[i - 1].phase:
+            xs.append(math.nan)
+            ys.append(math.nan)
+        xs.append(e.result.time - t0)
+        ys.append(float(e.result.value or 0.0))
+    return xs, ys
+
+
+def _axes(frame: Frame) -> tuple[Figure, Axes]:
+    """A run's plot area: its phases as bands, its fault windows shaded, its abort."""
     fig, ax = plt.subplots(figsize=(11, 2.8), dpi=100)
     t0 = frame.start
     for phase in frame.phases:
@@ -146,6 +207,23 @@ def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) 
         ax.axvspan(w.start - t0, w.end - t0, color="tab:red", alpha=0.14, label=label)
     if frame.abort_at is not None:
         ax.axvline(frame.abort_at - t0, color="tab:red", linewidth=2, label="abort")
+    return fig, ax
+
+
+def _finish(fig: Figure, ax: Axes, frame: Frame, unit: str) -> str:
+    ax.set_xlim(0, max(1.0, frame.end - frame.start))
+    ax.set_xlabel("seconds since the run started")
+    ax.set_ylabel(unit)
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=False))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=3)
+    return svg_of(fig)
+
+
+def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) -> str:
+    fig, ax = _axes(frame)
+    t0 = frame.start
     for s in series:
         xs = [t - t0 for t, _ in s.points]
         ys = [v for _, v in s.points]
@@ -169,14 +247,7 @@ def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) 
                 linewidth=1.4,
                 linestyle="--" if "threshold" in s.labels else "-",
             )
-    ax.set_xlim(0, max(1.0, frame.end - t0))
-    ax.set_xlabel("seconds since the run started")
-    ax.set_ylabel(unit)
-    ax.grid(alpha=0.3)
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=False))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=3)
-    return svg_of(fig)
+    return _finish(fig, ax, frame, unit)
 
 
 def svg_of(fig: Figure) -> str:

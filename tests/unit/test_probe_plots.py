@@ -1,0 +1,49 @@
+"""A probe's chart draws only what was measured: a steady-state probe is not joined across
+the fault band it was not measured in, and a `during` evaluation that was not judged is
+drawn apart from the judged ones."""
+
+from __future__ import annotations
+
+import math
+
+from harness.experiment.outcome import FaultWindow, PhaseSpan, ProbeEvaluation
+from harness.probes.promql import ProbeResult
+from harness.report.plots import Frame, _broken, probe_chart
+
+FRAME = Frame(
+    100.0,
+    130.0,
+    (PhaseSpan("steady state before", 100.0, 105.0), PhaseSpan("recovery", 115.0, 120.0)),
+    (FaultWindow(0, "latency", ("api-1",), 105.0, 115.0),),
+)
+
+
+def _e(phase: str, t: float, value: float | None = 1.0, judged: bool = True) -> ProbeEvaluation:
+    result = ProbeResult("avail", "q", ">=", 0.99, value, t, "pass" if value else "no data")
+    return ProbeEvaluation(phase, result, judged, "" if judged else "window still holds")
+
+
+def test_a_steady_state_probe_is_not_joined_across_the_fault():
+    evals = [_e("before", 101), _e("before", 102), _e("recovery", 116), _e("after", 121)]
+    xs, ys = _broken(evals, FRAME.start)
+    assert [x if not math.isnan(x) else "gap" for x in xs] == [1, 2, "gap", 16, "gap", 21]
+    assert len(ys) == len(xs) and math.isnan(ys[2])
+    chart = probe_chart("avail", evals, FRAME)
+    assert (
+        chart.svg is not None and "measured (steady state: before and after the fault)" in chart.svg
+    )
+    assert "during the fault" not in chart.svg
+
+
+def test_during_evaluations_not_judged_are_drawn_apart():
+    evals = [_e("during", 105.5, 0.5, judged=False), _e("during", 108), _e("during", 109)]
+    chart = probe_chart("avail", evals, FRAME)
+    assert chart.svg is not None
+    assert "during the fault, not judged (still reads pre-fault data)" in chart.svg
+    assert "during the fault, judged" in chart.svg
+    assert "threshold &gt;= 0.99" in chart.svg
+
+
+def test_a_probe_with_no_value_is_said_to_have_no_data():
+    chart = probe_chart("avail", [_e("before", 101, None)], FRAME)
+    assert (chart.svg, chart.note) == (None, "no data")
