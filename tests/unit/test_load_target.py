@@ -228,16 +228,21 @@ def test_spread_still_needs_an_edge_proxy():
     assert "'catalog' has no edge proxy" in message
 
 
-def test_an_unknown_replica_is_reported_at_its_line_and_refused_by_the_planner():
+def test_an_unknown_replica_is_refused_at_its_line_by_validate_and_by_the_run(tmp_path):
     text = _with_target("  target: {service: gateway, replicas: [gateway-2]}\n")
-    exp = parse_model(text, "exp.yaml", Experiment)  # fine without the topology
-    with pytest.raises(InvalidInput) as exc:
-        parse_model(text, "exp.yaml", Experiment, partial(topology_problems, topo=TOPO))
-    assert [str(i) for i in exc.value.issues] == [
-        "exp.yaml:28: load.target.replicas: unknown replica gateway-2 of gateway (known: gateway-1)"
-    ]
-    with pytest.raises(InvalidInput, match="unknown replica gateway-2 of gateway"):
-        plan_experiment(exp, TOPO, ALL_LIVE, seed=1)  # what preflight runs
+    source = tmp_path / "exp.yaml"
+    source.write_text(text)
+    exp = parse_model(text, str(source), Experiment)  # fine without the topology
+    message = (
+        f"{source}:28: load.target.replicas: unknown replica gateway-2 of gateway "
+        "(known: gateway-1)"
+    )
+    with pytest.raises(InvalidInput) as exc:  # validate --stack
+        parse_model(text, str(source), Experiment, partial(topology_problems, topo=TOPO))
+    assert [str(i) for i in exc.value.issues] == [message]
+    with pytest.raises(InvalidInput) as exc:  # what preflight runs
+        plan_experiment(exp, TOPO, ALL_LIVE, seed=1, source=str(source))
+    assert [str(i) for i in exc.value.issues] == [message]
 
 
 @pytest.mark.parametrize(
