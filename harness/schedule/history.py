@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.secrets import redact_data
+
 __all__ = [
     "HISTORY_FILE",
     "INFLIGHT_FILE",
@@ -78,7 +80,7 @@ def append(runs_dir: Path, entry: Entry) -> Path:
     """Append one entry (fsynced); a torn last line is left alone, on its own line."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     path = runs_dir / HISTORY_FILE
-    line = (json.dumps(entry.to_json()) + "\n").encode()
+    line = (json.dumps(redact_data(entry.to_json())) + "\n").encode()
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -14,6 +14,8 @@ from harness import secrets
 from harness.cli.app import err, out
 from harness.cli.display import PlainDisplay
 from harness.safety.journal import Journal, read_events, render_json
+from harness.schedule import history
+from harness.schedule.history import Entry
 from harness.secrets import (
     SecretError,
     authorization,
@@ -169,3 +171,11 @@ def test_whatever_the_cli_prints_is_redacted(capsys):
     seen = capsys.readouterr()
     assert "tok-xyz" not in seen.out + seen.err
     assert "the token is ***" in seen.out and "http://a:***@127.0.0.1" in seen.err
+
+
+def test_the_schedules_history_redacts_what_a_reason_quotes(tmp_path):
+    register("tok-sched")
+    entry = Entry("2026-01-01T00:00", 1.0, "nightly", "ran", reason="exp: error: tok-sched")
+    history.append(tmp_path, entry)
+    assert "tok-sched" not in (tmp_path / history.HISTORY_FILE).read_text()
+    assert history.read_entries(tmp_path)[0].reason == "exp: error: ***"
