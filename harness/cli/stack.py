@@ -6,7 +6,6 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.app import RunDirOpt, StackOpt, app, err, out, write_generated
@@ -80,7 +79,7 @@ def _print_table(state: StackState, stack: Path | None) -> bool:
         title=f"stack {state.phase} (supervisor pid {state.supervisor_pid}"
         f"{'' if sup_alive else ', NOT RUNNING'})"
     )
-    for col in ("component", "pid", "port", "restarts", "health", "log", "note"):
+    for col in ("component", "pid", "port", "restarts", "health", "log"):
         table.add_column(col)
     for h in rows:
         c = h.component
@@ -90,9 +89,11 @@ def _print_table(state: StackState, stack: Path | None) -> bool:
             else ("[yellow]alive, not ready[/yellow]" if h.alive else "[red]down[/red]")
         )
         port = str(c.port) if c.port is not None else "-"
-        row = (c.name, str(c.pid or "-"), port, str(c.restarts), mark, _short(c.log))
-        table.add_row(*row, escape(_note(c)))
+        table.add_row(c.name, str(c.pid or "-"), port, str(c.restarts), mark, _short(c.log))
     out.print(table)
+    for c in (h.component for h in rows):
+        if note := _note(c):
+            out.print(f"  {c.name}: {note}", markup=False, highlight=False, soft_wrap=True)
     return sup_alive and all(h.healthy for h in rows)
 
 
