@@ -231,9 +231,9 @@ class ServiceSpec(_Strict):
         ge=1,
         le=100,
         description="failed live_path probes in a row that get a replica restarted; a frozen "
-        "replica fails them too, so a `pause` fault longer than live_period x live_failures "
-        "(60s by default) ends in a restart: the defaults outlast the shipped pause faults "
-        "(30s at most)",
+        "replica fails them too, so a `pause` fault longer than (live_failures - 1) x "
+        "live_period (50s by default) may end in a restart, as under a kubelet: the defaults "
+        "outlast the shipped pause faults (30s at most)",
     )
     metrics_path: str | None = Field(
         None,

@@ -16,11 +16,12 @@ import pytest
 from harness.errors import StackError
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.components import Component
+from harness.runtime.local.control import UP_TIMEOUT, up_timeout
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.liveness import LiveProbe
 from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.state import failure_text, read_state
-from harness.runtime.local.supervisor import Supervisor
+from harness.runtime.local.supervisor import START_TIMEOUT, Supervisor
 from harness.specs.topology import Topology
 from tests.waiting import wait_for
 
@@ -205,3 +206,12 @@ def test_a_stop_during_the_start_is_a_failure_that_names_no_component(tmp_path, 
     assert (state.phase, state.error) == ("failed", "stopped while starting")
     assert state.component("web-1").status == "stopped"
     assert failure_text(state) == "stopped while starting"
+
+
+def test_up_waits_longer_for_inits_and_replicas_that_start_one_after_another():
+    web = {"port_base": 21900, "command": {"argv": ["x"]}}
+    plain = Topology.model_validate({"services": {"web": web}})
+    assert up_timeout(plain) == UP_TIMEOUT
+    queued = {**web, "replicas": 3, "start": "sequential", "init": {"argv": ["y"], "timeout": 30}}
+    slow = Topology.model_validate({"services": {"web": queued}})
+    assert up_timeout(slow) == UP_TIMEOUT + 30 + 2 * START_TIMEOUT
