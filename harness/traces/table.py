@@ -3,7 +3,8 @@ each with its trace id and the top hop of its critical path.
 
 The load generator starts a trace per request (`Record.trace_id`); Jaeger holds what
 the services made of it. A request Jaeger does not answer for still gets its row (id,
-latency, status), with the reason in place of the hop.
+latency, status), with the reason in place of the hop. A service that has sent Jaeger
+no span at all is named once (`TraceRow.no_spans`), not as "not in Jaeger" on every row.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ LOOKUP_TIMEOUT = 2.0
 # a span reaches Jaeger within the apps' export delay (OTEL_BSP_SCHEDULE_DELAY, 1 s in
 # the local stack) plus Jaeger's batch (0.2 s): a table asked for sooner waits that long
 SETTLE = 2.5
+_NOT_FOUND = "not in Jaeger"
 
 
 class Window(Protocol):
@@ -60,6 +62,7 @@ class TraceRow:
     window_failed: int = 0  # of which failed
     failed_calls: str = ""  # "gateway_orders-1 (ConnectError), gateway_orders-2 (503)"
     trace_url: str = ""  # the trace in Jaeger's UI
+    no_spans: str = ""  # the service the request entered, when it sends Jaeger no spans
 
 
 def report_rows(
@@ -148,6 +151,8 @@ class _Lookup:
     def __init__(self, jaeger: JaegerClient | None, topo: Topology | None) -> None:
         self.jaeger, self.topo = jaeger, topo
         self.down: str | None = None if jaeger is not None else "no trace backend"
+        self.known: set[str] | None = None  # the services Jaeger has spans of (asked once)
+        self.silent: set[str] = set()  # services that sent it none
 
     def row(
         self,
@@ -158,7 +163,11 @@ class _Lookup:
         offset: float,
         counts: tuple[int, int],
     ) -> TraceRow:
-        trace, missing = self._fetch(record)
+        entered = self._entered(record)
+        silent = entered if entered in self.silent else ""
+        trace, missing = (None, "—") if silent else self._fetch(record)
+        if trace is None and missing == _NOT_FOUND and self._sends_no_spans(entered):
+            silent, missing = entered, "—"
         hop, text = (None, missing) if trace is None else _top(trace, record, self.topo)
         trace_id = record.trace_id or ""
         return TraceRow(
@@ -177,7 +186,32 @@ class _Lookup:
             window_failed=counts[1],
             failed_calls=", ".join(failed_calls(trace, self.topo)) if trace else "",
             trace_url=self.jaeger.ui_url(trace_id) if self.jaeger and trace_id else "",
+            no_spans=silent,
         )
+
+    def _entered(self, record: Record) -> str:
+        """The service whose edge the request went through ("" when not known)."""
+        if self.topo is None:
+            return ""
+        edges = [lk.target for lk in self.topo.links if lk.kind == "edge"]
+        replica = record.target or (edges[0] if edges else "")
+        if replica not in {r.name for r in self.topo.replicas}:
+            return ""
+        return self.topo.replica_named(replica).service
+
+    def _sends_no_spans(self, service: str) -> bool:
+        """The service has sent Jaeger no span at all (Jaeger is asked once)."""
+        if not service or self.jaeger is None:
+            return False
+        if self.known is None:
+            try:
+                self.known = set(self.jaeger.services())
+            except JaegerError:
+                self.known = {service}  # not known to be silent: say nothing of it
+        if service in self.known:
+            return False
+        self.silent.add(service)
+        return True
 
     def _fetch(self, record: Record) -> tuple[Trace | None, str]:
         """The request's trace, or None and why there is none."""
@@ -188,7 +222,7 @@ class _Lookup:
         try:
             return self.jaeger.trace(record.trace_id), ""
         except TraceNotFound:
-            return None, "not in Jaeger"
+            return None, _NOT_FOUND
         except JaegerError as exc:
             if exc.status is not None:
                 return None, f"Jaeger answered {exc.status}"
