@@ -234,3 +234,59 @@ load:
     (page,) = (tmp_path / "runs").glob("*/report.html")
     assert f"through httpbin-2's edge proxy: {two['errors']} errors" in page.read_text()
     _assert_clean(own)
+
+
+def test_an_authenticated_check_takes_its_token_from_the_environment_and_shows_it_nowhere(
+    own: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """httpbin's /bearer answers 401 without a token: a check with one verifies every
+    acknowledged write, a check without one "could not authenticate" (an error, no write
+    lost); httpbin echoes the token back in every POST's body, and still it appears in no
+    file of the run and nowhere in what the harness printed."""
+    token = "tok-9d1c-only-in-the-environment"
+    monkeypatch.setenv("HTTPBIN_TOKEN", token)  # the harness subprocess inherits it
+    entry = _entry(own, "httpbin-1")
+    load = f"""
+load:
+  target: {{url: "{entry}"}}
+  rate: 20
+  routes:
+    - method: POST
+      path: /post
+      headers: {{Authorization: "Bearer ${{HTTPBIN_TOKEN}}"}}
+      json: {{id: "{{uuid}}", n: "{{seq}}"}}
+"""
+    read = "from: {path: /post}\n      request: {path: /bearer}"
+    path = experiment(
+        tmp_path,
+        "httpbin-bearer",
+        "one: {replicas: [httpbin-1], hop: edge}",
+        "- {type: latency, target: one, latency_ms: 50, duration: 2s}",
+        steady=USERS_OK,
+        load=load,
+        expectations=f"""
+checks:
+  - name: with-token
+    http:
+      {read}
+      headers: {{Authorization: "Bearer ${{HTTPBIN_TOKEN}}"}}
+  - name: without-token
+    http:
+      {read}
+""",
+        blast="max_targets: 1\n  max_duration: 30s",
+    )
+    result, journal = run(own, path, tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr  # the check's error
+    with_token, without = (e for e in journal["events"] if e["event"] == "check")
+    assert (with_token["status"], with_token["missed"]) == ("pass", 0)
+    assert with_token["verified"] == with_token["acknowledged"] > 0
+    assert (without["status"], without["missed"], without["verified"]) == ("error", 0, 0)
+    assert without["detail"].startswith(
+        f"check could not authenticate (HTTP 401 from {entry}/bearer)"
+    )
+    for file in (tmp_path / "runs").rglob("*"):
+        assert not file.is_file() or token not in file.read_text(errors="replace"), file
+    assert token not in result.stdout + result.stderr
+    assert "${HTTPBIN_TOKEN}" in (next((tmp_path / "runs").glob("*/experiment.yaml"))).read_text()
+    _assert_clean(own)
