@@ -26,8 +26,11 @@ __all__ = [
 ]
 
 
-_FIELD = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_FILLED = "idempotency_key (the request's header) or a field of the acknowledged JSON body"
+_FIELD = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+_FILLED = (
+    "idempotency_key (the request's header) or a field of the acknowledged JSON body; "
+    "a dotted name reaches into its objects (data.id: the id in an answer wrapped in data)"
+)
 
 
 def _plain_placeholders(path: str) -> str:
@@ -37,7 +40,7 @@ def _plain_placeholders(path: str) -> str:
     except ValueError as exc:
         raise ValueError(f"{path!r}: {exc} (write {{{{ and }}}} for braces)") from None
     for name, spec, conversion in names:
-        if not name.isidentifier() or spec or conversion:
+        if not all(part.isidentifier() for part in name.split(".")) or spec or conversion:
             raise ValueError(f"placeholder {{{name}}} must be a plain {{name}}: {_FILLED}")
     return path
 

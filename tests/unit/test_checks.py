@@ -78,7 +78,8 @@ def test_the_removed_flag_names_its_replacement():
 @pytest.mark.parametrize(
     ("old", "new", "issue"),
     [
-        ('"/orders/{id}"', '"/orders/{id.x}"', "expectations.checks.0.http.request.path: "),
+        ('"/orders/{id}"', '"/orders/{id[0]}"', "expectations.checks.0.http.request.path: "),
+        ('"/orders/{id}"', '"/orders/{id.}"', "expectations.checks.0.http.request.path: "),
         ('"/orders/{id}"', '"/orders/{}"', "expectations.checks.0.http.request.path: "),
         ('"/orders/{id}"', '"/orders/{id"', "expectations.checks.0.http.request.path: "),
         ("= ANY(%(keys)s)", "= ANY(%s)", "the query must take %(keys)s"),
@@ -110,6 +111,17 @@ def test_keys_come_from_the_header_or_a_scalar_body_field():
     assert [value_of(record, f) for f in ("idempotency_key", "id", "n", "ok", "items", "x")] == [
         "k1", "o1", "7", "true", None, None,
     ]  # fmt: skip
+
+
+def test_a_dotted_field_reaches_into_a_wrapped_answer():
+    # an API that answers {"data": {"id": ...}} (Kinto, JSON:API): `data.id` is that id
+    record = _post(1, body={"data": {"id": "r1", "n": 2, "tags": ["a"]}, "id": "top"})
+    assert [value_of(record, f) for f in ("data.id", "data.n", "data.tags", "data.x", "id.x")] == [
+        "r1", "2", None, None, None,
+    ]  # fmt: skip
+    assert fill("/records/{data.id}", record) == "/records/r1"
+    assert _http("/records/{data.id}").http.request.path == "/records/{data.id}"
+    assert _sql("data.id").sql.key == "data.id"
 
 
 def test_placeholders_are_filled_and_quoted():

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from harness.load.generator import Record
 from harness.specs.experiment import AckedRoute
@@ -113,10 +113,13 @@ def acknowledged(records: Sequence[Record], route: AckedRoute) -> list[Record]:
 
 
 def value_of(record: Record, name: str) -> str | None:
-    """`idempotency_key` (the request's header) or a scalar field of the JSON body."""
+    """`idempotency_key` (the request's header) or a scalar field of the JSON body; a
+    dotted name (`data.id`) walks into nested objects, for APIs that wrap their answer."""
     if name == "idempotency_key":
         return record.idempotency_key
-    value = (record.body or {}).get(name)
+    value: Any = record.body or {}
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
     if value is None or isinstance(value, dict | list):
         return None
     return value if isinstance(value, str) else json.dumps(value)
