@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from harness.dashboards.provisioning import DASHBOARDS_DIR, JAEGER_UI_PORT, PROVISIONING_DIR
+from harness.runtime.local.components import START_TIMEOUT
 from harness.runtime.local.promconfig import (
     SLO_RULES,
     alertmanager_config,
@@ -72,21 +73,49 @@ def _replica(topo: Topology, replica: Replica) -> dict[str, Any]:
     """A launched replica as a container of the repository's image, with the topology's
     argv and env (its links through the toxiproxy container, as per_link's); inside its
     own network namespace it listens on all interfaces."""
-    after: list[str] | dict[str, dict[str, str]] = ["toxiproxy", "jaeger"]
-    if topo.services[replica.service].init is not None:  # started once its init succeeded
-        after = {name: {"condition": "service_started"} for name in after}
-        after[f"{replica.service}-init"] = {"condition": "service_completed_successfully"}
-    return {
+    container = {
         "build": ".",
         "image": "chaos-harness-app:latest",
         "container_name": replica.name,
         "command": topo.argv(replica, "toxiproxy", "python", host="0.0.0.0"),  # noqa: S104
         "restart": "unless-stopped",
-        "depends_on": after,
+        "depends_on": _after(topo, replica),
         "environment": {
             "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,  # unless the topology's env says
             **topo.env(replica, "python", host="0.0.0.0", proxy_host="toxiproxy"),  # noqa: S104
         },
+    }
+    if topo.services[replica.service].start == "sequential":  # the next one waits for it
+        container["healthcheck"] = _healthcheck(topo, replica)
+    return container
+
+
+def _after(topo: Topology, replica: Replica) -> list[str] | dict[str, dict[str, str]]:
+    """What a replica's container waits for: its service's init to have succeeded and,
+    with `start: sequential`, the replica before it to be healthy (ready)."""
+    svc = topo.services[replica.service]
+    after = {name: {"condition": "service_started"} for name in ("toxiproxy", "jaeger")}
+    if svc.init is not None:
+        after[f"{replica.service}-init"] = {"condition": "service_completed_successfully"}
+    if svc.start == "sequential" and replica.index > 1:
+        after[f"{replica.service}-{replica.index - 1}"] = {"condition": "service_healthy"}
+    return list(after) if len(after) == 2 else after
+
+
+def _healthcheck(topo: Topology, replica: Replica) -> dict[str, Any]:
+    """Ready as the local supervisor judges it (ready_path answers 2xx, or the port
+    accepts), checked with the image's python for at most START_TIMEOUT."""
+    path, port = topo.services[replica.service].ready_path, replica.port
+    probe = (
+        f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=2)"
+        if path
+        else f"import socket; socket.create_connection(('127.0.0.1', {port}), 2)"
+    )
+    return {
+        "test": ["CMD", "python", "-c", probe],
+        "interval": "2s",
+        "timeout": "3s",
+        "retries": int(START_TIMEOUT / 2),
     }
 
 

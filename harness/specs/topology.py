@@ -205,8 +205,7 @@ class ServiceSpec(_Strict):
     start: Literal["parallel", "sequential"] = Field(
         "parallel",
         description="sequential: each replica starts only once the one before is ready "
-        "(replicas that each migrate a schema at start must not race); compose starts them "
-        "together",
+        "(replicas that each migrate a schema at start must not race)",
     )
     external: tuple[str, ...] | None = Field(
         None, min_length=1, description="host:port of each replica already running (loopback)"

@@ -15,6 +15,7 @@ from harness.runtime.local.components import build_components
 from harness.runtime.local.layout import RunDir
 from harness.specs.topology import Topology, load_topology
 from harness.specs.yamlload import parse_model
+from tests.unit.test_compose_schema import _validator
 
 ROOT = Path(__file__).resolve().parents[2]
 BINS = Binaries(*(Path(f"/bin/{n}") for n in ("tp", "pg", "initdb", "prom", "am", "jaeger")))
@@ -105,8 +106,29 @@ def test_compose_derives_the_same_values_through_the_toxiproxy_container(topo, t
     init = services["web-init"]
     assert init["restart"] == "no"
     assert init["command"][-1] == "postgresql://appuser@toxiproxy:21541/appdb"
-    after = services["web-2"]["depends_on"]
-    assert after["web-init"] == {"condition": "service_completed_successfully"}
+    assert services["web-1"]["depends_on"] == {
+        "toxiproxy": {"condition": "service_started"},
+        "jaeger": {"condition": "service_started"},
+        "web-init": {"condition": "service_completed_successfully"},
+    }
+    # sequential: web-2 waits for web-1 to be ready, as its healthcheck judges it
+    assert services["web-2"]["depends_on"]["web-1"] == {"condition": "service_healthy"}
+    check = services["web-1"]["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "-c"]
+    assert "('127.0.0.1', 21101)" in check[3]
+    assert "healthcheck" not in services["api-1"] and services["api-1"]["depends_on"] == [
+        "toxiproxy",
+        "jaeger",
+    ]
+
+
+def test_an_init_and_sequential_replicas_make_a_valid_compose_file(topo, tmp_path):
+    data = yaml.safe_load(compose_files(topo, tmp_path)["docker-compose.yml"])
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in _validator().iter_errors(data)
+    ]
+    assert errors == []
 
 
 def test_the_local_runtime_runs_the_init_first_and_the_replicas_one_after_another(topo, tmp_path):

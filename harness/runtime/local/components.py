@@ -23,7 +23,9 @@ from harness.runtime.local.liveness import LiveProbe
 from harness.runtime.local.readiness import ready_url
 from harness.specs.topology import Replica, Topology
 
-__all__ = ["Component", "build_components", "init_name", "redis_dir"]
+__all__ = ["START_TIMEOUT", "Component", "build_components", "init_name", "redis_dir"]
+
+START_TIMEOUT = 90.0  # seconds a component may take to be ready once started
 
 Kind = Literal[
     "postgres",

@@ -32,7 +32,12 @@ from harness.errors import HarnessError, StackError
 from harness.runtime.local import jaegerconfig, postgres, promconfig, redis
 from harness.runtime.local.binaries import Binaries, find_binaries, with_redis
 from harness.runtime.local.children import Child, stop_processes
-from harness.runtime.local.components import Component, build_components, redis_dir
+from harness.runtime.local.components import (
+    START_TIMEOUT,
+    Component,
+    build_components,
+    redis_dir,
+)
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.liveness import probe, probe_client
 from harness.runtime.local.procs import ProcessRef
@@ -41,7 +46,6 @@ from harness.runtime.local.readiness import http_ok, tcp_open
 from harness.runtime.local.state import ComponentState, StackState, write_state
 from harness.specs.topology import Topology, load_topology
 
-START_TIMEOUT = 90.0
 BACKOFF_BASE, BACKOFF_CAP, STABLE_AFTER = 0.5, 8.0, 30.0
 
 
