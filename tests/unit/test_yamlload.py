@@ -25,7 +25,7 @@ def _issues(text: str, model: type[BaseModel] = Small) -> list[str]:
 
 
 def test_a_second_faults_block_is_a_duplicate_naming_both_lines():
-    text = EXAMPLE.read_text() + "faults:\n  - {type: kill, target: slow-orders, duration: 5s}\n"
+    text = EXAMPLE.read_text() + "faults:\n  - {type: kill, target: slow-orders, duration: 30s}\n"
     assert _issues(text, Experiment) == ["f.yaml:68: faults: duplicate key (first at line 14)"]
 
 
