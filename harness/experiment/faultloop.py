@@ -12,6 +12,7 @@ not hidden: the rollback is journaled incomplete, naming what may still be in pl
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.clients.toxiproxy import ToxiproxyError
@@ -26,8 +27,11 @@ from harness.probes.promql import ProbeResult
 from harness.runtime.base import Instance
 from harness.safety.rollback import RevertStack
 from harness.safety.signals import deferred_signals
+from harness.specs.experiment import AnyProbe, ClientProbe
 
 __all__ = ["Aborted", "run_fault_window"]
+
+CLIENT_POLL = 0.05  # seconds between looks for requests just come back (client guardrails)
 
 
 class Aborted(Exception):  # noqa: N818 — a decision, not a failure
@@ -104,7 +108,8 @@ def _loop(ctx: RunContext, window: _Window, reverts: RevertStack, hard_stop: flo
             if expect:
                 next_expectation = now + ctx.exp.tick
             _observe(ctx, max(i.end for i in schedule) - now, expect)
-        time.sleep(max(0.0, now + ctx.exp.guard_interval - time.monotonic()))
+        active = any(i.state == "active" for i in schedule)
+        _wait(ctx, now + ctx.exp.guard_interval, active)
 
 
 def _check_takeover(ctx: RunContext) -> None:
@@ -217,6 +222,24 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
         ctx.journal.record("rollback.complete", seconds=figures.rollback_seconds)
 
 
+def _wait(ctx: RunContext, until: float, active: bool) -> None:
+    """Sleep until the next guard tick. While a fault is in force, a client guardrail
+    (no scrape to wait for) is also evaluated whenever requests have come back since it
+    last was, every CLIENT_POLL at most: a breach is acted on as it is seen, not up to
+    a guard interval later."""
+    load = ctx.load
+    client = [p for p in ctx.exp.guardrails if isinstance(p, ClientProbe)]
+    if not (active and client and load is not None):
+        time.sleep(max(0.0, until - time.monotonic()))
+        return
+    seen = len(load.records)
+    while (left := until - time.monotonic()) > 0:
+        time.sleep(min(left, CLIENT_POLL))
+        if len(load.records) != seen:
+            seen = len(load.records)
+            _breach(ctx, None, _guard(ctx, client), [])
+
+
 def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
     """Guardrails (breach or no data: abort; pending: wait) and the control plane every
     guard interval; expectations every tick, judged once their look-back lies inside
@@ -227,23 +250,37 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
         raise _abort(ctx, f"Toxiproxy unreachable during the fault: {exc}", []) from exc
     if not ctx.prom.ready():
         raise _abort(ctx, f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
-    since = stretch_start(ctx.outcome.fault_windows, time.time(), ctx.exp.guard_interval)
-    guard = [ctx.evaluate(p, since) for p in ctx.exp.guardrails]
-    for r in guard:
-        pending = r.status == "pending"  # not judged: no evidence of the fault yet
-        why = r.detail if pending else ""
-        ctx.record_evaluation(ProbeEvaluation("guardrail", r, not pending, why))
-    breached = [r for r in guard if not r.ok and r.status != "pending"]
+    guard = _guard(ctx, ctx.exp.guardrails)
     probes = ctx.exp.during_probes(ctx.evaluation) if expectations else ()
     during = [ctx.evaluate(p) for p in probes]
     for p, r in zip(probes, during, strict=True):
         ctx.record_evaluation(during_evaluation(ctx, p, r))
-    if expectations or breached:
+    if expectations:
         ctx.display.tick("fault", remaining, guard + during)
-    if breached:
-        raise _abort(
-            ctx, "guardrail breached: " + "; ".join(r.summary() for r in breached), breached
-        )
+    _breach(ctx, remaining, guard, during)
+
+
+def _guard(ctx: RunContext, probes: Sequence[AnyProbe]) -> list[ProbeResult]:
+    """Evaluate and record guardrails; a client one counts only the requests sent since
+    the faults in force began, and is pending (not judged) until one has come back."""
+    since = stretch_start(ctx.outcome.fault_windows, time.time(), ctx.exp.guard_interval)
+    results = [ctx.evaluate(p, since) for p in probes]
+    for r in results:
+        pending = r.status == "pending"  # not judged: no evidence of the fault yet
+        why = r.detail if pending else ""
+        ctx.record_evaluation(ProbeEvaluation("guardrail", r, not pending, why))
+    return results
+
+
+def _breach(
+    ctx: RunContext, remaining: float | None, guard: list[ProbeResult], shown: list[ProbeResult]
+) -> None:
+    """Abort when a guardrail failed or had no data (pending is neither)."""
+    breached = [r for r in guard if not r.ok and r.status != "pending"]
+    if not breached:
+        return
+    ctx.display.tick("fault", remaining, guard + shown)
+    raise _abort(ctx, "guardrail breached: " + "; ".join(r.summary() for r in breached), breached)
 
 
 def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted:

@@ -92,6 +92,19 @@ def test_a_client_guardrail_waits_for_the_fault_s_evidence_then_acts_on_it_alone
     assert 0.3 <= outcome.figures.detection_seconds < 1.0
 
 
+def test_a_client_guardrail_acts_as_its_evidence_comes_back_not_a_guard_interval_later(
+    world: World, with_load: Callable[..., None]
+):
+    with_load(lambda hit, target: (not hit, 0.3 if hit else 0.01))
+    ctx = world.ctx(load=LOAD, guardrails=[GUARD], faults=[_fault(3.0)], guard_interval=1.0)
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "aborted", 2)
+    detection = outcome.figures.detection_seconds
+    assert detection is not None and 0.3 <= detection < 0.6  # the next guard tick: +1 s
+    statuses = [e["status"] for e in _probes(ctx, "guardrail")]
+    assert statuses[-1] == "fail" and set(statuses[:-1]) == {"pending"}
+
+
 def test_a_guardrail_pending_for_a_whole_window_is_no_data_and_aborts(
     world: World, with_load: Callable[..., None]
 ):
