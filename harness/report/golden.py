@@ -113,7 +113,10 @@ class ReportSignals:
             out.append(ChartSpec(title, p99, "seconds", svc))
         if err is not None:
             title = f"{svc}: 5xx per replica (server side)"
-            out.append(ChartSpec(title, f"sum by (replica) ({err})", "req/s", svc))
+            five = f"sum by (replica) ({err})"
+            if req is not None:  # a 5xx series is born at the first 5xx: none yet is zero
+                five += f" or 0 * sum by (replica) ({req})"
+            out.append(ChartSpec(title, five, "req/s", svc))
         return out
 
     def _traffic(self, svc: str, window: str) -> list[ChartSpec]:
@@ -163,8 +166,8 @@ class ReportSignals:
             if err is not None:  # no 5xx series yet is no error: it is born at the first
                 queries["error_ratio"] = f"(sum({err}) or vector(0)) / sum({req})"
         if lat is not None:
-            for q in ("0.5", "0.99"):
-                queries[f"p{q[2:]}"] = f"histogram_quantile({q}, sum by (le) ({lat}))"
+            for name, q in (("p50", "0.5"), ("p99", "0.99")):
+                queries[name] = f"histogram_quantile({q}, sum by (le) ({lat}))"
         try:
             values = {k: _first(prom, q, end) for k, q in queries.items()}
         except PrometheusError:

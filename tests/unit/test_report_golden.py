@@ -140,3 +140,24 @@ def test_a_report_for_a_service_without_metrics_has_no_dead_panel(tmp_path):
     assert html.count("httpbin exports no metrics of its own: no request-rate") == 1
     assert "httpbin exports no metrics of its own: no server-side view" in html
     assert html.count("<svg") == 2  # the traffic chart and the probe's
+
+
+def test_a_replica_that_answered_no_5xx_charts_zero_not_no_data():
+    # a counter's 5xx series is born at the first 5xx (Kinto's status label): until then
+    # the chart is each replica's requests times zero
+    topo = load_topology(ROOT / "examples" / "kinto" / "stack.yaml")
+    specs, absent = ReportSignals.of(topo).charts(["kinto"], "5s")
+    assert absent == []
+    five = next(s.query for s in specs if s.title == "kinto: 5xx per replica (server side)")
+    errors, _, requests = five.partition(" or 0 * ")
+    assert errors.startswith("sum by (replica) (rate(kinto_request_summary_total{")
+    assert 'status=~"5.."' in errors and 'status=~"5.."' not in requests
+    assert requests.startswith("sum by (replica) (rate(kinto_request_summary_total{")
+
+
+def test_the_server_row_has_the_p50_and_p99_of_a_declared_histogram():
+    topo = load_topology(ROOT / "examples" / "kinto" / "stack.yaml")
+    prom = prometheus(lambda q: [{"_v": "0.02"}])
+    view = ReportSignals.of(topo).server_view(prom, 100.0, 160.0)
+    assert view is not None
+    assert set(view.values) == {"requests", "error_ratio", "p50", "p99"}
