@@ -75,7 +75,9 @@ def supervisors():
         sup._stop_all()
 
 
-def test_a_replica_failing_at_start_is_named_with_its_exit_and_its_own_log(tmp_path, supervisors):
+def test_a_replica_failing_at_start_is_named_with_its_exit_and_its_own_log(
+    tmp_path, supervisors, capsys
+):
     port = _free_port()
     sup = _supervisor(tmp_path, [_app("web-1", (PY, "-c", FAIL), port)])
     supervisors.append(sup)
@@ -89,6 +91,7 @@ def test_a_replica_failing_at_start_is_named_with_its_exit_and_its_own_log(tmp_p
     assert (comp.status, comp.last_exit) == ("failed", 3)
     assert comp.log_tail == ["starting", "boom: migration lock"]  # this start's lines only
     text = failure_text(state)
+    assert "supervisor: failed: web-1 exited with code 3 while starting" in capsys.readouterr().out
     assert text.splitlines() == [
         "web-1 exited with code 3 while starting",
         f"web-1: the last 2 lines of {sup.run.log('web-1')}:",

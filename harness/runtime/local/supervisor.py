@@ -110,6 +110,7 @@ class Supervisor:
                 exc = StackError(f"{type(exc).__name__}: {exc} (see {self.run.log('supervisor')})")
             self.state.phase, self.state.error = "failed", str(exc)
             self._save()
+            _log(f"failed: {exc}")  # its own log stays the place for what a component said
             return 1
         finally:
             self._stop_all()
