@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.clients.toxiproxy import ToxiproxyError
 from harness.errors import RollbackFailed
@@ -71,6 +71,7 @@ class _Window:
     scope: str  # the run id, or the run id and the step: fault ids and toxic names
     step: int | None
     schedule: list[_Scheduled]
+    restarts: list[_Restart] = field(default_factory=list)  # the instances it killed
 
 
 def run_fault_window(ctx: RunContext, step: int | None = None) -> None:
@@ -85,14 +86,22 @@ def run_fault_window(ctx: RunContext, step: int | None = None) -> None:
         for f in ctx.plan.faults
     ]
     reverts = RevertStack(ctx.journal, ctx.env)
+    window = _Window(scope, step, schedule)
+    ended = False  # at the window's end or by an abort, not by a signal or an error
     try:
-        _loop(ctx, _Window(scope, step, schedule), reverts, t0 + ctx.exp.blast_radius.max_duration)
+        _loop(ctx, window, reverts, t0 + ctx.exp.blast_radius.max_duration)
+        ended = True
+    except Aborted:
+        ended = True
+        raise
     finally:
         _roll_back(ctx, schedule, reverts)
+        if ended:
+            _await_restarts(ctx, window.restarts)
 
 
 def _loop(ctx: RunContext, window: _Window, reverts: RevertStack, hard_stop: float) -> None:
-    restarts: list[_Restart] = []
+    restarts = window.restarts
     next_expectation = time.monotonic()
     schedule = window.schedule
     while True:
@@ -181,6 +190,15 @@ def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
         ctx.journal.record("replica.back", replica=new.name, identity=new.identity, seconds=seconds)
         figures = ctx.outcome.figures
         figures.restart_seconds = max(figures.restart_seconds or 0.0, seconds)
+
+
+def _await_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
+    """A replica killed near the window's end may be ready only after it: keep measuring
+    process killed → replacement ready, up to the runtime's restart timeout."""
+    deadline = time.monotonic() + ctx.env.restart_timeout
+    while any(r.back is None for r in restarts) and time.monotonic() < deadline:
+        time.sleep(ctx.exp.guard_interval)
+        _track_restarts(ctx, restarts)
 
 
 def _close(ctx: RunContext, item: _Scheduled, reverts: RevertStack) -> None:

@@ -1,0 +1,65 @@
+"""Process killed → replacement ready: measured while the fault window lasts, and after it
+(up to the runtime's restart timeout) for a replica that comes back only then."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from harness.experiment.faultloop import _await_restarts, _Restart
+from harness.experiment.outcome import Outcome
+from harness.runtime.base import Instance
+
+KILLED = Instance("orders", "orders-1", "pid:1:1")
+NEW = Instance("orders", "orders-1", "pid:2:2")
+
+
+class Runtime:
+    """A replacement that runs at once and is ready `after` seconds from now."""
+
+    def __init__(self, after: float) -> None:
+        self.ready_at = time.monotonic() + after
+
+    def replacement(self, killed: Instance) -> Instance | None:
+        return NEW if killed == KILLED else None
+
+    def ready(self, instance: Instance) -> bool:
+        return time.monotonic() >= self.ready_at
+
+
+class Journal:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def record(self, event: str, **fields: Any) -> None:
+        self.events.append({"event": event, **fields})
+
+
+def _ctx(after: float, timeout: float) -> Any:
+    env = SimpleNamespace(runtime=Runtime(after), restart_timeout=timeout)
+    exp = SimpleNamespace(guard_interval=0.01)
+    return SimpleNamespace(env=env, exp=exp, journal=Journal(), outcome=Outcome())
+
+
+def test_a_replacement_ready_after_the_window_is_still_measured():
+    ctx = _ctx(after=0.3, timeout=5)
+    restart = _Restart(KILLED, time.monotonic() - 1.0)  # killed a second ago
+    _await_restarts(ctx, [restart])
+    seconds = ctx.outcome.figures.restart_seconds
+    assert seconds is not None and 1.3 <= seconds < 2.0
+    (back,) = ctx.journal.events
+    assert (back["event"], back["replica"], back["identity"]) == (
+        "replica.back",
+        "orders-1",
+        "pid:2:2",
+    )
+    assert "process killed → replacement ready: " in ctx.outcome.figures.lines()[0]
+
+
+def test_a_replacement_never_ready_is_left_unmeasured_after_the_timeout():
+    ctx = _ctx(after=60, timeout=0.2)
+    started = time.monotonic()
+    _await_restarts(ctx, [_Restart(KILLED, started)])
+    assert time.monotonic() - started < 1.0
+    assert ctx.outcome.figures.restart_seconds is None and ctx.journal.events == []
