@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HARNESS := $(VENV)/bin/harness
 STAMP := $(VENV)/.installed
 
-.PHONY: install system pint demo test test-fast lint docs up down status bench clean
+.PHONY: install system pint k8s demo test test-fast lint docs up down status bench clean
 
 install: system $(STAMP)
 
@@ -17,6 +17,11 @@ system:
 # optional: pint (Cloudflare's rule linter) into .bin/; `harness alerts check` then runs it
 pint:
 	scripts/install-system.sh --pint
+
+# optional: the Kubernetes test bed (etcd, API server, controllers, kwok, Chaos Mesh) built into
+# a user cache shared by every clone and linked into .bin/k8s/; its tests skip until then
+k8s:
+	scripts/install-k8s.sh
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
