@@ -104,12 +104,12 @@ def _describe(probe: ClientProbe, scope: Scope) -> str:
 
 def _whose(probe: ClientProbe) -> str:
     """ " through orders-1 for POST /orders": what the filters asked for, for a no data."""
-    text = ""
-    if probe.replicas is not None:
-        who = probe.replicas if isinstance(probe.replicas, str) else ", ".join(probe.replicas)
-        text += (
-            f" through {who}" if isinstance(probe.replicas, tuple) else f" through a {who} replica"
-        )
+    if isinstance(probe.replicas, tuple):
+        text = f" through {', '.join(probe.replicas)}"
+    elif probe.replicas is not None:
+        text = f" through a {probe.replicas} replica"
+    else:
+        text = ""
     return text + (f" for {probe.route}" if probe.route else "")
 
 
