@@ -81,6 +81,12 @@ def test_kill_is_restarted_and_measured(stack: Stack, tmp_path: Path):
     result, journal = run(stack, path, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert journal["figures"]["restart_seconds"] < 10
+    # each recovery figure named for what it measures, in the terminal too
+    figures = journal["figures"]
+    assert figures["first_success_seconds"] < 2 and figures["recovery_seconds"] is not None
+    assert "process killed → replacement ready: " in result.stdout
+    assert "rollback complete → first successful request sent after it" in result.stdout
+    assert "rollback complete → steady state confirmed by the probes" in result.stdout
     assert [c["ok"] for c in journal["checks"]] == [True, True], journal["checks"]
     assert_clean(stack)
 
@@ -299,8 +305,12 @@ load:
     assert result.returncode == 1, result.stdout + result.stderr
     assert journal["verdict"] == "deviated"
     (reason,) = [r for r in journal["reasons"] if r.startswith("expectation fast")]
-    worst = max(p["value"] for p in events(journal, "probe") if p["name"] == "fast" and p["value"])
+    fast = [p for p in events(journal, "probe") if p["name"] == "fast" and p["value"]]
+    worst = max(p["value"] for p in fast if p["judged"])  # inside the fault: from +1 s
     assert f"worst {worst:.4g}" in reason and "(needs < 0.1)" in reason, reason
+    early = [p for p in fast if not p["judged"]]  # the first second's windows: not judged
+    assert early and all(p["why"] == "window still holds pre-fault requests" for p in early)
+    assert "those whose 1 s window lay inside the fault (from +1 s)" in reason, reason
     assert_clean(stack)
 
 
@@ -346,6 +356,7 @@ def test_client_guardrail_aborts_without_waiting_for_a_scrape(stack: Stack, tmp_
     result, journal = run(stack, path, tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert journal["abort"]["evidence"][0]["name"] == "users"
-    assert journal["abort"]["evidence"][0]["query"] == "client error_ratio over the last 1s"
+    query = "client error_ratio over the last 1s, sent since the fault began"
+    assert journal["abort"]["evidence"][0]["query"] == query
     assert journal["figures"]["detection_seconds"] < 2
     assert_clean(stack)
