@@ -1,29 +1,54 @@
 """Where services run: the seam (`base`), the local processes (`local/`) and the same
 topology as containers (`compose`).
 
-A run journals how to reach its runtime (`describe()` in the `run.started` event);
-the watchdog and `recover` rebuild it from there with `runtime_from`, so they act on
-the same instances the run did, whichever runtime that was.
+One factory builds the runtime, in two ways that meet here: from the topology (`run`,
+`dry-run`, the CLI: `runtime_for`) and from what a run journaled (`describe()` in the
+`run.started` event: `runtime_from`), so the watchdog and `recover` act on the same
+instances the run did, whichever runtime that was. A new runtime is one entry in
+RUNTIMES; nothing outside this package names a particular one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.errors import StackError
-from harness.runtime.base import Instance, Runtime
+from harness.runtime.base import Endpoints, Instance, Runtime
+from harness.specs.topology import Topology, load_topology
 
-__all__ = ["Instance", "Runtime", "runtime_from"]
+__all__ = ["RUNTIMES", "Endpoints", "Instance", "Runtime", "runtime_for", "runtime_from"]
 
 
-def runtime_from(description: dict[str, Any]) -> Runtime:
-    """The runtime a journal's `run.started` event describes."""
-    from harness.runtime.local.runtime import LocalRuntime  # only what the run used
-    from harness.specs.topology import load_topology
+def _local(topo: Topology, description: dict[str, Any]) -> Runtime:
+    from harness.runtime.local.runtime import LocalRuntime  # only what the run uses
 
-    kind = description.get("kind")
-    if kind == "local":
+    stack = description.get("stack_file") or None
+    return LocalRuntime(topo, Path(description["run_dir"]), Path(stack) if stack else None)
+
+
+# kind → how to build it from the topology and its journaled description
+RUNTIMES: dict[str, Callable[[Topology, dict[str, Any]], Runtime]] = {"local": _local}
+
+
+def runtime_for(topo: Topology, stack_file: Path | None, run_dir: Path) -> Runtime:
+    """The runtime a topology's stack runs on (today every topology's is the local one)."""
+    stack = str(stack_file.resolve()) if stack_file else ""
+    return _build(topo, {"kind": "local", "stack_file": stack, "run_dir": str(run_dir)})
+
+
+def runtime_from(description: dict[str, Any], topo: Topology | None = None) -> Runtime:
+    """The runtime a journal's `run.started` event describes (its topology loaded from
+    the journaled stack file unless given)."""
+    if description.get("kind") not in RUNTIMES:
+        raise StackError(
+            f"the journal names a runtime this harness does not know: {description.get('kind')!r}"
+        )
+    if topo is None:
         topo = load_topology(Path(description["stack_file"]))
-        return LocalRuntime(topo, Path(description["run_dir"]), Path(description["stack_file"]))
-    raise StackError(f"the journal names a runtime this harness does not know: {kind!r}")
+    return _build(topo, description)
+
+
+def _build(topo: Topology, description: dict[str, Any]) -> Runtime:
+    return RUNTIMES[description["kind"]](topo, description)

@@ -8,7 +8,8 @@ import signal
 import pytest
 
 from harness.errors import StackError
-from harness.runtime import runtime_from
+from harness.runtime import runtime_for, runtime_from
+from harness.runtime.endpoints import endpoints_of
 from harness.runtime.local.runtime import LocalRuntime, identity_of
 from harness.runtime.local.state import read_state, write_state
 from tests.waiting import wait_for
@@ -57,3 +58,20 @@ def test_a_runtime_is_rebuilt_from_its_journaled_description(stack):
     assert [i.identity for i in again.instances()] == [i.identity for i in rt.instances()]
     with pytest.raises(StackError, match="does not know"):
         runtime_from({"kind": "kubernetes"})
+
+
+def test_the_factory_builds_from_the_topology_what_the_journal_rebuilds(stack):
+    rt = runtime_for(stack.topo, stack.stack_file, stack.run.root)
+    assert rt.kind == "local"
+    again = runtime_from(rt.describe())
+    assert again.describe() == rt.describe()
+    assert again.endpoints() == rt.endpoints()
+
+
+def test_the_topology_s_endpoints_are_its_host_and_ports(stack):
+    ends = endpoints_of(stack.topo)
+    assert ends.prometheus == "http://127.0.0.1:29090"
+    assert ends.alertmanager == "http://127.0.0.1:29093"
+    assert ends.toxiproxy == "http://127.0.0.1:28474"
+    v6 = endpoints_of(stack.topo.model_copy(update={"host": "::1"}))
+    assert v6.alert_receiver == f"http://[::1]:{stack.topo.alertmanager.receiver_port}"

@@ -11,7 +11,8 @@ import signal as signals
 from pathlib import Path
 
 from harness.errors import StackError
-from harness.runtime.base import Instance
+from harness.runtime.base import Endpoints, Instance
+from harness.runtime.endpoints import endpoints_of
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.readiness import replica_ready
@@ -68,6 +69,20 @@ class LocalRuntime:
     def replacement(self, instance: Instance) -> Instance | None:
         now = next((i for i in self.instances() if i.name == instance.name), None)
         return now if now is not None and now.identity != instance.identity else None
+
+    def control_plane_alive(self) -> bool:
+        """The supervisor that runs the stack is alive (by PID + start time)."""
+        state = read_state(self.run.state_file)
+        return state is not None and state.supervisor().alive()
+
+    def endpoints(self) -> Endpoints:
+        return endpoints_of(self.topo)
+
+    def supported_faults(self) -> frozenset[str]:
+        """Every fault type: Toxiproxy sits on every link, and replicas are processes here."""
+        from harness.faults import NETWORK_FAULTS, PROCESS_FAULTS  # the faults import this
+
+        return frozenset(NETWORK_FAULTS + PROCESS_FAULTS)
 
 
 def _live(comp: ComponentState) -> Instance | None:
