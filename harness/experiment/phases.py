@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 WATCHDOG_STALE = 5.0
+FIRST_SUCCESS_GRACE = 5.0  # seconds past the steady state's return to wait for a success
 WATCHDOG_COMMAND = (sys.executable, "-m", "harness.safety.watchdog")
 WATCHDOG_START = 15.0  # seconds for the watchdog process to start and say it watches
 
@@ -229,14 +230,15 @@ def await_recovery(ctx: RunContext) -> float | None:
         if time.time() - rolled_back >= limit:
             break
         time.sleep(max(0.0, tick + ctx.exp.tick - time.monotonic()))
-    ctx.outcome.figures.first_success_seconds = _first_success(ctx, rolled_back, limit)
+    until = min(rolled_back + limit, time.time() + FIRST_SUCCESS_GRACE)
+    ctx.outcome.figures.first_success_seconds = _first_success(ctx, rolled_back, until)
     return seconds
 
 
-def _first_success(ctx: RunContext, rolled_back: float, limit: float) -> float | None:
+def _first_success(ctx: RunContext, rolled_back: float, until: float) -> float | None:
     """Seconds from `rolled_back` (wall clock) to the answer of the first request sent
-    since then that succeeded, waiting for it up to `limit` after the rollback (None:
-    no load, or no success by then)."""
+    since then that succeeded, waiting for it until `until` (None: no load, or no
+    success by then): a figure, which never holds the run up for long."""
     if ctx.load is None:
         return None
     since = rolled_back - monotonic_offset()
@@ -245,7 +247,7 @@ def _first_success(ctx: RunContext, rolled_back: float, limit: float) -> float |
         done = [r.scheduled + r.latency for r in records if r.ok and r.scheduled >= since]
         if done:
             return round(min(done) - since, 3)
-        if time.time() - rolled_back >= limit:
+        if time.time() >= until:
             return None
         time.sleep(ctx.exp.guard_interval)
 

@@ -185,5 +185,20 @@ def test_recovery_is_the_users_first_success_and_the_probes_confirmation(
     )
 
 
+def test_no_success_after_the_rollback_is_no_figure_and_holds_the_run_up_briefly(
+    world: World, with_load: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("harness.experiment.phases.FIRST_SUCCESS_GRACE", 0.5)
+    with_load(lambda hit, target: (False, 0.01))  # the load's users never succeed
+    ctx = world.ctx(load=LOAD)  # a steady state that does not read the load: it holds
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "held", 0)
+    assert outcome.figures.first_success_seconds is None
+    assert outcome.figures.recovery_seconds is not None
+    (recovery,) = [p for p in outcome.phases if p.name == "recovery"]
+    assert recovery.end is not None and recovery.end - recovery.start < 1.5
+    assert "first_success_seconds" not in outcome.figures.measured()
+
+
 def _fault(duration: float) -> dict[str, Any]:
     return {"type": "latency", "target": "one-link", "latency_ms": 100, "duration": duration}
