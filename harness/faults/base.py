@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from harness.clients.toxiproxy import ToxiproxyClient
+from harness.errors import StackError
 from harness.runtime.base import Runtime
 
-__all__ = ["Action", "FaultEnv", "action_from_json", "register"]
+__all__ = ["Action", "FaultEnv", "action_from_json", "register", "toxiproxy_of"]
 
 
 @dataclass
@@ -24,6 +25,14 @@ class FaultEnv:
     toxiproxy: ToxiproxyClient
     runtime: Runtime
     restart_timeout: float = 30.0
+
+
+def toxiproxy_of(runtime: Runtime) -> ToxiproxyClient:
+    """A client of the Toxiproxy the runtime's endpoints name (the caller closes it)."""
+    url = runtime.endpoints().toxiproxy
+    if url is None:
+        raise StackError(f"the {runtime.kind} runtime has no Toxiproxy: no network fault acts here")
+    return ToxiproxyClient(url)
 
 
 class Action(Protocol):

@@ -25,20 +25,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
-from harness.runtime import Runtime, runtime_from
+from harness.faults.base import toxiproxy_of
+from harness.runtime import Runtime, runtime_for, runtime_from
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
-from harness.runtime.local.runtime import LocalRuntime
-from harness.runtime.local.state import read_state
 from harness.safety.journal import Journal, header_of, read_events, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
 from harness.safety.recover import recover_journal, try_lock
 from harness.safety.rollback import HANDED_OVER, Backoff
-from harness.specs.topology import Topology, load_topology
+from harness.specs.topology import load_topology
 
-__all__ = ["Backoff", "handed_over", "main", "recover_until_done", "stale_reason", "watch"]
+__all__ = [
+    "Backoff",
+    "handed_over",
+    "main",
+    "recover_through",
+    "recover_until_done",
+    "stale_reason",
+    "watch",
+]
 
 POLL = 0.2
 BY = "watchdog"
@@ -126,10 +132,7 @@ def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> in
     Journal(journal_path, BY).record("watchdog.recovering", reason=why)
     lock = try_lock(run.root, BY)  # None when a hung harness still holds it: act anyway
     try:
-        topo = load_topology(stack_file)
-        with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
-            env = FaultEnv(toxiproxy=tp, runtime=_runtime(journal_path, topo, run))
-            done = recover_until_done(journal_path, env, lambda: _stack_alive(run))
+        done = recover_through(journal_path, _runtime(journal_path, stack_file, run))
         if read_active(run.root) == active:
             clear_active(run.root)
         return 0 if done else 1
@@ -138,15 +141,20 @@ def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> in
             lock.release()
 
 
-def _runtime(journal_path: Path, topo: Topology, run: RunDir) -> Runtime:
-    """The runtime the run journaled; a journal from before it did, the local one."""
+def recover_through(journal_path: Path, runtime: Runtime) -> bool:
+    """Revert the journal's open faults through `runtime` until none is left; False when
+    its control plane went away first (the stack is gone, and its faults with it)."""
+    with toxiproxy_of(runtime) as tp:
+        env = FaultEnv(toxiproxy=tp, runtime=runtime)
+        return recover_until_done(journal_path, env, runtime.control_plane_alive)
+
+
+def _runtime(journal_path: Path, stack_file: Path, run: RunDir) -> Runtime:
+    """The runtime the run journaled; a journal from before it did, the topology's."""
     described = header_of(read_events(journal_path)).get("runtime")
-    return runtime_from(described) if described else LocalRuntime(topo, run.root)
-
-
-def _stack_alive(run: RunDir) -> bool:
-    state = read_state(run.state_file)
-    return state is not None and state.supervisor().alive()
+    if described:
+        return runtime_from(described)
+    return runtime_for(load_topology(stack_file), stack_file, run.root)
 
 
 def _age(path: Path) -> float:

@@ -6,16 +6,25 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
+from harness.faults import FaultEnv
 from harness.faults.network import ToxicOn
 from harness.runtime.local.procs import ProcessRef
 from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import Journal, read_events, still_open
 from harness.safety.lock import ActiveRun, read_active, write_active
 from harness.safety.rollback import HANDED_OVER
-from harness.safety.watchdog import Backoff, handed_over, recover_until_done, stale_reason
+from harness.safety.watchdog import (
+    Backoff,
+    handed_over,
+    recover_through,
+    recover_until_done,
+    stale_reason,
+)
+from tests.fakeruntime import ENDPOINTS, FakeRuntime
 from tests.fakes import Children, FakeStack, FakeToxiproxy, fault_env, make_stack
 from tests.waiting import wait_for
 
@@ -140,6 +149,45 @@ def test_the_stack_going_down_between_attempts_stops_the_retries(journal, env, f
     assert not recover_until_done(journal.path, env, lambda: next(alive), sleep=slept.append)
     assert slept == [0.25, 0.5]
     assert fake.count("DELETE") == 2
+
+
+# -- through the seam: any runtime ----------------------------------------------------
+
+
+def _dead_run_on(tmp_path, fake: FakeToxiproxy) -> Journal:
+    fake.add_proxy(LINK)
+    journal = Journal.create(tmp_path / "journal.jsonl", "harness", run_id="r1")
+    journal.record("fault.applying", fault_id="r1/f0/0", action=TOXIC.to_json())
+    TOXIC.apply(fault_env_of(fake))
+    return journal
+
+
+def fault_env_of(fake: FakeToxiproxy) -> FaultEnv:
+    return FaultEnv(toxiproxy=fake.client(), runtime=FakeRuntime({}))
+
+
+def test_a_runtime_whose_control_plane_answers_gets_its_faults_reverted(tmp_path):
+    """No supervisor state file anywhere: only the runtime says whether the stack is up."""
+    fake = FakeToxiproxy()
+    journal = _dead_run_on(tmp_path, fake)
+    with fake.serve() as url:
+        runtime = FakeRuntime({}, endpoints=replace(ENDPOINTS, toxiproxy=url))
+        assert recover_through(journal.path, runtime)
+    assert fake.all_toxics() == []
+    assert _trail(journal) == [("fault.removed", "watchdog")]
+    assert "watchdog.stack_gone" not in [e["event"] for e in read_events(journal.path)]
+
+
+def test_a_runtime_whose_control_plane_is_gone_stops_the_watchdog(tmp_path):
+    fake = FakeToxiproxy()
+    journal = _dead_run_on(tmp_path, fake)
+    with fake.serve() as url:
+        runtime = FakeRuntime({}, endpoints=replace(ENDPOINTS, toxiproxy=url))
+        runtime.stop_control_plane()
+        assert not recover_through(journal.path, runtime)
+    assert fake.count("DELETE") == 0
+    (gone,) = [e for e in read_events(journal.path) if e["event"] == "watchdog.stack_gone"]
+    assert gone["open"] == ["r1/f0/0"]
 
 
 # -- the real process -----------------------------------------------------------------
