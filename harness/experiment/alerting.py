@@ -29,8 +29,9 @@ from harness.specs.topology import Topology
 
 __all__ = ["await_alerts", "receiver_url", "refuse_unknown_alerts", "stack_rules", "timing_of"]
 
-def receiver_url(topo: Topology) -> str:
-    return f"http://{topo.host}:{topo.alertmanager.receiver_port}"
+
+def receiver_url(ctx: RunContext) -> str:
+    return ctx.env.runtime.endpoints().alert_receiver
 
 
 def stack_rules(topo: Topology) -> list[Rule]:
@@ -58,7 +59,7 @@ def refuse_unknown_alerts(ctx: RunContext, receiver: ReceiverClient | None = Non
     if not named:
         return
     if ctx.exp.expectations.alerts:
-        receiver = receiver or ReceiverClient(receiver_url(ctx.topo), timeout=2.0)
+        receiver = receiver or ReceiverClient(receiver_url(ctx), timeout=2.0)
         if not receiver.ready():
             raise StackError(
                 f"the alert receiver at {receiver.base_url} does not answer: the alerts "
@@ -88,7 +89,7 @@ def await_alerts(ctx: RunContext, receiver: ReceiverClient | None = None) -> Non
     rollback = ctx.outcome.figures.rollback_complete or time.time()
     timing = timing_of(ctx.topo)
     rules = stack_rules(ctx.topo)
-    receiver = receiver or ReceiverClient(receiver_url(ctx.topo))
+    receiver = receiver or ReceiverClient(receiver_url(ctx))
     proofs = [_proof(ctx, e, start, rollback, rules, timing) for e in expected]
     last = max(_deadline(e, start, rollback) for e in expected)
     while True:
@@ -136,7 +137,7 @@ def _proof(
         alert=e.alert,
         labels=dict(e.labels),
         query=e.matchers(),
-        receiver_url=receiver_url(ctx.topo),
+        receiver_url=receiver_url(ctx),
         fault_start=start,
         rollback=rollback,
         floor=floor,

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.clients.prometheus import PrometheusClient
-from harness.clients.toxiproxy import ToxiproxyClient
 from harness.dashboards.annotations import Annotator
 from harness.errors import HarnessError, InvalidInput, Issue
 from harness.experiment.run import Display, Outcome, RunContext, run_experiment
 from harness.faults import FaultEnv
+from harness.faults.base import toxiproxy_of
 from harness.report import write_junit
 from harness.report.html import Provenance, write_html
+from harness.runtime import runtime_for
 from harness.runtime.local.layout import RunDir
-from harness.runtime.local.runtime import LocalRuntime
 from harness.safety.journal import JOURNAL_FILE, Journal
 from harness.specs.experiment import Experiment, load_experiment
 from harness.specs.topology import load_topology
@@ -86,7 +86,7 @@ def run_one(
     out_dir = runs_dir / f"{run_id}-{exp.slug}"
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = seed if seed is not None else secrets.randbelow(2**31)
-    runtime = LocalRuntime(topo, stack_run_dir, stack_file)
+    runtime = runtime_for(topo, stack_file, stack_run_dir)
     experiment_text = _copy_as_run(source, out_dir)
     journal = Journal.create(
         out_dir / JOURNAL_FILE,
@@ -103,10 +103,9 @@ def run_one(
         git_commit=git_commit(),
         stack_file=str(stack_file.resolve()),
     )
-    host = topo.host
     with (
-        PrometheusClient(f"http://{host}:{topo.prometheus.port}", timeout=2.0) as prom,
-        ToxiproxyClient(f"http://{host}:{topo.toxiproxy.port}") as tp,
+        PrometheusClient(runtime.endpoints().prometheus, timeout=2.0) as prom,
+        toxiproxy_of(runtime) as tp,
     ):
         env = FaultEnv(toxiproxy=tp, runtime=runtime)
         ctx = RunContext(

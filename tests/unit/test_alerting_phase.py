@@ -15,8 +15,10 @@ from harness.clients.receiver import ReceiverClient
 from harness.errors import Refused, StackError
 from harness.experiment.alerting import await_alerts, refuse_unknown_alerts
 from harness.experiment.outcome import FaultWindow, Outcome
+from harness.runtime.endpoints import endpoints_of
 from harness.specs.alertexpect import AlertExpectation, NoAlert
 from harness.specs.topology import load_topology
+from tests.fakeruntime import FakeRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,10 +96,12 @@ def context(prom: PrometheusClient, start: float, **expect: Any) -> Any:
         load=None,
         expectations=SimpleNamespace(alerts=(AlertExpectation(**spec),), no_alerts=()),
     )
+    topo = load_topology(ROOT / "stack.yaml")
     return SimpleNamespace(
         exp=exp,
         outcome=outcome,
-        topo=load_topology(ROOT / "stack.yaml"),
+        topo=topo,
+        env=SimpleNamespace(runtime=FakeRuntime({}, endpoints=endpoints_of(topo))),
         prom=prom,
         journal=Journal(),
         load=None,
