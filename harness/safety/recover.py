@@ -12,10 +12,17 @@ from pathlib import Path
 
 from harness.errors import Refused
 from harness.faults import FaultEnv, action_from_json
-from harness.safety.journal import Journal, render_json, still_open
+from harness.runtime import Runtime, runtime_from
+from harness.safety.journal import Journal, header_of, read_events, render_json, still_open
 from harness.safety.lock import RunLock, clear_active, read_active
 
-__all__ = ["RecoveryReport", "recover_journal", "recover_stack"]
+__all__ = [
+    "RecoveryReport",
+    "journaled_runtime",
+    "recover_journal",
+    "recover_stack",
+    "runtime_to_recover",
+]
 
 
 @dataclass
@@ -46,6 +53,19 @@ def recover_journal(path: Path, env: FaultEnv, by: str) -> RecoveryReport:
     journal.record("recovered", reverted=len(report.reverted), failed=len(report.failed))
     render_json(path)
     return report
+
+
+def journaled_runtime(journal_path: Path, default: Runtime) -> Runtime:
+    """The runtime the journal's run acted on, rebuilt from its `run.started` event
+    (`default`: a journal from before runs described theirs, or none at all)."""
+    described = header_of(read_events(journal_path)).get("runtime")
+    return runtime_from(described) if described else default
+
+
+def runtime_to_recover(stack_run_dir: Path, default: Runtime) -> Runtime:
+    """The runtime of the run the stack's pointer names (`default` with no pointer)."""
+    active = read_active(stack_run_dir)
+    return journaled_runtime(Path(active.journal), default) if active else default
 
 
 def recover_stack(

@@ -27,12 +27,12 @@ from typing import Any
 
 from harness.faults import FaultEnv
 from harness.faults.base import toxiproxy_of
-from harness.runtime import Runtime, runtime_for, runtime_from
+from harness.runtime import Runtime, runtime_for
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.procs import ProcessRef
-from harness.safety.journal import Journal, header_of, read_events, still_open
+from harness.safety.journal import Journal, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
-from harness.safety.recover import recover_journal, try_lock
+from harness.safety.recover import journaled_runtime, recover_journal, try_lock
 from harness.safety.rollback import HANDED_OVER, Backoff
 from harness.specs.topology import load_topology
 
@@ -132,7 +132,8 @@ def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> in
     Journal(journal_path, BY).record("watchdog.recovering", reason=why)
     lock = try_lock(run.root, BY)  # None when a hung harness still holds it: act anyway
     try:
-        done = recover_through(journal_path, _runtime(journal_path, stack_file, run))
+        default = runtime_for(load_topology(stack_file), stack_file, run.root)
+        done = recover_through(journal_path, journaled_runtime(journal_path, default))
         if read_active(run.root) == active:
             clear_active(run.root)
         return 0 if done else 1
@@ -147,14 +148,6 @@ def recover_through(journal_path: Path, runtime: Runtime) -> bool:
     with toxiproxy_of(runtime) as tp:
         env = FaultEnv(toxiproxy=tp, runtime=runtime)
         return recover_until_done(journal_path, env, runtime.control_plane_alive)
-
-
-def _runtime(journal_path: Path, stack_file: Path, run: RunDir) -> Runtime:
-    """The runtime the run journaled; a journal from before it did, the topology's."""
-    described = header_of(read_events(journal_path)).get("runtime")
-    if described:
-        return runtime_from(described)
-    return runtime_for(load_topology(stack_file), stack_file, run.root)
 
 
 def _age(path: Path) -> float:

@@ -13,12 +13,19 @@ from harness.errors import Refused
 from harness.faults import Action
 from harness.faults.network import DisableProxy, ToxicOn
 from harness.faults.process import Signal
+from harness.runtime import runtime_for
 from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.runtime import identity_of
 from harness.runtime.local.state import write_state
 from harness.safety.journal import Journal, read_events, rendered_path, still_open
 from harness.safety.lock import ActiveRun, RunLock, read_active, write_active
-from harness.safety.recover import recover_journal, recover_stack
+from harness.safety.recover import (
+    journaled_runtime,
+    recover_journal,
+    recover_stack,
+    runtime_to_recover,
+)
+from tests.fakeruntime import FakeRuntime
 from tests.fakes import FakeStack, fault_env
 from tests.waiting import wait_for
 
@@ -254,3 +261,26 @@ def test_recover_after_toxiproxy_was_reset_by_hand(tmp_path, run_dir, env, fake,
     report = recover_journal(journal.path, env, "harness recover")
     assert report.ok and len(report.reverted) == 3
     assert still_open(journal.path) == []
+
+
+# -- which runtime a recovery acts through --------------------------------------------
+
+
+def test_recovery_acts_through_the_runtime_the_run_journaled(tmp_path, stack):
+    ran_on = runtime_for(stack.topo, stack.stack_file, stack.run.root)
+    (tmp_path / "run").mkdir()
+    journal = Journal.create(
+        tmp_path / "run" / "journal.jsonl", "harness", run_id="r1", runtime=ran_on.describe()
+    )
+    default = FakeRuntime({})
+    assert runtime_to_recover(stack.run.root, default) is default  # no run points here
+    me = ProcessRef.of(os.getpid())
+    write_active(stack.run.root, ActiveRun(str(journal.path), me.pid, me.start_time, ""))
+    rebuilt = runtime_to_recover(stack.run.root, default)
+    assert rebuilt.describe() == ran_on.describe()
+
+
+def test_a_journal_that_names_no_runtime_is_recovered_through_the_default(tmp_path):
+    journal = Journal.create(tmp_path / "journal.jsonl", "harness", run_id="r1")
+    default = FakeRuntime({})
+    assert journaled_runtime(journal.path, default) is default
