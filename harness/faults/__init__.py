@@ -5,7 +5,7 @@ A new fault type is one file beside these, one line in FAULTS, and its test.
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol, Union
 
 from pydantic import Field
 
@@ -27,6 +27,7 @@ from harness.faults.terminate import Terminate
 
 __all__ = [
     "FAULTS",
+    "FAULT_TYPES",
     "NETWORK_FAULTS",
     "PROCESS_FAULTS",
     "Action",
@@ -57,25 +58,16 @@ def _name(cls: type[FaultSettings]) -> str:
     return str(cls.model_fields["type"].annotation.__args__[0])  # type: ignore[union-attr]
 
 
+FAULT_TYPES = tuple(_name(c) for c in FAULTS)  # as written under `type:`, in table order
 NETWORK_FAULTS = tuple(_name(c) for c in FAULTS if c.family == "network")
 PROCESS_FAULTS = tuple(_name(c) for c in FAULTS if c.family == "process")
 
-FaultSpec = Annotated[
-    Latency
-    | Blackhole
-    | Refused
-    | Bandwidth
-    | ResetPeer
-    | SlowClose
-    | Slicer
-    | LimitData
-    | Kill
-    | Terminate
-    | Pause
-    | CpuStress
-    | DiskFill,
-    Field(discriminator="type"),
-]
+# the experiment's `faults:` items: one of FAULTS, told apart by `type` (derived from the
+# table, so a new fault is one line there); type checkers see the common base
+if TYPE_CHECKING:
+    FaultSpec = FaultSettings
+else:
+    FaultSpec = Annotated[Union[FAULTS], Field(discriminator="type")]  # noqa: UP007
 
 
 class _PlannedFault(Planned, Protocol):

@@ -6,7 +6,7 @@ A fault is one file: a settings model (what a user writes under `faults:`) whose
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field
 
@@ -58,6 +58,8 @@ def kind(name: str, what: str) -> Any:
 
 class FaultSettings(Strict):
     family: ClassVar[Literal["network", "process"]]
+    if TYPE_CHECKING:
+        type: str  # each fault's own Literal (the discriminator of harness.faults.FaultSpec)
 
     target: str = Field(description="a name under `targets`")
     start_after: Duration = Field(

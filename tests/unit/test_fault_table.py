@@ -3,16 +3,23 @@ what it does as journaled actions before anything happens."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 from pathlib import Path
 
 import pytest
 
-from harness.faults import FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, actions_for
+import harness.faults
+from harness.faults import FAULT_TYPES, FAULTS, NETWORK_FAULTS, PROCESS_FAULTS, actions_for
 from harness.faults.network import DisableProxy, ToxicOn
 from harness.faults.process import Signal
+from harness.faults.settings import FaultSettings
 from harness.runtime.base import Instance
+from harness.specs.experiment import json_schema
 from harness.specs.topology import Link
 
+ROOT = Path(__file__).resolve().parents[2]
 LINK = Link("api", "db-1", 20001, "service")
 
 
@@ -32,12 +39,33 @@ class _Env:
     runtime = _Runtime()
 
 
+def _defined_faults() -> set[type[FaultSettings]]:
+    """Every fault settings class defined in a module of harness/faults (one with a `type`)."""
+    found = set()
+    for module in pkgutil.iter_modules(harness.faults.__path__, "harness.faults."):
+        for obj in vars(importlib.import_module(module.name)).values():
+            if not (isinstance(obj, type) and obj.__module__ == module.name):
+                continue  # imported, or not a class
+            if issubclass(obj, FaultSettings) and "type" in obj.model_fields:
+                found.add(obj)
+    return found
+
+
 def test_every_fault_has_its_own_file_and_one_line_in_the_table():
-    here = Path(__file__).resolve().parents[2] / "harness" / "faults"
-    names = set(NETWORK_FAULTS) | set(PROCESS_FAULTS)
-    assert len(names) == len(FAULTS) == 13
-    assert {p.stem for p in here.glob("*.py")} >= names
+    here = Path(harness.faults.__file__).parent
+    assert set(FAULTS) == _defined_faults()  # a fault's file without its line fails here
+    assert len(set(FAULT_TYPES)) == len(FAULTS)
+    assert {p.stem for p in here.glob("*.py")} >= set(FAULT_TYPES)
+    assert set(NETWORK_FAULTS) | set(PROCESS_FAULTS) == set(FAULT_TYPES)
     assert set(NETWORK_FAULTS) & set(PROCESS_FAULTS) == set()
+
+
+def test_the_schema_and_the_docs_name_what_the_table_holds():
+    items = json_schema()["properties"]["faults"]["items"]
+    assert list(items["discriminator"]["mapping"]) == sorted(FAULT_TYPES)
+    text = (ROOT / "docs" / "experiments.md").read_text()
+    listed = text[text.index("its **faults** (") :].split("each with")[0]
+    assert re.findall(r"`(\w+)`", listed) == list(FAULT_TYPES)
 
 
 TOXICS = [

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.faults import NETWORK_FAULTS, PROCESS_FAULTS
+from harness.faults import FAULT_TYPES
 from harness.runtime import Endpoints, Instance, Runtime, runtime_for
 from harness.runtime.endpoints import endpoints_of
 from harness.runtime.local.runtime import process_of
@@ -69,7 +69,7 @@ def _fake(tmp_path: Path, children: Children) -> Driver:
         stop_control_plane=rt.stop_control_plane,
         stopped=lambda inst: inst.identity in stopped,
         ready_one=rt.instances()[0],
-        known_faults=frozenset(NETWORK_FAULTS + PROCESS_FAULTS),
+        known_faults=frozenset(FAULT_TYPES),
     )
 
 
@@ -94,7 +94,7 @@ def _local(tmp_path: Path, children: Children) -> Driver:
     (ready_one,) = [i for i in rt.instances() if i.identity.startswith(f"pid:{listener}:")]
     return Driver(
         rt, end, replace, stop_control_plane, lambda i: process_of(i).stopped(), ready_one,
-        frozenset(NETWORK_FAULTS + PROCESS_FAULTS),
+        frozenset(FAULT_TYPES),
     )  # fmt: skip
 
 

@@ -80,9 +80,9 @@ class LocalRuntime:
 
     def supported_faults(self) -> frozenset[str]:
         """Every fault type: Toxiproxy sits on every link, and replicas are processes here."""
-        from harness.faults import NETWORK_FAULTS, PROCESS_FAULTS  # the faults import this
+        from harness.faults import FAULT_TYPES  # the faults import this module
 
-        return frozenset(NETWORK_FAULTS + PROCESS_FAULTS)
+        return frozenset(FAULT_TYPES)
 
 
 def _live(comp: ComponentState) -> Instance | None:
