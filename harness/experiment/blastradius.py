@@ -1,7 +1,7 @@
 """The blast radius of a plan, as problems located in the experiment file.
 
-Too many targets, too large a share of a service, every live replica of a service
-without `allow_total_outage`, or a fault that ends past `max_duration`. Each problem
+Too many targets, too large a share of a service's live (ready) replicas, every live
+replica of a service without `allow_total_outage`, or a fault that ends past `max_duration`. Each problem
 points at the line that asks for too much (the selector's `count`, `percent`,
 `replicas` or `links`; the fault's `duration`) and names the limit, so `validate
 --stack` and `run` say the same thing at the same place. Messages name counts, not the
@@ -64,10 +64,12 @@ def _service_problems(
         return []
     where = _culprit(exp, faults, mine)
     problems: list[Problem] = []
-    share = 100 * len(mine) / len(total)
+    # a share of the replicas serving now: with one of three down, one hit is half of them
+    serving = {r for r in total if r in live} | mine
+    share = 100 * len(mine) / len(serving)
     if br.max_percent is not None and share > br.max_percent + 1e-9:
         message = (
-            f"blast radius: {len(mine)} of {len(total)} {service} replicas "
+            f"blast radius: {len(mine)} of {len(serving)} {service} replicas "
             f"({share:.0f}%) exceed max_percent={br.max_percent:g}"
         )
         problems.append((where, message))

@@ -170,7 +170,10 @@ class BlastRadius(_Strict):
         None, ge=1, le=MAX_COUNT, description="replicas the faults may hurt, at most"
     )
     max_percent: float | None = Field(
-        None, gt=0, le=100, description="share of a service's replicas hurt, at most"
+        None,
+        gt=0,
+        le=100,
+        description="share of a service's serving (live and ready) replicas hurt, at most",
     )
     max_duration: Duration = Field(description="every fault must end (start_after + duration) by")
     allow_total_outage: bool = Field(
