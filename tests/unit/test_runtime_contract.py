@@ -117,7 +117,13 @@ def _serve_as(stack: Any, children: Children, name: str) -> int:
     port = stack.topo.replica_named(name).port
     log = stack.run.root / f"{name}.listen.log"
     new = children.start((sys.executable, "-c", LISTEN, str(port)), log=log)
-    wait_for(lambda: "up" in log.read_text(), timeout=10, what=f"{name} to listen on {port}")
+    proc = children.popen(new)
+    wait_for(
+        lambda: "up" in log.read_text() or proc.poll() is not None,
+        timeout=30,
+        what=f"{name} to listen on {port}",
+    )
+    assert "up" in log.read_text(), f"{name} could not listen on {port}: {log.read_text()}"
     comp.pid, comp.start_time = new.pid, new.start_time
     write_state(stack.run.state_file, state)
     return new.pid
