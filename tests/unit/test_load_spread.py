@@ -208,3 +208,21 @@ def test_a_load_through_one_target_adds_no_per_target_rows(world, two_edges, tmp
     page = tmp_path / "report.html"
     write_html(page, ctx.exp, ctx.outcome, events(ctx), ctx.prom, ctx.run_id, ctx.started, [])
     assert "edge proxy:" not in page.read_text()
+
+
+def test_recent_returns_exactly_the_records_completed_within_the_window(tmp_path, monkeypatch):
+    """`recent` scans back from the newest record and stops at the window's start: it must
+    give the same records as filtering the whole list, newest included, oldest excluded."""
+    from harness.load import background
+    from harness.load.background import BackgroundLoad
+    from harness.specs.load import LoadSpec
+
+    spec = LoadSpec.model_validate({"rate": 10, "routes": [{"path": "/"}]})
+    load = BackgroundLoad([Target("http://127.0.0.1:9")], spec, 1.0, 0, secrets_dir=tmp_path)
+    # completions at 1, 2, ..., 100 s, appended in that order (as the load thread does)
+    load.records.extend(Record("GET /", t - 0.5, 0.5, 200) for t in range(1, 101))
+    monkeypatch.setattr(background.time, "monotonic", lambda: 100.0)
+    for window in (0.5, 1.0, 10.0, 99.0, 1000.0):
+        expected = [r for r in load.records if r.scheduled + r.latency >= 100.0 - window]
+        assert load.recent(window) == expected
+    assert [r.scheduled + r.latency for r in load.recent(3.0)] == [97.0, 98.0, 99.0, 100.0]
