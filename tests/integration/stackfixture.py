@@ -49,8 +49,9 @@ def shifted_stack(
                 svc[key] = value + offset
         if "external" in svc:
             svc["external"] = [_shift_address(a, offset) for a in svc["external"]]
-        if "command" in svc:
-            svc["command"]["cwd"] = str(base / svc["command"].get("cwd", "."))
+        for part in ("command", "init"):  # an init runs where the file says, like command
+            if part in svc:
+                svc[part]["cwd"] = str(base / svc[part].get("cwd", "."))
     prom = data.setdefault("prometheus", {})
     prom["rules_dir"] = str(base / prom.get("rules_dir", "alert_rules"))
     if data.get("slo", {}).get("files"):
