@@ -6,7 +6,8 @@
 # a user cache shared by every clone on this machine
 # (${XDG_CACHE_HOME:-~/.cache}/chaos-harness/k8s/<component>-<version>/) and linked into the
 # checkout's .bin/k8s/, where the test bed (tests/k8s/testbed.py) looks.
-# The wrapper modules that pin the versions live next to this script (scripts/k8s/*/go.mod).
+# The wrapper modules next to this script pin every version (scripts/k8s/*/go.mod) and every
+# checksum (go.sum); the builds are -mod=readonly: go neither adds nor changes either.
 # Builds run under `nice -n 19`: the machine's other work keeps its timing.
 #   scripts/install-k8s.sh [--without-chaos-mesh]
 set -euo pipefail
@@ -40,8 +41,9 @@ K8S_LDFLAGS+=" -X k8s.io/component-base/version.gitMinor=$(echo "$KUBERNETES_VER
 K8S_LDFLAGS+=" -X k8s.io/component-base/version.gitTreeState=clean"
 
 # announce NAME VERSION ESTIMATE: what is built, where, and about how long it takes
+# (figures measured on 2 busy cores with nothing cached; once built, nothing is rebuilt)
 announce() {
-  echo "building $1 $2 into $CACHE_DIR/$1-$2 ($3 on 2 cores with nothing cached)"
+  echo "building $1 $2 into $CACHE_DIR/$1-$2 (takes $3)"
 }
 
 # link NAME VERSION FILE: .bin/k8s/FILE -> the cached copy
@@ -50,14 +52,14 @@ link() {
 }
 
 # build_in_wrapper WRAPPER PACKAGE OUT [LDFLAGS]: builds a package of a pinned dependency from
-# a scratch copy of its wrapper module (-mod=mod writes go.mod/go.sum; the checkout stays clean)
+# a scratch copy of its wrapper module (go writes into its module directory; the checkout stays clean)
 build_in_wrapper() {
   local wrapper=$1 package=$2 out=$3 ldflags=${4:-} tmp started
   tmp="$(mktemp -d)"
   cp "$WRAPPERS/$wrapper"/* "$tmp/"
   started=$SECONDS
   mkdir -p "$(dirname "$out")"
-  if ! (cd "$tmp" && GOFLAGS=-mod=mod nice -n 19 go build -ldflags "$ldflags" -o "$out.partial" "$package"); then
+  if ! (cd "$tmp" && GOFLAGS=-mod=readonly nice -n 19 go build -ldflags "$ldflags" -o "$out.partial" "$package"); then
     rm -rf "$tmp" "$out.partial"
     return 1
   fi
@@ -67,7 +69,7 @@ build_in_wrapper() {
 }
 
 if [ ! -x "$CACHE_DIR/etcd-$ETCD_VERSION/etcd" ]; then
-  announce etcd "$ETCD_VERSION" "about 1 minute"
+  announce etcd "$ETCD_VERSION" "about 30 s to 1 minute"
   build_in_wrapper etcd go.etcd.io/etcd/server/v3 "$CACHE_DIR/etcd-$ETCD_VERSION/etcd"
 fi
 link etcd "$ETCD_VERSION" etcd
@@ -77,8 +79,8 @@ for name in kube-apiserver kube-controller-manager kube-scheduler; do
   if [ ! -x "$CACHE_DIR/$name-$KUBERNETES_VERSION/$name" ]; then
     case "$name" in
       kube-apiserver) estimate="5 to 7 minutes" ;;
-      kube-controller-manager) estimate="about 3 minutes after the API server" ;;
-      kube-scheduler) estimate="about 10 seconds after the controller manager" ;;
+      kube-controller-manager) estimate="2 to 3 minutes: most of it is shared with the API server" ;;
+      kube-scheduler) estimate="about 10 s after the controller manager" ;;
     esac
     announce "$name" "$KUBERNETES_VERSION" "$estimate"
     build_in_wrapper kubernetes "k8s.io/kubernetes/cmd/$name" \
