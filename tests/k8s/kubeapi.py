@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +87,3 @@ def condition(obj: dict[str, Any], kind: str) -> str | None:
         if cond.get("type") == kind:
             return cond.get("status")
     return None
-
-
-def all_ready(objects: Iterable[dict[str, Any]]) -> bool:
-    """True when there is at least one object and every one has Ready=True."""
-    items = list(objects)
-    return bool(items) and all(condition(o, "Ready") == "True" for o in items)
