@@ -61,15 +61,18 @@ class RunContext:
         """The stack's rule evaluation interval (its scrape interval), in seconds."""
         return parse_duration(self.topo.prometheus.scrape_interval)
 
-    def evaluate(self, probe: AnyProbe, since: float | None = None) -> ProbeResult:
+    def evaluate(
+        self, probe: AnyProbe, since: float | None = None, patience: float | None = None
+    ) -> ProbeResult:
         """A PromQL probe against Prometheus; a client probe against the live load.
 
-        `since` (wall clock): a guardrail's fault start; a client probe then counts only
-        the requests sent from then on (`harness.probes.client`)."""
+        `since` (wall clock): the start of the faults in force; a client probe then counts
+        only the requests sent from then on, and is pending for `patience` seconds (its
+        window by default) until one of them has come back (`harness.probes.client`)."""
         if isinstance(probe, ClientProbe):
             records = self.load.recent(probe.window) if self.load else []
             start = None if since is None else since - monotonic_offset()
-            return evaluate_client(probe, records, Scope(self.faulted(), start))
+            return evaluate_client(probe, records, Scope(self.faulted(), start, None, patience))
         return evaluate(probe, self.prom)
 
     def faulted(self) -> frozenset[str]:

@@ -270,12 +270,23 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
         raise _abort(ctx, f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
     guard = _guard(ctx, ctx.exp.guardrails)
     probes = ctx.exp.during_probes(ctx.evaluation) if expectations else ()
-    during = [ctx.evaluate(p) for p in probes]
+    during = [_expect(ctx, p) for p in probes]
     for p, r in zip(probes, during, strict=True):
         ctx.record_evaluation(during_evaluation(ctx, p, r))
     if expectations:
         ctx.display.tick("fault", remaining, guard + during)
     _breach(ctx, remaining, guard, during)
+
+
+def _expect(ctx: RunContext, probe: AnyProbe) -> ProbeResult:
+    """Evaluate one `during` probe: a client expectation counts only the requests sent
+    since the faults in force began, pending until one of them has come back or could
+    have (its window plus the load's timeout: a request sent into a hang may take that)."""
+    if not isinstance(probe, ClientProbe) or probe not in ctx.exp.expectations.during:
+        return ctx.evaluate(probe)
+    since = stretch_start(ctx.outcome.fault_windows, time.time(), ctx.exp.guard_interval)
+    timeout = ctx.exp.load.timeout if ctx.exp.load is not None else 0.0
+    return ctx.evaluate(probe, since, probe.window + timeout)
 
 
 def _guard(ctx: RunContext, probes: Sequence[AnyProbe]) -> list[ProbeResult]:

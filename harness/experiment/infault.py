@@ -46,6 +46,8 @@ def during_evaluation(ctx: RunContext, probe: AnyProbe, result: ProbeResult) -> 
     start = stretch_start(ctx.outcome.fault_windows, result.time, ctx.exp.guard_interval)
     inside = start is not None and result.time - settle.seconds >= start
     why = "" if inside else (settle.why if start is not None else "no fault in force")
+    if inside and result.status == "pending":  # no request sent into the fault is back yet
+        inside, why = False, result.detail
     return ProbeEvaluation("during", result, inside, why, settle.seconds, settle.basis)
 
 

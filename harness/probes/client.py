@@ -10,6 +10,9 @@ successes of the second before it would dilute the fault's first failures (a 1 s
 error ratio right after the injection is mostly pre-fault requests). Until one of
 those has completed the guardrail is "pending", neither a pass nor a breach, and for
 at most one window: once its window lies inside the fault, no request is no data.
+A `during` expectation counts the same requests, and waits longer for them: a request
+sent into the fault may hang until the load's timeout, so it is pending for its window
+plus that timeout (`Scope.patience`) before no request is no data.
 """
 
 from __future__ import annotations
@@ -32,13 +35,15 @@ class Scope:
     """What a client probe counts besides its window.
 
     `faulted`: the replicas the faults hit (for `replicas: faulted` or `spared`);
-    `since`: for a guardrail inside a fault, when the fault began (monotonic, as a
-    record's `scheduled`): only requests scheduled from then count; `now`: monotonic
-    now (tests fix it)."""
+    `since`: inside a fault, when the fault began (monotonic, as a record's
+    `scheduled`): only requests scheduled from then count; `patience`: seconds past
+    `since` that no such request is "pending" rather than no data (None: the probe's
+    window); `now`: monotonic now (tests fix it)."""
 
     faulted: frozenset[str] = frozenset()
     since: float | None = None
     now: float | None = None
+    patience: float | None = None
 
 
 def evaluate_client(
@@ -59,7 +64,8 @@ def evaluate_client(
         since = scope.since
         picked = [r for r in picked if r.scheduled >= since]
         now = time.monotonic() if scope.now is None else scope.now
-        if not picked and now - probe.window < since:
+        patience = probe.window if scope.patience is None else scope.patience
+        if not picked and now - patience < since:
             return result(None, "pending", PENDING)
     if not picked:
         return result(None, "no data", f"no request{_whose(probe)} completed in the window")
