@@ -139,8 +139,6 @@ def run_loaded(
             out.print(f"  {line}", markup=False, highlight=False)
         for line in last.outcome.figures.lines():
             out.print(f"  {line}", markup=False, highlight=False)
-        for line in last.outcome.figures.lines():
-            out.print(f"  {line}", markup=False, highlight=False)
         for proof in last.outcome.alerts:
             if proof.ok:  # a failed one is among the reasons already
                 out.print(f"  {proof.summary()}", markup=False, highlight=False)

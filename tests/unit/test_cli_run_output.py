@@ -77,6 +77,19 @@ def test_a_failed_check_is_said_once_among_the_reasons(monkeypatch, printed):
     assert "check acknowledged-orders-readable: pass (57 of 57" in text
 
 
+def test_a_kill_run_prints_each_figure_once(monkeypatch, printed):
+    outcome = Outcome(verdict="held")
+    outcome.figures.restart_seconds = 2.31
+    outcome.figures.rollback_seconds = 0.012
+    monkeypatch.setattr(runner, "run_one", lambda *args: _result("orders-kill-one", outcome))
+    cli_experiments.run_loaded(
+        runner.load_all([GOOD]), Path("stack.yaml"), Path(".run"), Path("runs"), False, None
+    )
+    lines = printed.getvalue().splitlines()
+    assert lines.count("  process killed → replacement ready: 2.31 s") == 1
+    assert lines.count("  abort/end decision → every fault removed: 0.012 s") == 1
+
+
 def test_the_suite_table_shows_every_name_whole(printed):
     names = [
         "orders-database-outage-pages",
