@@ -67,7 +67,7 @@ class LiveDisplay:
             table.add_column(col)
         for r in self._results:
             value = "no data" if r.value is None else f"{r.value:.4g}"
-            style = "green" if r.ok else "red"
+            style = "green" if r.ok else "yellow" if r.status == "pending" else "red"
             table.add_row(
                 r.name, value, f"{r.op} {r.threshold:g}", f"[{style}]{r.status}[/{style}]"
             )

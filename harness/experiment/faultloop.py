@@ -270,12 +270,13 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
         raise _abort(ctx, f"Prometheus at {ctx.prom.base_url} unreachable during the fault", [])
     guard = _guard(ctx, ctx.exp.guardrails)
     probes = ctx.exp.during_probes(ctx.evaluation) if expectations else ()
-    during = [_expect(ctx, p) for p in probes]
-    for p, r in zip(probes, during, strict=True):
-        ctx.record_evaluation(during_evaluation(ctx, p, r))
+    during = [during_evaluation(ctx, p, _expect(ctx, p)) for p in probes]
+    for evaluation in during:
+        ctx.record_evaluation(evaluation)
+    shown = [e.as_shown() for e in during]  # not judged yet: never shown as a "fail"
     if expectations:
-        ctx.display.tick("fault", remaining, guard + during)
-    _breach(ctx, remaining, guard, during)
+        ctx.display.tick("fault", remaining, guard + shown)
+    _breach(ctx, remaining, guard, shown)
 
 
 def _expect(ctx: RunContext, probe: AnyProbe) -> ProbeResult:

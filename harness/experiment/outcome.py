@@ -8,7 +8,7 @@ JSON only once, in the journal's `verdict` event (`verdict_fields`).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from harness.alerts.proof import AlertProof
@@ -79,6 +79,13 @@ class ProbeEvaluation:
     why: str = ""
     settle: float | None = None
     basis: str = ""
+
+    def as_shown(self) -> ProbeResult:
+        """The result as the live view shows it: one not judged reads "pending" with why,
+        never a "fail" (or "pass") that the verdict will not count."""
+        if self.judged:
+            return self.result
+        return replace(self.result, status="pending", detail=f"not judged: {self.why}")
 
     def marks(self) -> dict[str, Any]:
         """What the journal keeps beside the result: nothing for a plain judged one."""

@@ -201,6 +201,24 @@ def test_no_success_after_the_rollback_is_no_figure_and_holds_the_run_up_briefly
     assert "first_success_seconds" not in outcome.figures.measured()
 
 
+def test_the_live_view_shows_an_evaluation_not_yet_judged_as_pending_with_why_never_fail(
+    world: World,
+):
+    # `up < 0` fails at every evaluation; those in its first 0.5 s (its settle) are not
+    # judged, and the live view must not show them as a "fail" the verdict will not count
+    during = [{"name": "never", "query": "up", "op": "<", "threshold": 0, "settle": "0.5s"}]
+    ctx = world.ctx(steady_state=STEADY, faults=[_fault(1.2)], expectations={"during": during})
+    run_experiment(ctx)
+    judged = [e["judged"] is not False for e in _probes(ctx, "during") if e["name"] == "never"]
+    shown = [r for _, _, results in ctx.display.ticks for r in results if r.name == "never"]  # type: ignore[attr-defined]
+    assert False in judged and True in judged and len(shown) == len(judged)
+    for was_judged, r in zip(judged, shown, strict=True):
+        if was_judged:
+            assert r.status == "fail"
+        else:
+            assert r.status == "pending" and r.detail.startswith("not judged: ")
+
+
 def test_an_expectation_waits_for_the_requests_sent_into_a_hang_not_judging_an_empty_window(
     world: World, with_load: Callable[..., None]
 ):
