@@ -3,8 +3,10 @@ each with its trace id and the top hop of its critical path.
 
 The load generator starts a trace per request (`Record.trace_id`); Jaeger holds what
 the services made of it. A request Jaeger does not answer for still gets its row (id,
-latency, status), with the reason in place of the hop. A service that has sent Jaeger
-no span at all is named once (`TraceRow.no_spans`), not as "not in Jaeger" on every row.
+latency, status), with the reason in place of the hop. What holds for a whole table is
+said once, not on every row: a service that has sent Jaeger no span at all
+(`TraceRow.no_spans`), and a trace backend that is not there or stopped answering
+(`TraceRow.no_backend`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ LOOKUP_TIMEOUT = 2.0
 # the local stack) plus Jaeger's batch (0.2 s): a table asked for sooner waits that long
 SETTLE = 2.5
 _NOT_FOUND = "not in Jaeger"
+NO_BACKEND = "the topology runs no trace backend (its jaeger is disabled)"
+UNREACHABLE = "Jaeger stopped answering"
 
 
 class Window(Protocol):
@@ -63,6 +67,7 @@ class TraceRow:
     failed_calls: str = ""  # "gateway_orders-1 (ConnectError), gateway_orders-2 (503)"
     trace_url: str = ""  # the trace in Jaeger's UI
     no_spans: str = ""  # the service the request entered, when it sends Jaeger no spans
+    no_backend: str = ""  # why no trace was looked up at all (NO_BACKEND, UNREACHABLE)
 
 
 def report_rows(
@@ -150,7 +155,7 @@ class _Lookup:
 
     def __init__(self, jaeger: JaegerClient | None, topo: Topology | None) -> None:
         self.jaeger, self.topo = jaeger, topo
-        self.down: str | None = None if jaeger is not None else "no trace backend"
+        self.down: str | None = None if jaeger is not None else NO_BACKEND
         self.known: set[str] | None = None  # the services Jaeger has spans of (asked once)
         self.silent: set[str] = set()  # services that sent it none
 
@@ -168,6 +173,8 @@ class _Lookup:
         trace, missing = (None, "—") if silent else self._fetch(record)
         if trace is None and missing == _NOT_FOUND and self._sends_no_spans(entered):
             silent, missing = entered, "—"
+        no_backend = missing if missing in (NO_BACKEND, UNREACHABLE) else ""
+        missing = "—" if no_backend else missing
         hop, text = (None, missing) if trace is None else _top(trace, record, self.topo)
         trace_id = record.trace_id or ""
         return TraceRow(
@@ -187,6 +194,7 @@ class _Lookup:
             failed_calls=", ".join(failed_calls(trace, self.topo)) if trace else "",
             trace_url=self.jaeger.ui_url(trace_id) if self.jaeger and trace_id else "",
             no_spans=silent,
+            no_backend=no_backend,
         )
 
     def _entered(self, record: Record) -> str:
@@ -215,10 +223,10 @@ class _Lookup:
 
     def _fetch(self, record: Record) -> tuple[Trace | None, str]:
         """The request's trace, or None and why there is none."""
+        if self.down is not None or self.jaeger is None:
+            return None, self.down or NO_BACKEND
         if not record.trace_id:
             return None, "no trace id"
-        if self.down is not None or self.jaeger is None:
-            return None, self.down or "no trace backend"
         try:
             return self.jaeger.trace(record.trace_id), ""
         except TraceNotFound:
@@ -226,7 +234,7 @@ class _Lookup:
         except JaegerError as exc:
             if exc.status is not None:
                 return None, f"Jaeger answered {exc.status}"
-            self.down = "Jaeger unreachable"
+            self.down = UNREACHABLE
             return None, self.down
 
 

@@ -14,13 +14,19 @@ import httpx
 import pytest
 
 from harness.clients.jaeger import JaegerClient, Span, Trace, parse_trace
+from harness.clients.prometheus import PrometheusClient
+from harness.experiment.outcome import Outcome, PhaseSpan
 from harness.load.generator import Record
+from harness.report.html import write_html
+from harness.specs.experiment import load_experiment
 from harness.specs.topology import Topology, load_topology
 from harness.traces import critical_path, report_rows, root_span, top_hop, trace_table
 from harness.traces.critical import failed_calls
+from harness.traces.table import NO_BACKEND, UNREACHABLE
 from tests.integration.stackfixture import shifted_stack
 from tests.unit.test_jaeger_client import LATENCY_TRACE, jaeger_serving, recorded
 
+ROOT = Path(__file__).resolve().parents[2]
 REFUSED_TRACE = "48f387b7f10128aebf0ee21ced268619"
 OK_TRACE = "1d2801de625f36b02a0f3a5d26bf8900"
 FILES = {
@@ -162,7 +168,7 @@ def test_an_open_window_reaches_to_the_end_of_the_load(topo):
     assert len(rows) == 1 and rows[0].hop == "+15 ms in orders-1 (POST /orders)"
 
 
-def test_jaeger_down_is_asked_once_and_every_row_says_so(topo):
+def test_jaeger_down_is_asked_once_and_said_once_for_the_table(topo):
     calls: list[httpx.Request] = []
 
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -172,7 +178,7 @@ def test_jaeger_down_is_asked_once_and_every_row_says_so(topo):
     jaeger = JaegerClient("http://127.0.0.1:1", transport=httpx.MockTransport(refuse))
     records = [_record(LATENCY_TRACE, 0.3), _record(OK_TRACE, 0.2)]
     rows = trace_table(records, [_Window(0.0, 100.0)], jaeger, topo=topo)
-    assert [r.hop for r in rows] == ["Jaeger unreachable", "Jaeger unreachable"]
+    assert [(r.hop, r.no_backend) for r in rows] == [("—", UNREACHABLE), ("—", UNREACHABLE)]
     assert len(calls) == 1
 
 
@@ -184,9 +190,32 @@ def test_report_rows_without_a_trace_backend_still_lists_the_requests(topo):
         [_record(LATENCY_TRACE, 0.3, at=window.start + 0.5)], [window], off, offset=0.0
     )
     assert time.monotonic() - started < 1
-    assert [(r.trace_id, r.hop, r.trace_url) for r in rows] == [
-        (LATENCY_TRACE, "no trace backend", "")
+    assert [(r.trace_id, r.hop, r.trace_url, r.no_backend) for r in rows] == [
+        (LATENCY_TRACE, "—", "", NO_BACKEND)
     ]
+
+
+def test_the_report_says_once_above_the_table_that_there_is_no_trace_backend(topo, tmp_path):
+    off = topo.model_copy(update={"jaeger": topo.jaeger.model_copy(update={"enabled": False})})
+    now = time.time()
+    window = _Window(now - 10, now)
+    records = [_record(OK_TRACE, 0.1 * i, at=window.start + i) for i in range(1, 6)]
+    rows = report_rows(records, [window], off, offset=0.0)
+    exp = load_experiment(ROOT / "experiments" / "orders-latency-one-replica.yaml")
+    outcome = Outcome(verdict="held", phases=[PhaseSpan("load", now - 20, now)])
+    page = tmp_path / "report.html"
+    asks = httpx.Client(transport=httpx.MockTransport(_no_answer))
+    prom = PrometheusClient("http://127.0.0.1:1", client=asks)
+    write_html(page, exp, outcome, [], prom, "r", now - 20, [], end=now, traces=rows)
+    html = page.read_text()
+    assert len(rows) == 5
+    assert html.count(NO_BACKEND) == 1
+    assert html.index(NO_BACKEND) < html.index("<th>where the time went</th>")
+    assert html.count("no trace backend") == 1  # not once more on every row
+
+
+def _no_answer(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"the report asked Prometheus {request.url}")
 
 
 def _table(records: list[Record], topo: Topology | None, window: _Window | None = None) -> list:
