@@ -123,6 +123,7 @@ def write_html(
         provenance=provenance or Provenance(),
         traces=traces,
         fmt=_fmt,
+        fmt_count=_fmt_count,
         fmt_ms=_fmt_ms,
         secs=_secs,
     )
@@ -212,6 +213,12 @@ def _timeline(events: list[dict[str, Any]], started: float) -> list[tuple[str, s
 
 def _fmt(value: float | None) -> str:
     return "no data" if value is None else f"{value:.4g}"
+
+
+def _fmt_count(value: float | None) -> str:
+    """A count of requests Prometheus extrapolated (`increase()`, rate × seconds): a
+    whole number, and marked as the estimate it is ("≈ 207", never "207.1")."""
+    return "no data" if value is None else f"≈ {value:.0f}"
 
 
 def _fmt_ms(value: float | None) -> str:

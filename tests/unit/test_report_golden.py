@@ -161,3 +161,17 @@ def test_the_server_row_has_the_p50_and_p99_of_a_declared_histogram():
     view = ReportSignals.of(topo).server_view(prom, 100.0, 160.0)
     assert view is not None
     assert set(view.values) == {"requests", "error_ratio", "p50", "p99"}
+
+
+def test_the_server_row_counts_whole_requests_and_says_they_are_an_estimate(tmp_path):
+    # increase() over the run extrapolates: Prometheus says 207.1 requests
+    topo = load_topology(ROOT / "examples" / "kinto" / "stack.yaml")
+    prom = prometheus(lambda q: [{"_v": "207.1"}] if q.endswith(" * 10") else [])
+    now = time.time()
+    outcome = Outcome(verdict="held", phases=[PhaseSpan("load", now - 10, now)])
+    exp = load_experiment(ROOT / "examples" / "kinto" / "experiments" / "kill-one-replica.yaml")
+    page = tmp_path / "report.html"
+    write_html(page, exp, outcome, [], prom, "r", now - 10, ["kinto"], end=now, topo=topo)
+    html = page.read_text()
+    assert "207.1" not in html
+    assert ">≈ 207</td>" in html
