@@ -11,16 +11,17 @@ from rich.table import Table
 from harness.cli.app import RunDirOpt, StackOpt, app, err, out
 from harness.cli.display import make_display
 from harness.clients.prometheus import PrometheusClient
-from harness.clients.toxiproxy import ToxiproxyClient
 from harness.errors import InvalidInput, Issue
 from harness.experiment import runner
 from harness.experiment.plan import static_problems, target_problems
 from harness.faults import FaultEnv
+from harness.faults.base import toxiproxy_of
 from harness.probes.checks import CheckResult
 from harness.report.rebuild import rebuild
 from harness.report.suite import write_suite
-from harness.runtime.local.runtime import LocalRuntime
-from harness.safety.recover import recover_stack
+from harness.runtime import runtime_for
+from harness.runtime.endpoints import endpoints_of
+from harness.safety.recover import recover_stack, runtime_to_recover
 from harness.specs.experiment import Experiment, json_schema, load_experiment
 from harness.specs.topology import load_topology
 
@@ -159,10 +160,10 @@ def _check_line(check: CheckResult) -> str:
 @app.command()
 def recover(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
     """Undo whatever a dead run left: toxics, disabled proxies, paused or killed replicas."""
-    topo = load_topology(stack)
-    with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
-        env = FaultEnv(toxiproxy=tp, runtime=LocalRuntime(topo, run_dir))
-        report = recover_stack(run_dir, env)
+    # the runtime the dead run journaled (the stack's own when no run points here)
+    runtime = runtime_to_recover(run_dir, runtime_for(load_topology(stack), stack, run_dir))
+    with toxiproxy_of(runtime) as tp:
+        report = recover_stack(run_dir, FaultEnv(toxiproxy=tp, runtime=runtime))
     if report.journal is None:
         out.print("nothing to recover: no run left faults on this stack")
         return
@@ -199,6 +200,6 @@ def report(
 ) -> None:
     """Rebuild a run's report.html from its journal (also after a crash)."""
     topo = load_topology(stack)
-    with PrometheusClient(f"http://{topo.host}:{topo.prometheus.port}", timeout=5.0) as prom:
+    with PrometheusClient(endpoints_of(topo).prometheus, timeout=5.0) as prom:
         path = rebuild(run_dir, topo, prom)
     out.print(f"wrote {path}", markup=False, highlight=False)
