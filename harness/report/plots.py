@@ -28,7 +28,7 @@ from harness.experiment.outcome import FaultWindow, PhaseSpan, ProbeEvaluation  
 from harness.load.generator import Record  # noqa: E402
 from harness.report.golden import ChartSpec  # noqa: E402
 
-__all__ = ["Chart", "Frame", "charts_for", "probe_chart", "svg_of", "user_charts"]
+__all__ = ["Chart", "Frame", "charts_for", "legend_below", "probe_chart", "svg_of", "user_charts"]
 
 _BANDS = {"load": "#eeeeee", "steady state before": "#e3f2e3", "recovery": "#fff4d6"}
 RATE = "5s"
@@ -193,7 +193,7 @@ def _broken(evals: Sequence[ProbeEvaluation], t0: float) -> tuple[list[float], l
 
 def _axes(frame: Frame) -> tuple[Figure, Axes]:
     """A run's plot area: its phases as bands, its fault windows shaded, its abort."""
-    fig, ax = plt.subplots(figsize=(11, 2.8), dpi=100)
+    fig, ax = plt.subplots(figsize=(11, 2.8), dpi=100, layout="constrained")
     t0 = frame.start
     for phase in frame.phases:
         colour = _BANDS.get(phase.name)
@@ -215,10 +215,28 @@ def _finish(fig: Figure, ax: Axes, frame: Frame, unit: str) -> str:
     ax.set_xlabel("seconds since the run started")
     ax.set_ylabel(unit)
     ax.grid(alpha=0.3)
+    legend_below(fig, ax)
+    return svg_of(fig)
+
+
+def legend_below(fig: Figure, ax: Axes, columns: int = 3) -> None:
+    """The legend under the plot, outside the axes: inside them it covered what was drawn
+    at the top (a ratio at 1, a threshold, a bar). `fig` needs the constrained layout;
+    it grows by the legend's rows, so the plot keeps its height."""
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=False))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", ncol=3)
-    return svg_of(fig)
+    if not unique:
+        return
+    rows = math.ceil(len(unique) / columns)
+    fig.set_figheight(fig.get_figheight() + 0.17 * rows)
+    fig.legend(
+        unique.values(),
+        unique.keys(),
+        loc="outside lower center",
+        ncol=columns,
+        fontsize=7,
+        frameon=False,
+    )
 
 
 def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) -> str:
@@ -252,7 +270,8 @@ def _draw(series: list[Series], unit: str, frame: Frame, scatter: bool = False) 
 
 def svg_of(fig: Figure) -> str:
     """The figure as inline SVG (no XML prolog), and closed."""
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
     plt.close(fig)

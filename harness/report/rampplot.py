@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from harness.experiment.judge import worst_of  # noqa: E402
 from harness.experiment.outcome import Outcome, StepResult  # noqa: E402
-from harness.report.plots import Chart, svg_of  # noqa: E402
+from harness.report.plots import Chart, legend_below, svg_of  # noqa: E402
 
 __all__ = ["ramp_charts"]
 
@@ -68,7 +68,7 @@ def _draw(
     line_label: str,
     unit: str,
 ) -> str:
-    fig, ax = plt.subplots(figsize=(11, 2.8), dpi=100)
+    fig, ax = plt.subplots(figsize=(11, 2.8), dpi=100, layout="constrained")
     xs = list(range(len(steps)))
     for x, step, value in zip(xs, steps, values, strict=True):
         colour = _COLOURS.get(step.status, "tab:grey")
@@ -85,7 +85,5 @@ def _draw(
     ax.set_xticks(xs, [f"step {s.step}\n{s.description}" for s in steps], fontsize=8)
     ax.set_ylabel(unit)
     ax.grid(alpha=0.3, axis="y")
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles, strict=False))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper right")
+    legend_below(fig, ax)
     return svg_of(fig)

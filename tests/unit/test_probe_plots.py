@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import math
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
 from harness.experiment.outcome import FaultWindow, PhaseSpan, ProbeEvaluation
 from harness.probes.promql import ProbeResult
-from harness.report.plots import Frame, _broken, probe_chart
+from harness.report.plots import Frame, _axes, _broken, _finish, probe_chart
 
 FRAME = Frame(
     100.0,
@@ -47,3 +49,17 @@ def test_during_evaluations_not_judged_are_drawn_apart():
 def test_a_probe_with_no_value_is_said_to_have_no_data():
     chart = probe_chart("avail", [_e("before", 101, None)], FRAME)
     assert (chart.svg, chart.note) == (None, "no data")
+
+
+def test_the_legend_is_below_the_plot_and_covers_no_point_at_one():
+    # a client error ratio at 1: a legend in the axes' upper corner hid those points
+    fig, ax = _axes(FRAME)
+    ax.plot([1.0, 2.0, 6.0, 12.0], [1.0, 1.0, 1.0, 1.0], marker="o", label="error ratio")
+    ax.axhline(0.5, linestyle="--", label="threshold < 0.5")
+    svg = _finish(fig, ax, FRAME, "ratio")
+    assert ax.get_legend() is None and len(fig.legends) == 1
+    renderer = FigureCanvasAgg(fig).get_renderer()  # as laid out when it was saved
+    legend = fig.legends[0].get_window_extent(renderer)
+    plot = ax.get_window_extent(renderer)
+    assert legend.y1 <= plot.y0  # wholly under the axes (and their tick labels' line)
+    assert "error ratio" in svg and "threshold &lt; 0.5" in svg
