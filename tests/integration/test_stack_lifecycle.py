@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 
+from harness.runtime.local.layout import RunDir
 from tests.integration.stackfixture import harness, shifted_stack, start_stack, stop_stack
 from tests.waiting import wait_for
 
@@ -78,12 +79,15 @@ def test_down_stops_exactly_what_up_started(own_stack):
     try:
         state = own_stack.state
         refs = [c.process() for c in state.components] + [state.supervisor()]
+        cluster = RunDir(own_stack.run_dir).postgres_data
+        assert (cluster / "PG_VERSION").exists()
         assert all(ref is not None and ref.alive() for ref in refs)
         down = harness("down", "--run-dir", str(own_stack.run_dir))
         assert down.returncode == 0, down.stderr
         assert not any(ref.alive() for ref in refs)
         assert bystander.poll() is None, "down must not touch a process it did not start"
         assert not (own_stack.run_dir / "state.json").exists()
+        assert not cluster.exists()  # its PostgreSQL data was throwaway: gone with the stack
     finally:
         bystander.kill()
         bystander.wait()

@@ -52,6 +52,7 @@ def up(stack_file: Path, run_dir: Path, timeout: float | None = None) -> tuple[S
     find_binaries(stack_file.resolve().parent, jaeger=topo.jaeger.enabled)
     _check_ports(topo)
     run.ensure()
+    run.forget_postgres()  # none runs (its port is free): a new stack, a new database
     run.state_file.unlink(missing_ok=True)
     log = run.log("supervisor").open("ab")
     with log:
@@ -120,6 +121,8 @@ def down(run_dir: Path, stack_file: Path | None = None, timeout: float = 60.0) -
     sup = state.supervisor()
     sup.stop(timeout=timeout)
     _cleanup(state)
+    if not any(c.kind == "postgres" and _alive(c) for c in state.components):
+        run.forget_postgres()
     final = read_state(run.state_file) or state
     run.state_file.unlink(missing_ok=True)
     return final
@@ -131,6 +134,11 @@ def _cleanup(state: StackState) -> None:
         ref = comp.process()
         if ref is not None and ref.alive():
             ref.stop()
+
+
+def _alive(comp: ComponentState) -> bool:
+    ref = comp.process()
+    return ref is not None and ref.alive()
 
 
 def status(run_dir: Path) -> StackState | None:

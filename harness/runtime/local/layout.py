@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,13 @@ class RunDir:
             return inside
         digest = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"harness-pg-{digest}"
+
+    def forget_postgres(self) -> None:
+        """Remove the stack's PostgreSQL cluster: the one directory derived for this run
+        dir (`postgres_data`), nothing else. Its data is throwaway test data of this
+        stack: kept past `down`, clusters built up in the temp dir and a later stack on
+        the same run dir started on an old database. Call it only with PostgreSQL stopped."""
+        shutil.rmtree(self.postgres_data, ignore_errors=True)
 
     def log(self, component: str) -> Path:
         return self.logs / f"{component}.log"

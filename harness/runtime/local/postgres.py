@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster in the run directory: initdb once, schema on every up."""
+"""A throwaway PostgreSQL cluster of the run directory: initdb for every new stack, its
+schema on every start (`harness down` removes the cluster: RunDir.forget_postgres)."""
 
 from __future__ import annotations
 
