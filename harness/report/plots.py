@@ -131,7 +131,10 @@ _KINDS = {
     "measured": _Style("measured (steady state: before and after the fault)", "tab:blue"),
     "judged": _Style("during the fault, judged", "tab:purple"),
     "not judged": _Style(
-        "during the fault, not judged (still reads pre-fault data)", "tab:grey", False, False
+        "during the fault, not judged (its look-back reaches before the fault)",
+        "tab:grey",
+        False,
+        False,
     ),
     "guardrail": _Style("guardrail", "tab:orange", marker="s"),
 }

@@ -41,7 +41,7 @@ def test_during_evaluations_not_judged_are_drawn_apart():
     evals = [_e("during", 105.5, 0.5, judged=False), _e("during", 108), _e("during", 109)]
     chart = probe_chart("avail", evals, FRAME)
     assert chart.svg is not None
-    assert "during the fault, not judged (still reads pre-fault data)" in chart.svg
+    assert "during the fault, not judged (its look-back reaches before the fault)" in chart.svg
     assert "during the fault, judged" in chart.svg
     assert "threshold &gt;= 0.99" in chart.svg
 
