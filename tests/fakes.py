@@ -33,8 +33,8 @@ from harness.clients.prometheus import PrometheusClient
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
 from harness.probes.promql import ProbeResult
+from harness.procs import ProcessRef
 from harness.runtime.local.layout import RunDir
-from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.runtime import LocalRuntime
 from harness.runtime.local.state import ComponentState, StackState, read_state, write_state
 from harness.specs.topology import Topology, load_topology

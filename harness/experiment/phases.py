@@ -22,7 +22,7 @@ from harness.load.background import BackgroundLoad
 from harness.load.generator import monotonic_offset
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
-from harness.runtime.local.procs import ProcessRef
+from harness.procs import ProcessRef
 from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import read_state
 from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import Refused
-from harness.runtime.local.procs import ProcessRef, start_time_of
+from harness.procs import ProcessRef, start_time_of
 from harness.safety.journal import still_open
 
 __all__ = [

@@ -13,7 +13,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.clients.toxiproxy import Toxic, ToxiproxyClient
-from harness.runtime.local.procs import ProcessRef
+from harness.procs import ProcessRef
 from tests.integration.stackfixture import Stack
 from tests.waiting import wait_for
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from harness.clients.toxiproxy import ToxiproxyClient
-from harness.runtime.local.procs import ProcessRef
+from harness.procs import ProcessRef
 from harness.safety.journal import read_events, rendered_path
 from tests.integration.runs import (
     assert_clean,

@@ -18,7 +18,7 @@ import pytest
 import harness.experiment.run as engine
 from harness.clients.prometheus import PrometheusClient
 from harness.experiment.run import Outcome, RunContext
-from harness.runtime.local.procs import ProcessRef
+from harness.procs import ProcessRef
 from harness.safety.journal import JOURNAL_FILE, Journal, read_events, rendered_path, still_open
 from harness.safety.lock import RunLock, read_active
 from harness.specs.experiment import Experiment

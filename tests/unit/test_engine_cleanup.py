@@ -18,7 +18,7 @@ from harness.experiment.judge import judge_during, worst_of
 from harness.experiment.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.experiment.run import Outcome, RunContext, run_experiment
 from harness.probes.promql import ProbeResult, Status
-from harness.runtime.local.procs import ProcessRef, start_time_of
+from harness.procs import ProcessRef, start_time_of
 from harness.safety.journal import Journal, still_open
 from harness.safety.lock import ActiveRun, read_active, write_active
 from harness.safety.recover import recover_stack

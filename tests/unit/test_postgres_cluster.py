@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.procs import ProcessRef, start_time_of
 from harness.runtime.local import control, layout
 from harness.runtime.local.layout import RunDir
-from harness.runtime.local.procs import ProcessRef, start_time_of
 from harness.runtime.local.state import ComponentState, StackState, write_state
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ import signal
 import subprocess
 import sys
 
-from harness.runtime.local.procs import ProcessRef, start_time_of
+from harness.procs import ProcessRef, start_time_of
 from tests.waiting import wait_for
 
 

@@ -13,8 +13,8 @@ from harness.errors import Refused
 from harness.faults import Action
 from harness.faults.network import DisableProxy, ToxicOn
 from harness.faults.process import Signal
+from harness.procs import ProcessRef
 from harness.runtime import runtime_for
-from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.runtime import identity_of
 from harness.runtime.local.state import write_state
 from harness.safety.journal import Journal, read_events, rendered_path, still_open

@@ -12,7 +12,7 @@ import pytest
 
 from harness.faults import FaultEnv
 from harness.faults.network import ToxicOn
-from harness.runtime.local.procs import ProcessRef
+from harness.procs import ProcessRef
 from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import Journal, read_events, still_open
 from harness.safety.lock import ActiveRun, read_active, write_active

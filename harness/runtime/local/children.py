@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import StackError
+from harness.procs import ProcessRef
 from harness.runtime.local.components import Component, child_env
 from harness.runtime.local.liveness import LiveCheck
 from harness.runtime.local.logtail import log_size, tail
-from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.state import ComponentState
 
 __all__ = ["Child", "stop_processes"]

@@ -11,10 +11,10 @@ import signal as signals
 from pathlib import Path
 
 from harness.errors import StackError
+from harness.procs import ProcessRef
 from harness.runtime.base import Endpoints, Instance
 from harness.runtime.endpoints import endpoints_of
 from harness.runtime.local.layout import RunDir
-from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import ComponentState, StackState, read_state
 from harness.specs.topology import Topology

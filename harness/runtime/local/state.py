@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from harness.runtime.local.procs import ProcessRef
+from harness.procs import ProcessRef
 
 __all__ = ["ComponentState", "StackState", "failure_text", "read_state", "write_state"]
 

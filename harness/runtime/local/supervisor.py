@@ -29,6 +29,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
 from harness.errors import HarnessError, StackError
+from harness.procs import ProcessRef
 from harness.runtime.local import jaegerconfig, postgres, promconfig, redis
 from harness.runtime.local.binaries import Binaries, find_binaries, with_redis
 from harness.runtime.local.children import Child, stop_processes
@@ -40,7 +41,6 @@ from harness.runtime.local.components import (
 )
 from harness.runtime.local.layout import RunDir
 from harness.runtime.local.liveness import probe, probe_client
-from harness.runtime.local.procs import ProcessRef
 from harness.runtime.local.proxies import populate_proxies
 from harness.runtime.local.readiness import http_ok, tcp_open
 from harness.runtime.local.state import ComponentState, StackState, write_state
