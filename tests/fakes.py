@@ -34,7 +34,7 @@ from harness.clients.toxiproxy import ToxiproxyClient
 from harness.faults import FaultEnv
 from harness.probes.promql import ProbeResult
 from harness.procs import ProcessRef
-from harness.runtime.local.layout import RunDir
+from harness.rundir import RunDir
 from harness.runtime.local.runtime import LocalRuntime
 from harness.runtime.local.state import ComponentState, StackState, read_state, write_state
 from harness.specs.topology import Topology, load_topology

@@ -16,7 +16,7 @@ from harness.load.background import BackgroundLoad
 from harness.load.generator import LoadResult, monotonic_offset
 from harness.probes.client import Scope, evaluate_client
 from harness.probes.promql import ProbeResult, evaluate
-from harness.runtime.local.layout import RunDir
+from harness.rundir import RunDir
 from harness.safety.journal import Journal
 from harness.specs.durations import parse_duration
 from harness.specs.experiment import AnyProbe, ClientProbe, Experiment

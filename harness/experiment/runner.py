@@ -21,8 +21,8 @@ from harness.faults import FaultEnv
 from harness.faults.base import toxiproxy_of
 from harness.report import write_junit
 from harness.report.html import Provenance, write_html
+from harness.rundir import RunDir
 from harness.runtime import runtime_for
-from harness.runtime.local.layout import RunDir
 from harness.safety.journal import JOURNAL_FILE, Journal
 from harness.specs.experiment import Experiment, load_experiment
 from harness.specs.topology import load_topology

@@ -28,8 +28,8 @@ from typing import Any
 from harness.faults import FaultEnv
 from harness.faults.base import toxiproxy_of
 from harness.procs import ProcessRef
+from harness.rundir import RunDir
 from harness.runtime import Runtime, runtime_for
-from harness.runtime.local.layout import RunDir
 from harness.safety.journal import Journal, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
 from harness.safety.recover import journaled_runtime, recover_journal, try_lock

@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from harness.runtime.local.layout import RunDir
+from harness.rundir import RunDir
 from tests.integration.stackfixture import harness, shifted_stack, start_stack, stop_stack
 from tests.waiting import wait_for
 

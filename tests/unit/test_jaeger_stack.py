@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from harness.errors import InvalidInput, PreflightError
+from harness.rundir import RunDir
 from harness.runtime.local import binaries
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.components import build_components
 from harness.runtime.local.jaegerconfig import jaeger_config, otlp_endpoint, query_url, render
-from harness.runtime.local.layout import RunDir
 from harness.runtime.local.supervisor import _urls
 from harness.specs.topology import Topology, load_topology
 from harness.specs.yamlload import parse_model

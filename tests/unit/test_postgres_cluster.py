@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from harness import rundir
 from harness.procs import ProcessRef, start_time_of
-from harness.runtime.local import control, layout
-from harness.runtime.local.layout import RunDir
+from harness.rundir import RunDir
+from harness.runtime.local import control
 from harness.runtime.local.state import ComponentState, StackState, write_state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +26,8 @@ def as_root_in_tmp(monkeypatch, tmp_path) -> Path:
     """As root with a run dir `postgres` cannot reach: the cluster goes to the temp dir."""
     temp = tmp_path / "tmp"
     temp.mkdir()
-    monkeypatch.setattr(layout, "postgres_user", lambda: "postgres")
-    monkeypatch.setattr(layout, "_traversable_by_others", lambda path: False)
+    monkeypatch.setattr(rundir, "postgres_user", lambda: "postgres")
+    monkeypatch.setattr(rundir, "_traversable_by_others", lambda path: False)
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(temp))
     return temp
 
@@ -48,7 +49,7 @@ def test_forgetting_removes_the_run_dirs_own_cluster_in_the_temp_dir_only(as_roo
 
 
 def test_forgetting_a_cluster_inside_the_run_dir_keeps_the_rest_of_it(monkeypatch, tmp_path):
-    monkeypatch.setattr(layout, "postgres_user", lambda: None)
+    monkeypatch.setattr(rundir, "postgres_user", lambda: None)
     run = RunDir(tmp_path / ".run")
     run.ensure()
     assert _cluster(run) == run.root / "postgres"

@@ -15,10 +15,10 @@ import pytest
 
 from harness.errors import StackError
 from harness.procs import ProcessRef
+from harness.rundir import RunDir
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.components import Component
 from harness.runtime.local.control import UP_TIMEOUT, up_timeout
-from harness.runtime.local.layout import RunDir
 from harness.runtime.local.liveness import LiveProbe
 from harness.runtime.local.state import failure_text, read_state
 from harness.runtime.local.supervisor import START_TIMEOUT, Supervisor

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from harness.errors import InvalidInput
+from harness.rundir import RunDir
 from harness.runtime.compose import compose_files
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.components import build_components
-from harness.runtime.local.layout import RunDir
 from harness.specs.topology import Topology, load_topology
 from harness.specs.yamlload import parse_model
 from tests.unit.test_compose_schema import _validator

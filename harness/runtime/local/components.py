@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from harness.rundir import RunDir, postgres_user
 from harness.runtime.local import redis
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.jaegerconfig import READY_PATH, otlp_endpoint
-from harness.runtime.local.layout import RunDir, postgres_user
 from harness.runtime.local.liveness import LiveProbe
 from harness.runtime.local.readiness import ready_url
 from harness.specs.topology import Replica, Topology

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 
 from harness.errors import PreflightError, Refused, StackError
+from harness.rundir import RunDir
 from harness.runtime.local import postgres, redis
 from harness.runtime.local.binaries import find_binaries
 from harness.runtime.local.components import START_TIMEOUT
-from harness.runtime.local.layout import RunDir
 from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import ComponentState, StackState, failure_text, read_state
 from harness.specs.topology import Topology, load_topology

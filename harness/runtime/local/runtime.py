@@ -12,9 +12,9 @@ from pathlib import Path
 
 from harness.errors import StackError
 from harness.procs import ProcessRef
+from harness.rundir import RunDir
 from harness.runtime.base import Endpoints, Instance
 from harness.runtime.endpoints import endpoints_of
-from harness.runtime.local.layout import RunDir
 from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import ComponentState, StackState, read_state
 from harness.specs.topology import Topology

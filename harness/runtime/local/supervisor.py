@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 
 from harness.errors import HarnessError, StackError
 from harness.procs import ProcessRef
+from harness.rundir import RunDir
 from harness.runtime.local import jaegerconfig, postgres, promconfig, redis
 from harness.runtime.local.binaries import Binaries, find_binaries, with_redis
 from harness.runtime.local.children import Child, stop_processes
@@ -39,7 +40,6 @@ from harness.runtime.local.components import (
     build_components,
     redis_dir,
 )
-from harness.runtime.local.layout import RunDir
 from harness.runtime.local.liveness import probe, probe_client
 from harness.runtime.local.proxies import populate_proxies
 from harness.runtime.local.readiness import http_ok, tcp_open
