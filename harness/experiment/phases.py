@@ -23,8 +23,8 @@ from harness.load.generator import monotonic_offset
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
 from harness.procs import ProcessRef
-from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import read_state
+from harness.runtime.readiness import replica_ready
 from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active
 from harness.slo import load_slo_file
 from harness.slo.budget import budget_burnt

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.clients.toxiproxy import ToxiproxyClient
-from harness.runtime.local.readiness import replica_ready, tcp_open
+from harness.runtime.readiness import replica_ready, tcp_open
 from tests.integration.runs import events, experiment, run
 from tests.integration.stackfixture import ROOT, Stack, harness, start_stack, stop_stack
 from tests.waiting import wait_for

@@ -20,7 +20,7 @@ from harness.runtime.local import redis
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.jaegerconfig import READY_PATH, otlp_endpoint
 from harness.runtime.local.liveness import LiveProbe
-from harness.runtime.local.readiness import ready_url
+from harness.runtime.readiness import ready_url
 from harness.specs.topology import Replica, Topology
 
 __all__ = ["START_TIMEOUT", "Component", "build_components", "init_name", "redis_dir"]

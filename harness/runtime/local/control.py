@@ -16,8 +16,8 @@ from harness.rundir import RunDir
 from harness.runtime.local import postgres, redis
 from harness.runtime.local.binaries import find_binaries
 from harness.runtime.local.components import START_TIMEOUT
-from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import ComponentState, StackState, failure_text, read_state
+from harness.runtime.readiness import replica_ready
 from harness.specs.topology import Topology, load_topology
 
 __all__ = ["Health", "down", "health", "status", "up", "up_timeout"]

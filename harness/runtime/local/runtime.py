@@ -15,8 +15,8 @@ from harness.procs import ProcessRef
 from harness.rundir import RunDir
 from harness.runtime.base import Endpoints, Instance
 from harness.runtime.endpoints import endpoints_of
-from harness.runtime.local.readiness import replica_ready
 from harness.runtime.local.state import ComponentState, StackState, read_state
+from harness.runtime.readiness import replica_ready
 from harness.specs.topology import Topology
 
 __all__ = ["LocalRuntime", "identity_of", "process_of"]

@@ -42,8 +42,8 @@ from harness.runtime.local.components import (
 )
 from harness.runtime.local.liveness import probe, probe_client
 from harness.runtime.local.proxies import populate_proxies
-from harness.runtime.local.readiness import http_ok, tcp_open
 from harness.runtime.local.state import ComponentState, StackState, write_state
+from harness.runtime.readiness import http_ok, tcp_open
 from harness.specs.topology import Topology, load_topology
 
 BACKOFF_BASE, BACKOFF_CAP, STABLE_AFTER = 0.5, 8.0, 30.0
