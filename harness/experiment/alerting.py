@@ -23,7 +23,7 @@ from harness.clients.receiver import Notification, ReceiverClient, ReceiverError
 from harness.errors import Refused, StackError
 from harness.experiment.context import RunContext
 from harness.load.generator import Record, monotonic_offset
-from harness.runtime.local.promconfig import SLO_RULES, alertmanager_config, slo_rules
+from harness.runtime.promconfig import SLO_RULES, alertmanager_config, slo_rules
 from harness.specs.alertexpect import AlertExpectation
 from harness.specs.topology import Topology
 

@@ -19,7 +19,7 @@ import yaml
 
 from harness.dashboards.provisioning import DASHBOARDS_DIR, JAEGER_UI_PORT, PROVISIONING_DIR
 from harness.runtime.local.components import START_TIMEOUT
-from harness.runtime.local.promconfig import (
+from harness.runtime.promconfig import (
     SLO_RULES,
     alertmanager_config,
     prometheus_config,

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from harness.clients.receiver import Notification, ReceiverClient
-from harness.runtime.local import promconfig
+from harness.runtime import promconfig
 from harness.runtime.local.binaries import find_alertmanager
 from harness.specs.topology import load_topology
 from tests.integration.stackfixture import ROOT

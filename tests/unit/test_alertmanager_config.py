@@ -13,8 +13,8 @@ import yaml
 
 from harness.errors import InvalidInput
 from harness.rundir import RunDir
+from harness.runtime import promconfig
 from harness.runtime.compose import compose_files
-from harness.runtime.local import promconfig
 from harness.runtime.local.binaries import Binaries
 from harness.runtime.local.components import build_components
 from harness.runtime.local.supervisor import _urls

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.runtime.local import promconfig
+from harness.runtime import promconfig
 from harness.specs.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]

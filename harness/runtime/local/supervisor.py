@@ -31,7 +31,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 from harness.errors import HarnessError, StackError
 from harness.procs import ProcessRef
 from harness.rundir import RunDir
-from harness.runtime.local import jaegerconfig, postgres, promconfig, redis
+from harness.runtime import promconfig
+from harness.runtime.local import jaegerconfig, postgres, redis
 from harness.runtime.local.binaries import Binaries, find_binaries, with_redis
 from harness.runtime.local.children import Child, stop_processes
 from harness.runtime.local.components import (
