@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -316,24 +317,33 @@ supervisor:
 services:
   gateway:
     replicas: 1
-    port_base: 28100
+    port_base: {gateway_base}
     edge_port_base: 28080
     depends_on: [catalog, orders]
     command: {{argv: [sleep, "60"]}}
   catalog:
     replicas: 2
-    port_base: 28200
+    port_base: {catalog_base}
     proxy_port_base: 28250
     command: {{argv: [sleep, "60"]}}
   orders:
     replicas: 1
-    port_base: 28300
+    port_base: {orders_base}
     proxy_port_base: 28350
     depends_on: [postgres]
     command: {{argv: [sleep, "60"]}}
 """
 
 APPS = ("gateway-1", "catalog-1", "catalog-2", "orders-1")
+BASES = {"gateway": 28100, "catalog": 28200, "orders": 28300}  # replica N listens on base + N
+
+# a replica that serves: it accepts on its port (the fake stack gives no ready_path)
+LISTEN = (
+    "import socket, sys, time\n"
+    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('up', flush=True)\n"
+    "time.sleep(60)\n"
+)
 
 
 @dataclass
@@ -357,12 +367,18 @@ def make_stack(
     toxiproxy_port: int = 28474,
     supervisor: ProcessRef | None = None,
     apps: tuple[str, ...] = APPS,
+    serving: bool = False,
 ) -> FakeStack:
     """Write a topology and a "ready" state whose supervisor is (by default) this process
-    and whose app replicas are children of it."""
+    and whose app replicas are children of it; `serving`: each replica accepts on a free
+    port (ready, as preflight counts it), else it only sleeps (live, never ready)."""
     root.mkdir(parents=True, exist_ok=True)
     stack_file = root / "stack.yaml"
-    stack_file.write_text(STACK_YAML.format(toxiproxy_port=toxiproxy_port), encoding="utf-8")
+    bases = _free_bases() if serving else BASES
+    text = STACK_YAML.format(
+        toxiproxy_port=toxiproxy_port, **{f"{s}_base": b for s, b in bases.items()}
+    )
+    stack_file.write_text(text, encoding="utf-8")
     topo = load_topology(stack_file)
     run = RunDir(root / ".run")
     run.ensure()
@@ -370,7 +386,10 @@ def make_stack(
     ports = {r.name: r.port for r in topo.replicas}
     components = []
     for name in apps:
-        ref = children.start()
+        argv = (
+            (sys.executable, "-S", "-c", LISTEN, str(ports[name])) if serving else ("sleep", "60")
+        )
+        ref = children.start(argv)
         stack.replicas[name] = ref
         components.append(
             ComponentState(
@@ -385,6 +404,13 @@ def make_stack(
                 log=str(run.log(name)),
             )
         )
+    if serving:
+        wait_for(
+            lambda: all(_accepts(ports[name]) for name in apps),
+            timeout=30,
+            what=f"the fake stack's replicas to listen on {sorted(ports.values())}",
+            interval=0.02,
+        )
     sup = supervisor or ProcessRef.of(os.getpid())
     state = StackState(
         stack_file=str(stack_file),
@@ -396,6 +422,34 @@ def make_stack(
     )
     write_state(run.state_file, state)
     return stack
+
+
+def _free_bases() -> dict[str, int]:
+    """A port base per service whose replicas' ports (base + 1, base + 2) are free now."""
+    bases: dict[str, int] = {}
+    while len(bases) < len(BASES):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        taken = {b + i for b in bases.values() for i in (1, 2)}
+        if all(_free(base + i) and base + i not in taken for i in (1, 2)):
+            bases[list(BASES)[len(bases)]] = base
+    return bases
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def fault_env(

@@ -14,17 +14,17 @@ from pathlib import Path
 from harness.errors import StackError
 from harness.experiment.alerting import refuse_unknown_alerts
 from harness.experiment.context import RunContext
+from harness.experiment.faultsupport import refuse_unsupported_faults
 from harness.experiment.outcome import LoadSummary, PhaseSpan, RampOutcome, StepResult
 from harness.experiment.plan import Plan, plan_experiment, plan_ramp
 from harness.experiment.secretrefs import refuse_unresolved_secrets
+from harness.experiment.serving import serving_replicas
 from harness.experiment.stepslos import refuse_unknown_slos
 from harness.load.background import BackgroundLoad
 from harness.load.generator import monotonic_offset
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
 from harness.procs import ProcessRef
-from harness.runtime.local.state import read_state
-from harness.runtime.readiness import replica_ready
 from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active
 from harness.slo import load_slo_file
 from harness.slo.budget import budget_burnt
@@ -67,21 +67,21 @@ def phase(ctx: RunContext, name: str, detail: str = "") -> Iterator[None]:
 
 
 def preflight(ctx: RunContext) -> None:
-    """Stack reachable, no unrecovered journal, targets resolved within the blast radius."""
-    state = read_state(ctx.stack_run.state_file)
-    if state is None or state.phase != "ready" or not state.supervisor().alive():
+    """Stack reachable, no unrecovered journal, every fault one the runtime can inject,
+    targets resolved within the blast radius of the replicas serving now."""
+    runtime = ctx.env.runtime
+    if not runtime.control_plane_alive():
         raise StackError(
-            f"the stack is not running (no ready stack in {ctx.stack_run.root}): run `harness up`"
+            f"the stack is not running (no ready {runtime.kind} stack for {ctx.stack_run.root}):"
+            " run `harness up`"
         )
     if not ctx.prom.ready():
         raise StackError(f"Prometheus at {ctx.prom.base_url} is not ready")
     ctx.env.toxiproxy.version()
     refuse_if_unrecovered(ctx.stack_run.root)
     refuse_unresolved_secrets(ctx.exp, ctx.source)
-    live = [i.name for i in ctx.env.runtime.instances()]
-    # an external service is live when it answers; the harness did not start it
-    external = [r for r in ctx.topo.replicas if ctx.topo.is_external(r.name)]
-    live += [r.name for r in external if replica_ready(ctx.topo, r)]
+    refuse_unsupported_faults(ctx.exp, runtime, ctx.source)
+    live = serving_replicas(runtime, ctx.topo)
     if ctx.exp.ramp is not None:
         plan_steps(ctx, live)
     else:

@@ -102,7 +102,8 @@ def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worl
     fake = FakeToxiproxy()
     # served on loopback too: a watchdog that takes over acts on this same fake
     with fake.serve() as url:
-        stack = make_stack(tmp_path / "stack", children, toxiproxy_port=int(url.rsplit(":", 1)[1]))
+        port = int(url.rsplit(":", 1)[1])
+        stack = make_stack(tmp_path / "stack", children, toxiproxy_port=port, serving=True)
         for link in stack.topo.links:
             fake.add_proxy(link.name)
         w = World(tmp_path, fake, stack, children)

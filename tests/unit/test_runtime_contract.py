@@ -19,18 +19,10 @@ from harness.runtime.endpoints import endpoints_of
 from harness.runtime.local.runtime import process_of
 from harness.runtime.local.state import read_state, write_state
 from tests.fakeruntime import FakeRuntime
-from tests.fakes import Children, make_stack
+from tests.fakes import LISTEN, Children, make_stack
 from tests.waiting import wait_for
 
 REPLICAS = {"catalog-1": "catalog", "catalog-2": "catalog", "orders-1": "orders"}
-
-# a replica that is ready: it accepts on its port (the fake stack gives no ready_path)
-LISTEN = (
-    "import socket, sys, time\n"
-    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('up', flush=True)\n"
-    "time.sleep(60)\n"
-)
 
 
 @dataclass
@@ -74,9 +66,8 @@ def _fake(tmp_path: Path, children: Children) -> Driver:
 
 
 def _local(tmp_path: Path, children: Children) -> Driver:
-    stack = make_stack(tmp_path / "stack", children, apps=tuple(REPLICAS))
+    stack = make_stack(tmp_path / "stack", children, apps=tuple(REPLICAS), serving=True)
     rt = runtime_for(stack.topo, stack.stack_file, stack.run.root)
-    listener = _serve_as(stack, children, "catalog-1")
 
     def end(inst: Instance) -> None:
         children.kill_and_reap(_ref(stack, inst.name))
@@ -91,7 +82,7 @@ def _local(tmp_path: Path, children: Children) -> Driver:
         state.supervisor_pid, state.supervisor_start_time = dead.pid, dead.start_time
         write_state(stack.run.state_file, state)
 
-    (ready_one,) = [i for i in rt.instances() if i.identity.startswith(f"pid:{listener}:")]
+    ready_one = rt.instances()[0]
     return Driver(
         rt, end, replace, stop_control_plane, lambda i: process_of(i).stopped(), ready_one,
         frozenset(FAULT_TYPES),
@@ -108,7 +99,7 @@ def _ref(stack: Any, name: str) -> Any:
 
 def _serve_as(stack: Any, children: Children, name: str) -> int:
     """A listener on `name`'s port becomes that replica (as the supervisor would record
-    a restart): the old process, if any, is killed first. Its pid."""
+    a restart): the old process, if any, is killed first, freeing the port. Its pid."""
     state = stack.state()
     comp = state.component(name)
     old = comp.process()

@@ -71,9 +71,10 @@ class LocalRuntime:
         return now if now is not None and now.identity != instance.identity else None
 
     def control_plane_alive(self) -> bool:
-        """The supervisor that runs the stack is alive (by PID + start time)."""
+        """The supervisor that runs the stack is alive (by PID + start time) and says the
+        stack is up: one stopping or failed takes its proxies and replicas with it."""
         state = read_state(self.run.state_file)
-        return state is not None and state.supervisor().alive()
+        return state is not None and state.phase == "ready" and state.supervisor().alive()
 
     def endpoints(self) -> Endpoints:
         return endpoints_of(self.topo)

@@ -1,0 +1,21 @@
+"""What the blast radius counts: the replicas serving now.
+
+The runtime's instances that are ready (a live process that does not answer yet, or a
+pod that is not Ready, serves no one and is no survivor), and the topology's external
+replicas that answer (the harness did not start them; it only routes to them).
+"""
+
+from __future__ import annotations
+
+from harness.runtime.base import Runtime
+from harness.runtime.readiness import replica_ready
+from harness.specs.topology import Topology
+
+__all__ = ["serving_replicas"]
+
+
+def serving_replicas(runtime: Runtime, topo: Topology) -> list[str]:
+    """Replica names, the runtime's first (in its order), then the external ones."""
+    names = [i.name for i in runtime.instances() if runtime.ready(i)]
+    external = [r for r in topo.replicas if topo.is_external(r.name)]
+    return names + [r.name for r in external if replica_ready(topo, r)]
