@@ -7,7 +7,9 @@ no longer gets: its latency shows it. The cgroup v2 `cpu.max` where the v2 hiera
 has the cpu controller, else cgroup v1's `cpu.cfs_quota_us` (why not a CPU hog such
 as stress-ng: docs/decisions.md). Revert moves every process in that cgroup back to
 its parent and removes it; the journaled cgroup path is all it needs, so the watchdog
-and `harness recover` undo it after a crash. Local replicas only (PID + start time).
+and `harness recover` undo it after a crash. Local replicas only (PID + start time):
+a runtime that cannot inject it leaves it out of `supported_faults()`, and preflight
+refuses it there, before anything is injected.
 """
 
 from __future__ import annotations

@@ -140,8 +140,11 @@ class DiskFill(FaultSettings):
 
     def actions(self, planned: Planned, env: FaultEnv, run_id: str) -> list[Action]:
         runtime = env.runtime
-        if not isinstance(runtime, LocalRuntime):
-            raise HarnessError("disk_fill acts on the local stack's PostgreSQL data directory only")
+        if not isinstance(runtime, LocalRuntime):  # preflight refused it (supported_faults)
+            raise HarnessError(
+                f"disk_fill acts on the local stack's PostgreSQL data directory only, "
+                f"not through the {runtime.kind} runtime"
+            )
         services = runtime.topo.services
         writers = [r for r in planned.replicas if not _writes_postgres(runtime, r)]
         if writers or not runtime.topo.uses_postgres or not planned.replicas:

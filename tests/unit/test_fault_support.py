@@ -9,8 +9,10 @@ import pytest
 
 from harness.errors import Refused
 from harness.experiment.faultsupport import refuse_unsupported_faults
+from harness.experiment.run import run_experiment
 from harness.specs.experiment import load_experiment
 from tests.fakeruntime import FakeRuntime
+from tests.unit.engineworld import assert_finished, names
 
 EXPERIMENT = """\
 version: harness/v1
@@ -54,3 +56,14 @@ def test_a_fault_the_runtime_cannot_inject_is_refused_by_its_line(source):
 def test_faults_the_runtime_supports_pass(source):
     runtime = FakeRuntime({}, supported=frozenset({"latency", "disk_fill"}))
     refuse_unsupported_faults(load_experiment(source), runtime, source)
+
+
+def test_a_run_with_a_fault_its_runtime_cannot_inject_is_refused_before_anything(world):
+    ctx = world.ctx()  # one latency fault on a link
+    runtime = ctx.env.runtime
+    runtime.supported_faults = lambda: frozenset({"kill"})  # type: ignore[method-assign]
+    outcome = run_experiment(ctx)
+    assert_finished(ctx, outcome, "refused", 3)
+    assert "faults.0.type: latency: the local runtime cannot inject it" in outcome.reasons[0]
+    assert "fault.applying" not in names(ctx)
+    assert world.fake.all_toxics() == []
