@@ -44,7 +44,7 @@ FIGURES = (
 def one_run(experiment: Path, runs: Path) -> list[dict[str, Any]]:
     before = set(runs.glob("*/journal.json"))
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "run", str(experiment), "--runs-dir", str(runs)],
+        [sys.executable, "-m", "harness", "run", str(experiment), "--results-dir", str(runs)],
         capture_output=True,
         text=True,
         timeout=600,

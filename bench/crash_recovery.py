@@ -74,7 +74,7 @@ blast_radius:
 def launch(stack: Stack, exp: Path, runs: Path) -> subprocess.Popen[bytes]:
     runs.mkdir(parents=True)
     argv = [*HARNESS, "run", str(exp), "--stack", str(stack.stack_file)]
-    argv += ["--run-dir", str(stack.run_dir), "--runs-dir", str(runs)]
+    argv += ["--stack-dir", str(stack.run_dir), "--results-dir", str(runs)]
     with (runs / "harness.log").open("wb") as log:
         return subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
@@ -140,7 +140,7 @@ def await_clean(
 
 
 def recover(stack: Stack) -> str:
-    argv = [*HARNESS, "recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir)]
+    argv = [*HARNESS, "recover", "--stack", str(stack.stack_file), "--stack-dir", str(stack.run_dir)]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     return f"exit {done.returncode}: {(done.stdout + done.stderr).strip()}"
 

@@ -214,7 +214,7 @@ def run_harness(work: Path, stack_file: Path, run_dir: Path, guardrails: str) ->
     exp.write_text(harness_experiment(guardrails))
     runs = work / "runs"
     cmd = [sys.executable, "-m", "harness", "run", str(exp), "--stack", str(stack_file)]
-    cmd += ["--run-dir", str(run_dir), "--runs-dir", str(runs)]
+    cmd += ["--stack-dir", str(run_dir), "--results-dir", str(runs)]
     code = run_logged(cmd, work, dict(os.environ))
     journals = sorted(runs.glob("*/journal.json"))
     if not journals:

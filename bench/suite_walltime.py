@@ -19,7 +19,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "harness", "run", "experiments", "--runs-dir", tmp],
+            [sys.executable, "-m", "harness", "run", "experiments", "--results-dir", tmp],
             capture_output=True,
             text=True,
             check=False,

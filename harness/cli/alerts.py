@@ -9,7 +9,7 @@ from rich.table import Table
 
 from harness.alerts import check_paths, write_junit
 from harness.alerts.coverage import Row, coverage
-from harness.cli.app import RunDirOpt, StackOpt, app, err, out
+from harness.cli.app import ResultsDirOpt, StackDirOpt, StackOpt, app, err, out
 from harness.cli.experiments import run_loaded
 from harness.errors import InvalidInput, Issue
 from harness.experiment import runner
@@ -82,8 +82,8 @@ def validate(
         None, help="Experiment files or directories (default: experiments)."
     ),
     stack: Path = StackOpt,
-    run_dir: Path = RunDirOpt,
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run outputs go."),
+    run_dir: Path = StackDirOpt,
+    runs_dir: Path = ResultsDirOpt,
     seed: int | None = typer.Option(None, "--seed", help="Seed for target selection and load."),
     require_all: bool = typer.Option(
         False, "--require-all", help="Also exit 1 when an alert rule is left unproven."

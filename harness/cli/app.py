@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -17,9 +17,43 @@ from typer.core import TyperGroup
 from harness.secrets import redact
 from harness.version import version
 
-__all__ = ["RunDirOpt", "StackOpt", "app", "err", "out", "write_generated"]
+__all__ = [
+    "RENAMED_OPTIONS",
+    "ResultsDirOpt",
+    "StackDirOpt",
+    "StackOpt",
+    "app",
+    "err",
+    "out",
+    "renamed",
+    "write_generated",
+]
+
+# the old spellings keep working, unlisted, for scripts: `--run-dir` held the stack's state
+# and `--runs-dir` the runs' results, two names too alike to tell apart
+RENAMED_OPTIONS = {"--run-dir": "--stack-dir", "--runs-dir": "--results-dir"}
+
+
+def renamed(args: list[str]) -> list[str]:
+    """`args` with each old option name (also as `--old=value`) replaced, up to `--`."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return [*out, *args[i:]]
+        name, eq, value = arg.partition("=")
+        out.append(RENAMED_OPTIONS[name] + eq + value if name in RENAMED_OPTIONS else arg)
+    return out
+
+
+class _RenamedOptions(TyperGroup):
+    """The root command: every command's arguments pass here first, old names renamed."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, renamed(args))
+
 
 app = typer.Typer(
+    cls=_RenamedOptions,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     # a bug is reported by `main` in one line; never render a traceback with its locals
@@ -64,7 +98,18 @@ out = Console(file=cast(TextIO, _Redacted("stdout")), soft_wrap=True)  # lines s
 err = Console(file=cast(TextIO, _Redacted("stderr")))
 
 StackOpt = typer.Option(Path("stack.yaml"), "--stack", "-s", help="The topology file.")
-RunDirOpt = typer.Option(Path(".run"), "--run-dir", help="Where the stack keeps its state.")
+StackDirOpt = typer.Option(
+    Path(".run"),
+    "--stack-dir",
+    help="The stack's state directory: what `up` started (PIDs, logs, configs), read by "
+    "every command that acts on the stack.",
+)
+ResultsDirOpt = typer.Option(
+    Path("runs"),
+    "--results-dir",
+    help="Where each run's results go (<dir>/<time>-<name>/: report, journal, JUnit), and a "
+    "suite's page.",
+)
 
 
 def _print_version(value: bool) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from harness.cli.app import RunDirOpt, StackOpt, app, err, out
+from harness.cli.app import ResultsDirOpt, StackDirOpt, StackOpt, app, err, out
 from harness.cli.display import make_display
 from harness.clients.prometheus import PrometheusClient
 from harness.errors import InvalidInput, Issue
@@ -79,8 +79,8 @@ def schema(
 def run(
     files: list[Path] = typer.Argument(..., help="Experiment files, or a directory (a suite)."),
     stack: Path = StackOpt,
-    run_dir: Path = RunDirOpt,
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run outputs go."),
+    run_dir: Path = StackDirOpt,
+    runs_dir: Path = ResultsDirOpt,
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -158,7 +158,7 @@ def _check_line(check: CheckResult) -> str:
 
 
 @app.command()
-def recover(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
+def recover(stack: Path = StackOpt, run_dir: Path = StackDirOpt) -> None:
     """Undo whatever a dead run left: toxics, disabled proxies, paused or killed replicas."""
     # the runtime the dead run journaled (the stack's own when no run points here)
     runtime = runtime_to_recover(run_dir, runtime_for(load_topology(stack), stack, run_dir))
@@ -195,7 +195,9 @@ def _print_summary(results: list[runner.RunResult]) -> None:
 
 @app.command()
 def report(
-    run_dir: Path = typer.Argument(..., help="A run's directory (runs/<time>-<name>)."),
+    run_dir: Path = typer.Argument(
+        ..., metavar="RUN_DIR", help="One run's results: <results-dir>/<time>-<name>."
+    ),
     stack: Path = StackOpt,
 ) -> None:
     """Rebuild a run's report.html from its journal (also after a crash)."""

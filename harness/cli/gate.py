@@ -43,7 +43,10 @@ def gate(
     start: str | None = typer.Option(None, "--start", help="Unix seconds or RFC 3339."),
     end: str | None = typer.Option(None, "--end", help="Unix seconds or RFC 3339 (default now)."),
     run: Path | None = typer.Option(
-        None, "--run", help="A run's directory, or a runs directory (the suite's range)."
+        None,
+        "--run",
+        help="One run's results (<results-dir>/<time>-<name>), or a results directory: "
+        "a suite's range.",
     ),
     baseline: Path | None = typer.Option(
         None, "--baseline", help="A previous gate result (--json) to compare with."

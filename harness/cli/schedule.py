@@ -85,7 +85,11 @@ def _say(entry: Entry) -> None:
 @schedule_app.command()
 def history(
     file: Path | None = typer.Argument(None, help="A schedule file: its runs_dir."),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where the history is."),
+    runs_dir: Path = typer.Option(
+        Path("runs"),
+        "--results-dir",
+        help="Without FILE: the results directory whose schedule-history.jsonl to read.",
+    ),
     last: int = typer.Option(20, "--last", "-n", min=1, help="How many slots to show."),
 ) -> None:
     """The last slots of a schedule: when, ran or skipped and why, verdicts, reports."""

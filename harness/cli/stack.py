@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from harness.cli.app import RunDirOpt, StackOpt, app, err, out, write_generated
+from harness.cli.app import StackDirOpt, StackOpt, app, err, out, write_generated
 from harness.runtime.compose import compose_files
 from harness.runtime.local import control
 from harness.runtime.local.state import ComponentState, StackState, failure_text
@@ -26,7 +26,7 @@ StackSeenOpt = typer.Option(
 
 
 @app.command()
-def up(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
+def up(stack: Path = StackOpt, run_dir: Path = StackDirOpt) -> None:
     """Start the local stack (idempotent) and print what runs where."""
     with err.status("starting the stack…") if err.is_terminal else nullcontext():
         state, started = control.up(stack, run_dir)
@@ -37,7 +37,7 @@ def up(stack: Path = StackOpt, run_dir: Path = RunDirOpt) -> None:
 
 
 @app.command()
-def down(stack: Path | None = StackSeenOpt, run_dir: Path = RunDirOpt) -> None:
+def down(stack: Path | None = StackSeenOpt, run_dir: Path = StackDirOpt) -> None:
     """Stop exactly the processes `up` started (by recorded PID)."""
     state = control.down(run_dir, stack)
     if state is None:
@@ -47,7 +47,7 @@ def down(stack: Path | None = StackSeenOpt, run_dir: Path = RunDirOpt) -> None:
 
 
 @app.command()
-def status(stack: Path | None = StackSeenOpt, run_dir: Path = RunDirOpt) -> None:
+def status(stack: Path | None = StackSeenOpt, run_dir: Path = StackDirOpt) -> None:
     """Show each component, its PID, port, restarts and health; after a failed `up`, what
     failed and the end of its log."""
     state = control.status(run_dir)

@@ -74,9 +74,9 @@ def run_args(stack: Stack, path: Path, tmp: Path) -> list[str]:
         str(path),
         "--stack",
         str(stack.stack_file),
-        "--run-dir",
+        "--stack-dir",
         str(stack.run_dir),
-        "--runs-dir",
+        "--results-dir",
         str(tmp / "runs"),
     ]
 

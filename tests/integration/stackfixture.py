@@ -132,9 +132,9 @@ def start_stack(
 ) -> Stack:
     stack_file = shifted_stack(tmp / "stack.yaml", offset, overrides, source)
     run_dir = tmp / "run"
-    result = harness("up", "--stack", str(stack_file), "--run-dir", str(run_dir))
+    result = harness("up", "--stack", str(stack_file), "--stack-dir", str(run_dir))
     if result.returncode != 0:
-        harness("down", "--run-dir", str(run_dir))
+        harness("down", "--stack-dir", str(run_dir))
         raise RuntimeError(
             f"harness up failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
@@ -142,4 +142,4 @@ def start_stack(
 
 
 def stop_stack(stack: Stack) -> None:
-    harness("down", "--run-dir", str(stack.run_dir))
+    harness("down", "--stack-dir", str(stack.run_dir))

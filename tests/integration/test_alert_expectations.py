@@ -113,9 +113,9 @@ def test_alerts_validate_prints_the_coverage_table(stack: Stack, tmp_path: Path)
         str(path),
         "--stack",
         str(stack.stack_file),
-        "--run-dir",
+        "--stack-dir",
         str(stack.run_dir),
-        "--runs-dir",
+        "--results-dir",
         str(tmp_path / "runs"),
         timeout=300,
     )

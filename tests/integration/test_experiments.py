@@ -191,7 +191,7 @@ def test_sigkill_of_the_harness_is_undone_by_the_watchdog(stack: Stack, tmp_path
     assert (
         "nothing to recover"
         in harness(
-            "recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir)
+            "recover", "--stack", str(stack.stack_file), "--stack-dir", str(stack.run_dir)
         ).stdout
     )
 
@@ -213,7 +213,7 @@ def test_without_the_watchdog_run_refuses_until_recover(stack: Stack, tmp_path: 
     assert "harness recover" in refused.stdout
 
     recovered = harness(
-        "recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir)
+        "recover", "--stack", str(stack.stack_file), "--stack-dir", str(stack.run_dir)
     )
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert "reverted latency toxic" in recovered.stdout

@@ -75,7 +75,7 @@ def _assert_clean(stack: Stack) -> None:
 
 
 def test_the_stack_runs_someone_elses_service_and_nothing_of_the_shop(own: Stack):
-    status = harness("status", "--run-dir", str(own.run_dir), "--stack", str(own.stack_file))
+    status = harness("status", "--stack-dir", str(own.run_dir), "--stack", str(own.stack_file))
     assert status.returncode == 0, status.stdout + status.stderr
     comps = {c.name: c for c in own.state.components}
     assert {"httpbin-1", "httpbin-2"} <= set(comps)

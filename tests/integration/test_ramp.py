@@ -111,5 +111,5 @@ def test_a_ramp_killed_in_its_second_step_is_undone_by_the_watchdog(
     assert len(by_watchdog) == 2 and all("-s2/" in f for f in by_watchdog), by_watchdog
     assert not [e for e in seen if e["event"] == "verdict"]
     assert_clean(stack)
-    recovered = harness("recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir))
+    recovered = harness("recover", "--stack", str(stack.stack_file), "--stack-dir", str(stack.run_dir))
     assert "nothing to recover" in recovered.stdout

@@ -29,12 +29,12 @@ def own_stack(tmp_path_factory):
 
 def test_up_is_idempotent_and_status_shows_every_component(own_stack):
     pids = {c.name: c.pid for c in own_stack.state.components}
-    again = harness("up", "--stack", str(own_stack.stack_file), "--run-dir", str(own_stack.run_dir))
+    again = harness("up", "--stack", str(own_stack.stack_file), "--stack-dir", str(own_stack.run_dir))
     assert again.returncode == 0, again.stderr
     assert "already up; nothing changed" in again.stdout
     assert {c.name: c.pid for c in own_stack.state.components} == pids
 
-    status = harness("status", "--run-dir", str(own_stack.run_dir))
+    status = harness("status", "--stack-dir", str(own_stack.run_dir))
     assert status.returncode == 0, status.stdout + status.stderr
     for name in ("postgres", "toxiproxy", "prometheus", "alertmanager", "gateway-1", "orders-3"):
         assert name in status.stdout
@@ -44,7 +44,7 @@ def test_up_is_idempotent_and_status_shows_every_component(own_stack):
 def test_down_refuses_a_stack_file_that_did_not_start_the_run_dir(own_stack, tmp_path):
     other = tmp_path / "other.yaml"
     other.write_text("version: harness/v1\n")
-    result = harness("down", "--stack", str(other), "--run-dir", str(own_stack.run_dir))
+    result = harness("down", "--stack", str(other), "--stack-dir", str(own_stack.run_dir))
     assert result.returncode == 3
     assert f"was started from {own_stack.stack_file.resolve()}, not {other}" in result.stderr
     assert own_stack.state.supervisor().alive()
@@ -70,7 +70,7 @@ def test_a_frozen_replica_fails_liveness_and_is_restarted_by_its_identity(own_st
     assert all(c.last_restart is None for c in others)
     supervisor_log = (own_stack.run_dir / "logs" / "supervisor.log").read_text()
     assert f"catalog-2 (pid {frozen.pid}) liveness failed" in supervisor_log
-    status = harness("status", "--run-dir", str(own_stack.run_dir))
+    status = harness("status", "--stack-dir", str(own_stack.run_dir))
     assert "last restart: liveness failed" in status.stdout
 
 
@@ -82,7 +82,7 @@ def test_down_stops_exactly_what_up_started(own_stack):
         cluster = RunDir(own_stack.run_dir).postgres_data
         assert (cluster / "PG_VERSION").exists()
         assert all(ref is not None and ref.alive() for ref in refs)
-        down = harness("down", "--run-dir", str(own_stack.run_dir))
+        down = harness("down", "--stack-dir", str(own_stack.run_dir))
         assert down.returncode == 0, down.stderr
         assert not any(ref.alive() for ref in refs)
         assert bystander.poll() is None, "down must not touch a process it did not start"
@@ -101,7 +101,7 @@ def test_taken_port_is_a_one_line_error_with_a_fix(tmp_path):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
-        result = harness("up", "--stack", str(stack_file), "--run-dir", str(tmp_path / "run"))
+        result = harness("up", "--stack", str(stack_file), "--stack-dir", str(tmp_path / "run"))
     assert result.returncode == 4
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -113,7 +113,7 @@ def test_invalid_stack_file_names_line_and_field(tmp_path):
     bad.write_text(
         "version: harness/v1\nservices:\n  gateway:\n    replicas: -1\n    port_base: 1\n"
     )
-    result = harness("up", "--stack", str(bad), "--run-dir", str(tmp_path / "run"))
+    result = harness("up", "--stack", str(bad), "--stack-dir", str(tmp_path / "run"))
     assert result.returncode == 3
     assert (
         f"{bad}:4: services.gateway.replicas: Input should be greater than or equal to 1"
@@ -123,7 +123,7 @@ def test_invalid_stack_file_names_line_and_field(tmp_path):
 
 
 def test_status_without_a_stack_says_how_to_start_one(tmp_path):
-    result = harness("status", "--run-dir", str(tmp_path / "none"))
+    result = harness("status", "--stack-dir", str(tmp_path / "none"))
     assert result.returncode == 1
     assert "harness up" in result.stdout
 
@@ -176,7 +176,7 @@ FAILING_STACK = {
 def test_a_replica_failing_at_up_is_shown_with_its_exit_and_its_own_log(tmp_path):
     stack_file, run_dir = tmp_path / "stack.yaml", tmp_path / "run"
     stack_file.write_text(yaml.safe_dump(FAILING_STACK, sort_keys=False))
-    args = ("--stack", str(stack_file), "--run-dir", str(run_dir))
+    args = ("--stack", str(stack_file), "--stack-dir", str(run_dir))
     try:
         result = harness("up", *args)
         assert result.returncode == 4, result.stdout + result.stderr

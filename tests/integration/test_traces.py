@@ -48,7 +48,7 @@ def _trace(jaeger: JaegerClient, trace_id: str, spans: int) -> Trace | None:
 
 
 def test_jaeger_is_a_component_of_the_stack(stack: Stack):
-    status = harness("status", "--run-dir", str(stack.run_dir))
+    status = harness("status", "--stack-dir", str(stack.run_dir))
     assert status.returncode == 0, status.stdout + status.stderr
     line = next(x for x in status.stdout.splitlines() if "jaeger" in x)
     assert "healthy" in line and str(stack.topo.jaeger.health_port) in line

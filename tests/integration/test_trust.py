@@ -32,7 +32,7 @@ from tests.waiting import wait_for
 
 
 def _recover(stack: Stack):
-    return harness("recover", "--stack", str(stack.stack_file), "--run-dir", str(stack.run_dir))
+    return harness("recover", "--stack", str(stack.stack_file), "--stack-dir", str(stack.run_dir))
 
 
 def _no_toxics(stack: Stack) -> bool:

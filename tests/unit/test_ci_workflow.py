@@ -181,7 +181,7 @@ def test_suite_and_gate_continue_on_error_and_have_ids(steps):
 def test_suite_writes_its_runs_where_the_gate_reads_them(steps):
     suite = run_of(only(steps, is_suite, "suite"))
     gate = run_of(only(steps, is_gate, "gate"))
-    runs = re.search(r"--runs-dir (\S+)", suite)
+    runs = re.search(r"--results-dir (\S+)", suite)
     assert runs and f"--run {runs.group(1)} " in gate
 
 

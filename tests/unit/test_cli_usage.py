@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from harness import __version__, cli
+from harness.cli.app import renamed
 from harness.safety.lock import RunLock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,9 +102,8 @@ def test_validate_exits_0_for_a_good_file_and_3_for_a_bad_one(tmp_path: Path):
 
 
 def run_in(tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return harness(
-        "run", str(GOOD), "--run-dir", str(tmp_path / "run"), "--runs-dir", str(tmp_path / "runs")
-    )
+    state, results = str(tmp_path / "run"), str(tmp_path / "runs")
+    return harness("run", str(GOOD), "--stack-dir", state, "--results-dir", results)
 
 
 def test_run_exits_4_when_the_stack_is_not_running(tmp_path: Path):
@@ -122,11 +122,38 @@ def test_run_exits_3_refused_while_another_run_holds_the_lock(tmp_path: Path):
 
 
 def test_the_check_commands_exit_1_for_no(tmp_path: Path):
-    assert harness("status", "--run-dir", str(tmp_path / "run")).returncode == 1
+    assert harness("status", "--stack-dir", str(tmp_path / "run")).returncode == 1
     out = ["--out", str(tmp_path / "compose")]
     assert harness("compose", "--check", *out).returncode == 1
     assert harness("compose", *out).returncode == 0
     assert harness("compose", "--check", *out).returncode == 0
+
+
+def test_the_old_option_names_still_work_but_are_not_listed(tmp_path: Path):
+    """--run-dir (the stack's state) and --runs-dir (run results) became --stack-dir and
+    --results-dir; scripts that use the old names keep working."""
+    result = harness("status", "--run-dir", str(tmp_path / "old"))
+    assert result.returncode == 1 and f"no state in {tmp_path / 'old'}" in result.stdout
+    with RunLock(tmp_path / "run"):  # both old names reach `run`: the lock in the given dir
+        state, results = f"--run-dir={tmp_path / 'run'}", str(tmp_path / "runs")
+        refused = harness("run", str(GOOD), state, "--runs-dir", results)
+    assert refused.returncode == 3 and f"pid {os.getpid()}" in refused.stdout + refused.stderr
+    shown = harness("run", "--help").stdout
+    assert "--stack-dir" in shown and "--results-dir" in shown
+    assert "--run-dir" not in shown and "--runs-dir" not in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["up", "--run-dir", "a"], ["up", "--stack-dir", "a"]),
+        (["run", "x.yaml", "--runs-dir=r"], ["run", "x.yaml", "--results-dir=r"]),
+        (["run", "--", "--run-dir"], ["run", "--", "--run-dir"]),  # after --: a file name
+        (["gate", "--run", "runs"], ["gate", "--run", "runs"]),
+    ],
+)
+def test_renamed_replaces_only_the_old_option_names(args: list[str], expected: list[str]):
+    assert renamed(args) == expected
 
 
 @pytest.fixture
