@@ -114,10 +114,10 @@ def test_a_failing_migration_fails_up_with_its_own_log(tmp_path: Path, password:
     )
     run_dir = tmp_path / "run"
     try:
-        result = harness("up", "--stack", str(stack_file), "--run-dir", str(run_dir))
+        result = harness("up", "--stack", str(stack_file), "--stack-dir", str(run_dir))
         state = json.loads((run_dir / "state.json").read_text())
     finally:
-        harness("down", "--run-dir", str(run_dir))
+        harness("down", "--stack-dir", str(run_dir))
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     assert "kinto-init exited with code 1" in out, out

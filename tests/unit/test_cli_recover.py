@@ -41,7 +41,7 @@ def test_recover_removes_what_a_dead_run_left_through_its_journaled_runtime(tmp_
         )
         done = subprocess.run(
             [sys.executable, "-m", "harness", "recover", "--stack", str(elsewhere),
-             "--run-dir", str(stack.run.root)],
+             "--stack-dir", str(stack.run.root)],
             capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
         )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

@@ -116,7 +116,7 @@ def down(run_dir: Path, stack_file: Path | None = None, timeout: float = 60.0) -
     if stack_file is not None and Path(state.stack_file) != stack_file.resolve():
         raise Refused(
             f"the stack in {run_dir} was started from {state.stack_file}, not {stack_file}: "
-            "give its --run-dir, or that --stack"
+            "give its --stack-dir, or that --stack"
         )
     sup = state.supervisor()
     sup.stop(timeout=timeout)
