@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.clients.toxiproxy import Proxy, ToxiproxyClient
+from harness.runtime.endpoints import endpoints_of
 from harness.specs.topology import Topology
 
 __all__ = ["desired_proxies", "populate_proxies"]
@@ -23,5 +24,7 @@ def desired_proxies(topo: Topology) -> list[Proxy]:
 
 def populate_proxies(topo: Topology) -> None:
     """Create every proxy (idempotent: Toxiproxy's populate replaces by name)."""
-    with ToxiproxyClient(f"http://{topo.host}:{topo.toxiproxy.port}") as tp:
+    toxiproxy = endpoints_of(topo).toxiproxy
+    assert toxiproxy is not None  # the local stack always runs one
+    with ToxiproxyClient(toxiproxy) as tp:
         tp.populate(desired_proxies(topo))

@@ -32,6 +32,7 @@ from harness.errors import HarnessError, StackError
 from harness.procs import ProcessRef
 from harness.rundir import RunDir
 from harness.runtime import promconfig
+from harness.runtime.endpoints import endpoints_of
 from harness.runtime.local import jaegerconfig, postgres, redis
 from harness.runtime.local.binaries import Binaries, find_binaries, with_redis
 from harness.runtime.local.children import Child, stop_processes
@@ -332,12 +333,13 @@ def _urls(topo: Topology) -> dict[str, str]:
         for lk in topo.links
         if lk.kind == "edge"
     }
+    ends = endpoints_of(topo)
     urls = {
         **entries,
-        "prometheus": f"http://{h}:{topo.prometheus.port}",
-        "alertmanager": f"http://{h}:{topo.alertmanager.port}",
-        "alert_receiver": f"http://{h}:{topo.alertmanager.receiver_port}",
-        "toxiproxy": f"http://{h}:{topo.toxiproxy.port}",
+        "prometheus": ends.prometheus,
+        "alertmanager": ends.alertmanager,
+        "alert_receiver": ends.alert_receiver,
+        **({"toxiproxy": ends.toxiproxy} if ends.toxiproxy else {}),
         **({"jaeger": jaegerconfig.query_url(topo)} if topo.jaeger.enabled else {}),
         "supervisor_metrics": f"http://{h}:{topo.supervisor.metrics_port}/metrics",
     }
