@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from harness.alerts.proof import AlertProof
 from harness.alerts.rules import Rule
-from harness.experiment.outcome import Outcome
+from harness.outcome import Outcome
 from harness.specs.experiment import Experiment
 
 __all__ = ["Row", "coverage"]

@@ -9,11 +9,11 @@ from typing import Protocol
 
 from harness.clients.prometheus import PrometheusClient
 from harness.dashboards.annotations import Annotator
-from harness.experiment.outcome import EXIT_CODES, SEVERITY, Outcome, ProbeEvaluation, Verdict
 from harness.experiment.plan import Plan, StepPlan
 from harness.faults import FaultEnv
 from harness.load.background import BackgroundLoad
 from harness.load.generator import LoadResult, monotonic_offset
+from harness.outcome import EXIT_CODES, SEVERITY, Outcome, ProbeEvaluation, Verdict
 from harness.probes.client import Scope, evaluate_client
 from harness.probes.promql import ProbeResult, evaluate
 from harness.rundir import RunDir

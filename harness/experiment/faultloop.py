@@ -19,10 +19,10 @@ from harness.clients.toxiproxy import ToxiproxyError
 from harness.errors import RollbackFailed
 from harness.experiment.context import RunContext
 from harness.experiment.infault import during_evaluation, stretch_start
-from harness.experiment.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.experiment.plan import PlannedFault
 from harness.faults import actions_for
 from harness.faults.process import Signal
+from harness.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.runtime.base import Instance
 from harness.safety.rollback import RevertStack

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 from harness.experiment.context import RunContext
-from harness.experiment.outcome import FaultWindow, ProbeEvaluation
+from harness.outcome import FaultWindow, ProbeEvaluation
 from harness.probes.lookback import Settle, settle_of
 from harness.probes.promql import ProbeResult
 from harness.specs.experiment import AnyProbe

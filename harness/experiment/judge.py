@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 from harness.experiment.context import RunContext
-from harness.experiment.outcome import FaultWindow, Outcome, ProbeEvaluation
+from harness.outcome import FaultWindow, Outcome, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 
 __all__ = ["during_failures", "judge_during", "judged_note", "worst_of"]

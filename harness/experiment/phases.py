@@ -15,13 +15,13 @@ from harness.errors import StackError
 from harness.experiment.alerting import refuse_unknown_alerts
 from harness.experiment.context import RunContext
 from harness.experiment.faultsupport import refuse_unsupported_faults
-from harness.experiment.outcome import LoadSummary, PhaseSpan, RampOutcome, StepResult
 from harness.experiment.plan import Plan, plan_experiment, plan_ramp
 from harness.experiment.secretrefs import refuse_unresolved_secrets
 from harness.experiment.serving import serving_replicas
 from harness.experiment.stepslos import refuse_unknown_slos
 from harness.load.background import BackgroundLoad
 from harness.load.generator import monotonic_offset
+from harness.outcome import LoadSummary, PhaseSpan, RampOutcome, StepResult
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
 from harness.procs import ProcessRef

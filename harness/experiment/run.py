@@ -24,7 +24,6 @@ from harness.experiment.alerting import await_alerts
 from harness.experiment.context import EXIT_CODES, Display, Outcome, RunContext
 from harness.experiment.faultloop import Aborted, run_fault_window
 from harness.experiment.judge import judge_during
-from harness.experiment.outcome import verdict_fields
 from harness.experiment.phases import (
     await_recovery,
     await_steady_state,
@@ -39,6 +38,7 @@ from harness.experiment.phases import (
     stop_load,
 )
 from harness.experiment.ramp import run_ramp
+from harness.outcome import verdict_fields
 from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import render_json, still_open
 from harness.safety.lock import RunLock, clear_active, read_active

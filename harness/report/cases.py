@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from harness.alerts.proof import AlertProof
 from harness.experiment.judge import judged_note
-from harness.experiment.outcome import Outcome, ProbeEvaluation
+from harness.outcome import Outcome, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 
 __all__ = ["Case", "cases_of"]

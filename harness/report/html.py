@@ -13,8 +13,8 @@ from typing import Any
 import jinja2
 
 from harness.clients.prometheus import PrometheusClient
-from harness.experiment.outcome import FIGURES, Outcome, ProbeEvaluation
 from harness.load.generator import Record
+from harness.outcome import FIGURES, Outcome, ProbeEvaluation
 from harness.report.cases import cases_of
 from harness.report.golden import ReportSignals, ServerView
 from harness.report.plots import RATE, Chart, Frame, charts_for, probe_chart, user_charts

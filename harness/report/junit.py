@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET  # noqa: S405 — we only write XML
 from pathlib import Path
 
-from harness.experiment.outcome import Outcome
+from harness.outcome import Outcome
 from harness.report.cases import cases_of
 from harness.secrets import redact
 

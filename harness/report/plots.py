@@ -24,8 +24,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from harness.clients.prometheus import PrometheusClient, PrometheusError, Series  # noqa: E402
-from harness.experiment.outcome import FaultWindow, PhaseSpan, ProbeEvaluation  # noqa: E402
 from harness.load.generator import Record  # noqa: E402
+from harness.outcome import FaultWindow, PhaseSpan, ProbeEvaluation  # noqa: E402
 from harness.report.golden import ChartSpec  # noqa: E402
 
 __all__ = ["Chart", "Frame", "charts_for", "legend_below", "probe_chart", "svg_of", "user_charts"]

@@ -15,7 +15,7 @@ from harness.alerts.floor import Floor
 from harness.alerts.proof import AlertProof
 from harness.clients.prometheus import PrometheusClient
 from harness.errors import InvalidInput, Issue
-from harness.experiment.outcome import (
+from harness.outcome import (
     Abort,
     FaultWindow,
     Figures,

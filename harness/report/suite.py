@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from harness.experiment.outcome import Outcome
+from harness.outcome import Outcome
 from harness.secrets import redact
 
 __all__ = ["write_suite"]

@@ -9,7 +9,7 @@ from harness.alerts.coverage import coverage
 from harness.alerts.floor import Floor
 from harness.alerts.proof import AlertProof
 from harness.alerts.rules import Rule
-from harness.experiment.outcome import Outcome, ProbeEvaluation
+from harness.outcome import Outcome, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.specs.experiment import Experiment
 from harness.specs.yamlload import parse_model

@@ -14,7 +14,7 @@ from harness.clients.prometheus import PrometheusClient
 from harness.clients.receiver import ReceiverClient
 from harness.errors import Refused, StackError
 from harness.experiment.alerting import await_alerts, refuse_unknown_alerts
-from harness.experiment.outcome import FaultWindow, Outcome
+from harness.outcome import FaultWindow, Outcome
 from harness.runtime.endpoints import endpoints_of
 from harness.specs.alertexpect import AlertExpectation, NoAlert
 from harness.specs.topology import load_topology

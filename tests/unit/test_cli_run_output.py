@@ -11,7 +11,7 @@ from rich.console import Console
 
 from harness.cli import experiments as cli_experiments
 from harness.experiment import runner
-from harness.experiment.outcome import Outcome
+from harness.outcome import Outcome
 from harness.probes.checks import CheckResult
 
 ROOT = Path(__file__).resolve().parents[2]

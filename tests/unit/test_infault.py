@@ -10,7 +10,7 @@ import pytest
 
 from harness.experiment.infault import during_evaluation, stretch_start
 from harness.experiment.judge import during_failures, judged_note
-from harness.experiment.outcome import FaultWindow, Outcome, ProbeEvaluation
+from harness.outcome import FaultWindow, Outcome, ProbeEvaluation
 from harness.probes.lookback import range_seconds, settle_of
 from harness.probes.promql import ProbeResult, Status
 from harness.report.cases import cases_of

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from harness.experiment.loadtarget import LoadPlan
-from harness.experiment.outcome import LoadSummary, TargetLoad, verdict_fields
 from harness.experiment.phases import describe_plan, start_load, stop_load
 from harness.experiment.plan import Plan
 from harness.load.generator import LoadResult, Record, Route, Target, run_load
+from harness.outcome import LoadSummary, TargetLoad, verdict_fields
 from harness.report.html import write_html
 from harness.report.rebuild import outcome_from_events
 from tests.unit.engineworld import events

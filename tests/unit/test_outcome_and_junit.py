@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ET
 
-from harness.experiment.outcome import Abort, Outcome, ProbeEvaluation
+from harness.outcome import Abort, Outcome, ProbeEvaluation
 from harness.probes.checks import CheckResult
 from harness.probes.promql import ProbeResult
 from harness.report.junit import write_junit

@@ -8,7 +8,7 @@ import math
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from harness.experiment.outcome import FaultWindow, PhaseSpan, ProbeEvaluation
+from harness.outcome import FaultWindow, PhaseSpan, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.report.plots import Frame, _axes, _broken, _finish, probe_chart
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from harness.clients.prometheus import PrometheusClient
-from harness.experiment.outcome import Outcome, PhaseSpan, ProbeEvaluation
+from harness.outcome import Outcome, PhaseSpan, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.report.golden import ReportSignals, entry_of
 from harness.report.html import write_html

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from harness.experiment.faultloop import _await_restarts, _Restart
-from harness.experiment.outcome import Outcome
+from harness.outcome import Outcome
 from harness.runtime.base import Instance
 
 KILLED = Instance("orders", "orders-1", "pid:1:1")

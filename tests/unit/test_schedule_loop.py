@@ -6,8 +6,8 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from harness.experiment.outcome import Outcome
 from harness.experiment.runner import RunResult
+from harness.outcome import Outcome
 from harness.schedule.history import read_entries, read_inflight
 from harness.schedule.loop import Clock, Options, Stop, prepare, run_schedule, stop_on_signals
 from harness.schedule.spec import load_schedule

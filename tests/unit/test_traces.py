@@ -15,8 +15,8 @@ import pytest
 
 from harness.clients.jaeger import JaegerClient, Span, Trace, parse_trace
 from harness.clients.prometheus import PrometheusClient
-from harness.experiment.outcome import Outcome, PhaseSpan
 from harness.load.generator import Record
+from harness.outcome import Outcome, PhaseSpan
 from harness.report.html import write_html
 from harness.specs.experiment import load_experiment
 from harness.specs.topology import Topology, load_topology
