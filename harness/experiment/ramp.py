@@ -15,9 +15,9 @@ import time
 
 from harness.experiment.context import RunContext
 from harness.experiment.faultloop import Aborted, run_fault_window
-from harness.experiment.judge import during_failures
 from harness.experiment.phases import await_recovery, phase
 from harness.experiment.stepslos import judge_slos
+from harness.judging import during_failures
 from harness.outcome import RampOutcome, StepResult, Verdict
 
 __all__ = ["run_ramp"]

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from harness.alerts.proof import AlertProof
-from harness.experiment.judge import judged_note
+from harness.judging import judged_note
 from harness.outcome import Outcome, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 

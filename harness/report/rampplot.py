@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from harness.experiment.judge import worst_of  # noqa: E402
+from harness.judging import worst_of  # noqa: E402
 from harness.outcome import Outcome, StepResult  # noqa: E402
 from harness.report.plots import Chart, legend_below, svg_of  # noqa: E402
 

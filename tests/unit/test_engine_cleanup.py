@@ -14,8 +14,9 @@ from typing import Any
 
 import harness.experiment.faultloop as faultloop
 import harness.experiment.run as engine
-from harness.experiment.judge import judge_during, worst_of
+from harness.experiment.judge import judge_during
 from harness.experiment.run import Outcome, RunContext, run_experiment
+from harness.judging import worst_of
 from harness.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.probes.promql import ProbeResult, Status
 from harness.procs import ProcessRef, start_time_of

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.experiment.infault import during_evaluation, stretch_start
-from harness.experiment.judge import during_failures, judged_note
+from harness.judging import during_failures, judged_note
 from harness.outcome import FaultWindow, Outcome, ProbeEvaluation
 from harness.probes.lookback import range_seconds, settle_of
 from harness.probes.promql import ProbeResult, Status
