@@ -42,3 +42,14 @@ def test_the_rule_sees_an_import_inside_a_function(tmp_path):
     sneaky = tmp_path / "sneaky.py"
     sneaky.write_text("def f():\n    from harness.runtime import local\n")
     assert (2, "harness.runtime.local") in _imports(sneaky)
+
+
+def test_the_report_reads_the_outcome_without_importing_the_engine():
+    files = sorted((HARNESS / "report").rglob("*.py"))
+    engine = [
+        f"{path.relative_to(HARNESS.parent)}:{line}: {module}"
+        for path in files
+        for line, module in _imports(path)
+        if module.startswith("harness.experiment")
+    ]
+    assert files and engine == []
