@@ -337,11 +337,14 @@ services:
 APPS = ("gateway-1", "catalog-1", "catalog-2", "orders-1")
 BASES = {"gateway": 28100, "catalog": 28200, "orders": 28300}  # replica N listens on base + N
 
-# a replica that serves: it accepts on its port (the fake stack gives no ready_path)
+# a replica that serves: it accepts on its port (the fake stack gives no ready_path), and
+# says so once it listens: 'up' on stdout, and a file (argv[2]) when given one; a port
+# taken meanwhile ends it
 LISTEN = (
-    "import socket, sys, time\n"
+    "import pathlib, socket, sys, time\n"
     "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
     "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('up', flush=True)\n"
+    "len(sys.argv) > 2 and pathlib.Path(sys.argv[2]).touch()\n"
     "time.sleep(60)\n"
 )
 
@@ -373,47 +376,41 @@ def make_stack(
     and whose app replicas are children of it; `serving`: each replica accepts on a free
     port (ready, as preflight counts it), else it only sleeps (live, never ready)."""
     root.mkdir(parents=True, exist_ok=True)
-    stack_file = root / "stack.yaml"
-    bases = _free_bases() if serving else BASES
-    text = STACK_YAML.format(
-        toxiproxy_port=toxiproxy_port, **{f"{s}_base": b for s, b in bases.items()}
-    )
-    stack_file.write_text(text, encoding="utf-8")
-    topo = load_topology(stack_file)
     run = RunDir(root / ".run")
     run.ensure()
-    stack = FakeStack(run, stack_file, topo)
-    ports = {r.name: r.port for r in topo.replicas}
-    components = []
-    for name in apps:
-        argv = (
-            (sys.executable, "-S", "-c", LISTEN, str(ports[name])) if serving else ("sleep", "60")
-        )
-        ref = children.start(argv)
-        stack.replicas[name] = ref
-        components.append(
-            ComponentState(
-                name=name,
-                kind="app",
-                service=name.rsplit("-", 1)[0],
-                port=ports[name],
-                pid=ref.pid,
-                start_time=ref.start_time,
-                status="running",
-                started_at=time.time(),
-                log=str(run.log(name)),
+    for _attempt in range(5):  # a free port can be taken before a replica binds it: again
+        stack = _write_stack(root, run, toxiproxy_port, _free_bases() if serving else BASES)
+        ports = {r.name: r.port for r in stack.topo.replicas}
+        for name in apps:
+            marker = root / f"listening-{ports[name]}"
+            marker.unlink(missing_ok=True)
+            argv = (
+                (sys.executable, "-S", "-c", LISTEN, str(ports[name]), str(marker))
+                if serving
+                else ("sleep", "60")
             )
+            stack.replicas[name] = children.start(argv)
+        if not serving or _all_listen(root, children, stack, ports):
+            break
+    else:
+        raise AssertionError(f"the fake stack's replicas could not listen in {root}")
+    components = [
+        ComponentState(
+            name=name,
+            kind="app",
+            service=name.rsplit("-", 1)[0],
+            port=ports[name],
+            pid=ref.pid,
+            start_time=ref.start_time,
+            status="running",
+            started_at=time.time(),
+            log=str(run.log(name)),
         )
-    if serving:
-        wait_for(
-            lambda: all(_accepts(ports[name]) for name in apps),
-            timeout=30,
-            what=f"the fake stack's replicas to listen on {sorted(ports.values())}",
-            interval=0.02,
-        )
+        for name, ref in stack.replicas.items()
+    ]
     sup = supervisor or ProcessRef.of(os.getpid())
     state = StackState(
-        stack_file=str(stack_file),
+        stack_file=str(stack.stack_file),
         run_dir=str(run.root),
         supervisor_pid=sup.pid,
         supervisor_start_time=sup.start_time,
@@ -422,6 +419,41 @@ def make_stack(
     )
     write_state(run.state_file, state)
     return stack
+
+
+def _write_stack(root: Path, run: RunDir, toxiproxy_port: int, bases: dict[str, int]) -> FakeStack:
+    stack_file = root / "stack.yaml"
+    text = STACK_YAML.format(
+        toxiproxy_port=toxiproxy_port, **{f"{s}_base": b for s, b in bases.items()}
+    )
+    stack_file.write_text(text, encoding="utf-8")
+    return FakeStack(run, stack_file, load_topology(stack_file))
+
+
+def _all_listen(root: Path, children: Children, stack: FakeStack, ports: dict[str, int]) -> bool:
+    """Every replica listens (its marker file exists); False, with this attempt's replicas
+    ended, when one exited first (its port was taken after it was found free). No probe
+    connects: a connect to a free port of the ephemeral range can connect to itself."""
+
+    def settled() -> bool | None:
+        if all((root / f"listening-{ports[n]}").exists() for n in stack.replicas):
+            return True
+        if any(children.popen(ref).poll() is not None for ref in stack.replicas.values()):
+            return False
+        return None
+
+    done = wait_for(
+        lambda: settled() is not None,
+        timeout=30,
+        what=f"the fake stack's replicas to listen on {sorted(ports.values())}",
+        interval=0.02,
+    )
+    if done and settled():
+        return True
+    for ref in stack.replicas.values():
+        children.kill_and_reap(ref)
+    stack.replicas.clear()
+    return False
 
 
 def _free_bases() -> dict[str, int]:
@@ -444,12 +476,6 @@ def _free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def fault_env(
