@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -214,13 +215,7 @@ def test_the_watchdog_process_exits_when_there_is_no_run(tmp_path, children, sta
 def test_the_watchdog_process_takes_over_a_killed_run(tmp_path, children):
     fake = FakeToxiproxy()
     with fake.serve() as url:
-        stack = make_stack(tmp_path / "stack", children, toxiproxy_port=int(url.rsplit(":", 1)[1]))
-        for link in stack.topo.links:
-            fake.add_proxy(link.name)
-        (tmp_path / "run").mkdir()
-        journal = Journal.create(tmp_path / "run" / "journal.jsonl", "harness", run_id="r1")
-        journal.record("fault.applying", fault_id="r1/f0/0", action=TOXIC.to_json())
-        TOXIC.apply(fault_env(fake.client(), stack))
+        stack, journal = _run_with_a_toxic(tmp_path, children, fake, url)
         harness = children.start()  # stands in for the harness process
         heartbeat = tmp_path / "run" / "heartbeat"
         heartbeat.touch()
@@ -268,13 +263,7 @@ def test_the_watchdog_process_leaves_when_the_run_clears_its_pointer(tmp_path, c
 def test_the_watchdog_process_takes_over_at_once_when_the_harness_hands_over(tmp_path, children):
     fake = FakeToxiproxy()
     with fake.serve() as url:
-        stack = make_stack(tmp_path / "stack", children, toxiproxy_port=int(url.rsplit(":", 1)[1]))
-        for link in stack.topo.links:
-            fake.add_proxy(link.name)
-        (tmp_path / "run").mkdir()
-        journal = Journal.create(tmp_path / "run" / "journal.jsonl", "harness", run_id="r1")
-        journal.record("fault.applying", fault_id="r1/f0/0", action=TOXIC.to_json())
-        TOXIC.apply(fault_env(fake.client(), stack))
+        stack, journal = _run_with_a_toxic(tmp_path, children, fake, url)
         harness = children.start()  # alive, and beating: only the hand-over can wake it
         heartbeat = tmp_path / "run" / "heartbeat"
         with Heartbeat(heartbeat, interval=0.2):
@@ -298,3 +287,17 @@ def test_the_watchdog_process_takes_over_at_once_when_the_harness_hands_over(tmp
     removed = [e["by"] for e in read_events(journal.path) if e["event"] == "fault.removed"]
     assert removed == ["watchdog"]
     assert read_active(stack.run.root) is None
+
+
+def _run_with_a_toxic(
+    tmp_path: Path, children: Children, fake: FakeToxiproxy, url: str
+) -> tuple[FakeStack, Journal]:
+    """A fake stack on `fake`'s Toxiproxy and a run whose journal has one toxic applied."""
+    stack = make_stack(tmp_path / "stack", children, toxiproxy_port=int(url.rsplit(":", 1)[1]))
+    for link in stack.topo.links:
+        fake.add_proxy(link.name)
+    (tmp_path / "run").mkdir()
+    journal = Journal.create(tmp_path / "run" / "journal.jsonl", "harness", run_id="r1")
+    journal.record("fault.applying", fault_id="r1/f0/0", action=TOXIC.to_json())
+    TOXIC.apply(fault_env(fake.client(), stack))
+    return stack, journal
