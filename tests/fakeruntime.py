@@ -103,3 +103,11 @@ class FakeRuntime:
 
     def supported_faults(self) -> frozenset[str]:
         return self.supported
+
+    def fault_objects(self) -> None:
+        """None: no fault engine"""
+        return None
+
+    def own_actions(self, settings: object, planned: object, run_id: str) -> None:
+        """None: every fault acts through signals and Toxiproxy."""
+        return None

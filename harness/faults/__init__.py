@@ -76,5 +76,7 @@ class _PlannedFault(Planned, Protocol):
 
 
 def actions_for(fault: _PlannedFault, env: FaultEnv, run_id: str) -> list[Action]:
-    """What injecting a planned fault will do, as journaled actions (nothing is applied)."""
-    return fault.spec.actions(fault, env, run_id)
+    """What injecting a planned fault will do, as journaled actions (nothing is applied):
+    the runtime's own way if it has one for this fault, else the fault's."""
+    own = env.runtime.own_actions(fault.spec, fault, run_id)
+    return own if own is not None else fault.spec.actions(fault, env, run_id)

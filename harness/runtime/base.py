@@ -16,9 +16,13 @@ touching them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["Endpoints", "Instance", "Runtime"]
+if TYPE_CHECKING:
+    from harness.faults.base import Action
+    from harness.faults.settings import FaultSettings, Planned
+
+__all__ = ["Endpoints", "FaultObjects", "Instance", "Runtime"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,29 @@ class Endpoints:
     alertmanager: str
     alert_receiver: str  # where Alertmanager's webhooks land: the proof of delivery
     toxiproxy: str | None = None  # None: no Toxiproxy, so no network faults through it
+
+
+class FaultObjects(Protocol):
+    """A runtime's own fault engine (Chaos Mesh on Kubernetes): objects that are the faults.
+
+    Each object carries the run's id as a label, so whoever rebuilds the runtime from
+    the journal (the watchdog, `recover`) finds every object of a run even if the
+    harness died between creating one and journaling that it had."""
+
+    def create(self, manifest: dict[str, Any]) -> None:
+        """Create it and await until it is injected; past the deadline, an error naming
+        the object (it stays: its revert deletes it)."""
+        ...
+
+    def delete(self, manifest: dict[str, Any]) -> None:
+        """Delete it and await until it is gone; still there past the deadline (a stuck
+        finalizer), an error naming it and what to check. Gone already is done."""
+        ...
+
+    def sweep(self, run_id: str) -> list[str]:
+        """Delete every object labelled with the run id, await them gone, and say which;
+        an error naming any still there past the deadline."""
+        ...
 
 
 class Runtime(Protocol):
@@ -69,4 +96,16 @@ class Runtime(Protocol):
 
     def supported_faults(self) -> frozenset[str]:
         """The fault types (`type:` in an experiment) this runtime can inject."""
+        ...
+
+    def fault_objects(self) -> FaultObjects | None:
+        """Its own fault engine, if it has one (None: signals and Toxiproxy only)."""
+        ...
+
+    def own_actions(
+        self, settings: FaultSettings, planned: Planned, run_id: str
+    ) -> list[Action] | None:
+        """How this runtime injects a planned fault itself (Chaos Mesh objects on
+        Kubernetes); None: the fault's own actions (a signal through `signal`, a toxic
+        through Toxiproxy)."""
         ...

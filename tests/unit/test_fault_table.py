@@ -34,6 +34,9 @@ class _Runtime:
     def instances(self, service=None):
         return [Instance("api", "api-1", "pid:10:20")]
 
+    def own_actions(self, settings, planned, run_id):
+        return None  # the faults' own actions
+
 
 class _Env:
     runtime = _Runtime()

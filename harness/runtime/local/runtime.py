@@ -85,6 +85,14 @@ class LocalRuntime:
 
         return frozenset(FAULT_TYPES)
 
+    def fault_objects(self) -> None:
+        """None: no fault engine of its own: signals and Toxiproxy"""
+        return None
+
+    def own_actions(self, settings: object, planned: object, run_id: str) -> None:
+        """None: every fault acts through signals and Toxiproxy."""
+        return None
+
 
 def _live(comp: ComponentState) -> Instance | None:
     ref = comp.process()
