@@ -18,8 +18,9 @@ system:
 pint:
 	scripts/install-system.sh --pint
 
-# optional: the Kubernetes test bed (etcd, API server, controllers, kwok, Chaos Mesh) built into
-# a user cache shared by every clone and linked into .bin/k8s/; its tests skip until then
+# the Kubernetes test bed (etcd, API server, controllers, kwok, Chaos Mesh) built into a user
+# cache shared by every clone and linked into .bin/k8s/ (cold: about 15 min on 2 cores; then
+# instant); `make test` builds it, so the Kubernetes runtime is tested on a real control plane
 k8s:
 	scripts/install-k8s.sh
 
@@ -35,9 +36,9 @@ demo: install
 	$(PY) scripts/demo.py
 	$(HARNESS) run experiments --as-designed
 
-# pint too, so its tests run rather than skip (users need it only for `alerts check`);
-# the 25 slowest tests are listed at the end, to keep the suite's time in view
-test: install pint
+# pint too, so its tests run rather than skip (users need it only for `alerts check`), and the
+# Kubernetes test bed; the 25 slowest tests are listed at the end, to keep the suite's time in view
+test: install pint k8s
 	$(PY) -m pytest --durations=25
 
 test-fast: install
