@@ -8,6 +8,7 @@ and the watchdog can revert it from the journal in another process.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -20,19 +21,28 @@ __all__ = ["Action", "FaultEnv", "action_from_json", "register", "toxiproxy_of"]
 
 @dataclass
 class FaultEnv:
-    """What actions act through: Toxiproxy for the network, the runtime for processes."""
+    """What actions act through: Toxiproxy for the network (None where the runtime has
+    none, as on Kubernetes without proxies), the runtime for processes and its own
+    fault engine."""
 
-    toxiproxy: ToxiproxyClient
+    toxiproxy: ToxiproxyClient | None
     runtime: Runtime
     restart_timeout: float = 30.0
 
+    def proxies(self) -> ToxiproxyClient:
+        """Toxiproxy, for an action that needs it; an error naming the runtime without."""
+        if self.toxiproxy is None:
+            raise StackError(
+                f"the {self.runtime.kind} runtime has no Toxiproxy: no proxy fault acts here"
+            )
+        return self.toxiproxy
 
-def toxiproxy_of(runtime: Runtime) -> ToxiproxyClient:
-    """A client of the Toxiproxy the runtime's endpoints name (the caller closes it)."""
+
+def toxiproxy_of(runtime: Runtime) -> AbstractContextManager[ToxiproxyClient | None]:
+    """A client of the Toxiproxy the runtime's endpoints name, closed on exit; None
+    (nothing to close) when it has none."""
     url = runtime.endpoints().toxiproxy
-    if url is None:
-        raise StackError(f"the {runtime.kind} runtime has no Toxiproxy: no network fault acts here")
-    return ToxiproxyClient(url)
+    return ToxiproxyClient(url) if url is not None else nullcontext(None)
 
 
 class Action(Protocol):

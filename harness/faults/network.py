@@ -27,7 +27,7 @@ class ToxicOn:
     attributes: dict[str, Any]
 
     def apply(self, env: FaultEnv) -> None:
-        env.toxiproxy.add_toxic(
+        env.proxies().add_toxic(
             self.proxy,
             Toxic(
                 name=self.name,
@@ -39,7 +39,7 @@ class ToxicOn:
         )
 
     def revert(self, env: FaultEnv) -> None:
-        env.toxiproxy.remove_toxic(self.proxy, self.name, missing_ok=True)
+        env.proxies().remove_toxic(self.proxy, self.name, missing_ok=True)
 
     def describe(self) -> str:
         attrs = ", ".join(f"{k}={v}" for k, v in self.attributes.items())
@@ -56,10 +56,10 @@ class DisableProxy:
     proxy: str
 
     def apply(self, env: FaultEnv) -> None:
-        env.toxiproxy.set_enabled(self.proxy, False)
+        env.proxies().set_enabled(self.proxy, False)
 
     def revert(self, env: FaultEnv) -> None:
-        env.toxiproxy.set_enabled(self.proxy, True)
+        env.proxies().set_enabled(self.proxy, True)
 
     def describe(self) -> str:
         return f"proxy {self.proxy} disabled (connections refused)"
