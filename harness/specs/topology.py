@@ -11,7 +11,6 @@ so they cannot drift apart. Nothing here knows any particular service.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -19,9 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import InvalidInput, Issue
-from harness.specs.commands import CommandSpec, InitSpec, fill
-from harness.specs.durations import Duration
-from harness.specs.signals import Signals
+from harness.specs.commands import CommandSpec, fill
+from harness.specs.services import Link, Replica, ServiceSpec, replica_port
 from harness.specs.startvalues import (
     calls,
     dependency_of,
@@ -43,8 +41,6 @@ __all__ = [
     "json_schema",
     "load_topology",
 ]
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class _Strict(BaseModel):
@@ -166,125 +162,6 @@ class SupervisorSpec(_Strict):
     )
 
 
-class ServiceSpec(_Strict):
-    """One service: started by the harness (`command`) or already running (`external`)."""
-
-    replicas: int = Field(
-        1, ge=1, le=50, description="how many to start (an external service: one per address)"
-    )
-    port_base: int | None = Field(
-        None, ge=1, le=65000, description="replica i listens on this + i (a started service)"
-    )
-    proxy_port_base: int | None = Field(
-        None,
-        ge=1,
-        le=65000,
-        description="callers reach replica i through its proxy on this + i (needed when "
-        "another service depends on it)",
-    )
-    edge_port_base: int | None = Field(
-        None,
-        ge=1,
-        le=65000,
-        description="the public entry: the load and outside callers reach replica i through "
-        "its edge proxy on this + i - 1",
-    )
-    depends_on: tuple[str, ...] = Field(
-        (),
-        description="what it calls: services of the topology, postgres or redis; each replica "
-        "link goes through a proxy of its own",
-    )
-    command: CommandSpec | None = Field(
-        None, description="how the harness starts each replica (else: external)"
-    )
-    init: InitSpec | None = Field(
-        None,
-        description="a one-shot command run once before any replica starts (a schema "
-        "migration, say); a non-zero exit or a timeout fails `harness up` with its log",
-    )
-    start: Literal["parallel", "sequential"] = Field(
-        "parallel",
-        description="sequential: each replica starts only once the one before is ready "
-        "(replicas that each migrate a schema at start must not race)",
-    )
-    external: tuple[str, ...] | None = Field(
-        None, min_length=1, description="host:port of each replica already running (loopback)"
-    )
-    ready_path: str | None = Field(
-        None, pattern=r"^/", description="answers 2xx when ready; omitted: when the port accepts"
-    )
-    live_path: str | None = Field(
-        None,
-        pattern=r"^/",
-        description="answers 2xx or 3xx while a replica is alive; the local supervisor probes "
-        "it every live_period and restarts a replica that fails live_failures probes in a row "
-        "(as a kubelet does); omitted: only a replica that exits is restarted",
-    )
-    live_period: Duration = Field(
-        10.0,
-        gt=0,
-        description="how often live_path is probed (each probe times out after 1s)",
-    )
-    live_failures: int = Field(
-        6,
-        ge=1,
-        le=100,
-        description="failed live_path probes in a row that get a replica restarted; a frozen "
-        "replica fails them too, so a `pause` fault longer than (live_failures - 1) x "
-        "live_period (50s by default) may end in a restart, as under a kubelet: the defaults "
-        "outlast the shipped pause faults (30s at most)",
-    )
-    metrics_path: str | None = Field(
-        None,
-        pattern=r"^/",
-        description="Prometheus scrapes it on every replica; omitted: not scraped (experiments "
-        "judge the service with client probes)",
-    )
-    signals: Signals | None = Field(
-        None,
-        description="where its golden signals (requests, errors, latency, saturation) come "
-        "from: a metric convention or PromQL of its own; omitted: the harness convention when "
-        "scraped (metrics_path), none when not",
-    )
-
-    @model_validator(mode="after")
-    def _one_way_to_run(self) -> ServiceSpec:
-        if (self.command is None) == (self.external is None):
-            raise FieldError((), "give exactly one of command (the harness starts it) or external")
-        if self.external is not None:
-            for i, address in enumerate(self.external):
-                _check_external(address, ("external", i))
-            if "replicas" in self.model_fields_set and self.replicas != len(self.external):
-                raise FieldError(("replicas",), "an external service has one replica per address")
-        elif self.port_base is None:
-            raise FieldError(("port_base",), "a service the harness starts needs port_base")
-        return self
-
-    @model_validator(mode="after")
-    def _how_it_starts(self) -> ServiceSpec:
-        if self.external is not None:
-            for name in ("init", "start"):
-                if name in self.model_fields_set:
-                    raise FieldError((name,), "an external service is not started by the harness")
-        if self.live_path is None:
-            for name in ("live_period", "live_failures"):
-                if name in self.model_fields_set:
-                    raise FieldError((name,), "there is no live_path to probe")
-        return self
-
-    @property
-    def count(self) -> int:
-        return len(self.external) if self.external is not None else self.replicas
-
-
-def _check_external(address: str, loc: tuple[str | int, ...]) -> None:
-    host, _, port = address.rpartition(":")
-    if host not in LOOPBACK or not port.isdigit():
-        raise FieldError(loc, f"{address!r}: give host:port on loopback (127.0.0.1:8000)")
-    if not 1 <= int(port) <= 65535:
-        raise FieldError(loc, f"{address!r}: port out of range")
-
-
 class Topology(_Strict):
     """A topology file: the services to hurt and the stack that runs and watches them."""
 
@@ -333,7 +210,7 @@ class Topology(_Strict):
     @cached_property
     def replicas(self) -> tuple[Replica, ...]:
         return tuple(
-            Replica(service=name, index=i, port=_replica_port(svc, i))
+            Replica(service=name, index=i, port=replica_port(svc, i))
             for name, svc in self.services.items()
             for i in range(1, svc.count + 1)
         )
@@ -499,46 +376,6 @@ def _check_service(topo: Topology, name: str, svc: ServiceSpec) -> None:
     problems = placeholder_problems(topo, name, svc)
     if problems:
         raise FieldError.of(problems)
-
-
-def _replica_port(svc: ServiceSpec, index: int) -> int:
-    if svc.external is not None:
-        return int(svc.external[index - 1].rpartition(":")[2])
-    assert svc.port_base is not None
-    return svc.port_base + index
-
-
-@dataclass(frozen=True)
-class Replica:
-    """One process of a service, e.g. api-2 on port 18302 (or an external address)."""
-
-    service: str
-    index: int
-    port: int
-
-    @property
-    def name(self) -> str:
-        return f"{self.service}-{self.index}"
-
-
-@dataclass(frozen=True)
-class Link:
-    """One network hop through its own Toxiproxy proxy.
-
-    `source` is a service name (every replica of it shares the hop to one target
-    replica), a replica name (its own hop to a backing service) or "client"
-    (the edge); `target` is a replica name or a backing service ("postgres", "redis").
-    Where it leads: `Topology.upstream`.
-    """
-
-    source: str
-    target: str
-    listen_port: int
-    kind: Literal["edge", "service", "database"]
-
-    @property
-    def name(self) -> str:
-        return f"{self.source}_{self.target}"
 
 
 def load_topology(path: Path) -> Topology:
