@@ -13,7 +13,7 @@ from harness.dashboards.lint import Board, Finding, load_boards
 from harness.dashboards.lint import lint as static_findings
 from harness.dashboards.live import Window, empty_panels
 from harness.errors import InvalidInput, Issue
-from harness.runtime.endpoints import endpoints_of
+from harness.runtime.endpoints import endpoints_for
 from harness.specs.durations import parse_duration
 from harness.specs.topology import load_topology
 
@@ -89,7 +89,7 @@ def _stack_prometheus(stack: Path) -> str | None:
     if not stack.is_file():
         return None
     topo = load_topology(stack)
-    return endpoints_of(topo).prometheus
+    return endpoints_for(topo).prometheus
 
 
 def _scrape_seconds(given: str | None, stack: Path) -> float:

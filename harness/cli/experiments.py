@@ -20,7 +20,7 @@ from harness.probes.checks import CheckResult
 from harness.report.rebuild import rebuild
 from harness.report.suite import write_suite
 from harness.runtime import runtime_for
-from harness.runtime.endpoints import endpoints_of
+from harness.runtime.endpoints import endpoints_for
 from harness.safety.recover import recover_stack, runtime_to_recover
 from harness.specs.experiment import Experiment, json_schema, load_experiment
 from harness.specs.topology import load_topology
@@ -202,6 +202,6 @@ def report(
 ) -> None:
     """Rebuild a run's report.html from its journal (also after a crash)."""
     topo = load_topology(stack)
-    with PrometheusClient(endpoints_of(topo).prometheus, timeout=5.0) as prom:
+    with PrometheusClient(endpoints_for(topo).prometheus, timeout=5.0) as prom:
         path = rebuild(run_dir, topo, prom)
     out.print(f"wrote {path}", markup=False, highlight=False)

@@ -18,7 +18,7 @@ from harness.gate.evaluate import Baseline
 from harness.gate.indicators import Scope
 from harness.gate.ranges import parse_time, run_range, since_range
 from harness.gate.render import EXIT_CODES, markdown, stamp, write_json, write_junit
-from harness.runtime.endpoints import endpoints_of
+from harness.runtime.endpoints import endpoints_for
 from harness.slo import load_slo_file
 from harness.specs.topology import Topology, load_topology
 
@@ -82,7 +82,7 @@ def gate(
         raise InvalidInput([Issue(p, None, "", "") for p in problems])
     first, last = _range(since, start, end, run)
     scale = _scale(window_scale, prometheus, topo)
-    url = prometheus or (endpoints_of(topo).prometheus if topo is not None else "")
+    url = prometheus or (endpoints_for(topo).prometheus if topo is not None else "")
     with PrometheusClient(url, timeout=10.0) as prom:
         if not prom.ready():
             raise StackError(f"Prometheus at {url} is not ready: no verdict")

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from harness.cli.app import StackDirOpt, StackOpt, app, err, out, write_generated
+from harness.errors import InvalidInput, Issue
 from harness.runtime.compose import compose_files
 from harness.runtime.local import control
 from harness.runtime.local.state import ComponentState, StackState, failure_text
@@ -28,6 +29,7 @@ StackSeenOpt = typer.Option(
 @app.command()
 def up(stack: Path = StackOpt, run_dir: Path = StackDirOpt) -> None:
     """Start the local stack (idempotent) and print what runs where."""
+    _refuse_cluster(stack, "up")
     with err.status("starting the stack…") if err.is_terminal else nullcontext():
         state, started = control.up(stack, run_dir)
     if not started:
@@ -39,6 +41,7 @@ def up(stack: Path = StackOpt, run_dir: Path = StackDirOpt) -> None:
 @app.command()
 def down(stack: Path | None = StackSeenOpt, run_dir: Path = StackDirOpt) -> None:
     """Stop exactly the processes `up` started (by recorded PID)."""
+    _refuse_cluster(stack, "down")
     state = control.down(run_dir, stack)
     if state is None:
         out.print("nothing to stop: no stack state in " + str(run_dir))
@@ -50,6 +53,7 @@ def down(stack: Path | None = StackSeenOpt, run_dir: Path = StackDirOpt) -> None
 def status(stack: Path | None = StackSeenOpt, run_dir: Path = StackDirOpt) -> None:
     """Show each component, its PID, port, restarts and health; after a failed `up`, what
     failed and the end of its log."""
+    _refuse_cluster(stack, "status")
     state = control.status(run_dir)
     if state is None:
         out.print(f"the stack is not running (no state in {run_dir}); start it with `harness up`")
@@ -68,8 +72,21 @@ def compose(
     check: bool = typer.Option(False, "--check", help="Only say whether the files are current."),
 ) -> None:
     """Write docker-compose.yml and compose/* from the topology (the same stack as containers)."""
+    _refuse_cluster(stack, "compose")
     files = compose_files(load_topology(stack), out_dir.resolve())
     write_generated({out_dir / p: text for p, text in files.items()}, check, "harness compose")
+
+
+def _refuse_cluster(stack: Path | None, command: str) -> None:
+    """The stack commands run a local stack; a cluster runs a kubernetes topology's."""
+    if stack is None or not stack.exists():
+        return  # `up` reports a missing file itself; down/status read the recorded one
+    if load_topology(stack).runtime == "kubernetes":
+        message = (
+            f"kubernetes: the cluster runs this topology's services and stack; "
+            f"`harness {command}` is for a local stack (run experiments against the cluster)"
+        )
+        raise InvalidInput([Issue(str(stack), None, "runtime", message)])
 
 
 def _print_table(state: StackState, stack: Path | None) -> bool:

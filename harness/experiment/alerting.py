@@ -31,7 +31,16 @@ __all__ = ["await_alerts", "receiver_url", "refuse_unknown_alerts", "stack_rules
 
 
 def receiver_url(ctx: RunContext) -> str:
-    return ctx.env.runtime.endpoints().alert_receiver
+    """Where the harness reads Alertmanager's notifications; a stack without one (a
+    cluster whose topology names no Alertmanager) refuses an experiment that expects
+    alerts, in preflight: no alert could be proven."""
+    url = ctx.env.runtime.endpoints().alert_receiver
+    if url is None:
+        raise Refused(
+            f"{ctx.source}: this experiment expects alerts, but the stack has no Alertmanager "
+            "the harness reaches: name alertmanager.url and receiver_url in the topology"
+        )
+    return url
 
 
 def stack_rules(topo: Topology) -> list[Rule]:

@@ -37,8 +37,8 @@ class Endpoints:
     """Base URLs of the stack's control plane, as the harness reaches them."""
 
     prometheus: str
-    alertmanager: str
-    alert_receiver: str  # where Alertmanager's webhooks land: the proof of delivery
+    alertmanager: str | None  # None: no Alertmanager the harness reaches (a cluster's, unnamed)
+    alert_receiver: str | None  # where Alertmanager's webhooks land: the proof of delivery
     toxiproxy: str | None = None  # None: no Toxiproxy, so no network faults through it
 
 

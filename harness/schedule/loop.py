@@ -23,7 +23,7 @@ from typing import Any
 from harness.clients.prometheus import PrometheusClient
 from harness.errors import InvalidInput, Issue
 from harness.experiment.runner import RunResult, load_all
-from harness.runtime.endpoints import endpoints_of
+from harness.runtime.endpoints import endpoints_for
 from harness.schedule.checks import Checks, skip_reason
 from harness.schedule.history import (
     Entry,
@@ -93,7 +93,7 @@ class Setup:
 
     @property
     def prometheus_url(self) -> str:
-        return endpoints_of(self.topo).prometheus
+        return endpoints_for(self.topo).prometheus
 
     def checks(self, prom: PrometheusClient) -> Checks:
         runs, stack_run, scale = Path(self.spec.runs_dir), Path(self.spec.run_dir), self.topo.slo

@@ -1,6 +1,10 @@
 """A topology's services: how each runs (started by the harness, or already running),
 and the replicas and proxy links a topology derives from them.
 
+A service runs one of three ways: the harness starts it (`command`), it runs already
+on this machine (`external`), or it is pods in a cluster (`selector`, with `runtime:
+kubernetes`). A service of pods has no static replicas and no proxies: its instances
+are the Ready pods the selector finds when a run plans, and its faults act on those pods.
 `harness.specs.topology` holds the file as a whole and derives its views (replicas,
 links, argv) from these models; this module is what one service is.
 """
@@ -8,18 +12,40 @@ links, argv) from these models; this module is what one service is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from harness.specs.address import loopback_url
 from harness.specs.commands import CommandSpec, InitSpec
 from harness.specs.durations import Duration
+from harness.specs.kubernetes import PodSelector
 from harness.specs.signals import Signals
 from harness.specs.yamlload import FieldError
 
-__all__ = ["LOOPBACK", "Link", "Replica", "ServiceSpec", "replica_port"]
+__all__ = ["LOOPBACK", "NOT_FOR_PODS", "Link", "Replica", "ServiceSpec", "replica_port"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+# what a service of pods (a selector) may not set, and why: the cluster runs its pods
+_STARTED = "the cluster runs its pods; the harness starts nothing"
+_PROXIED = (
+    "a service of pods has no Toxiproxy proxies: network faults act on its pods "
+    "(Chaos Mesh), and the load reaches it at its url"
+)
+NOT_FOR_PODS: dict[str, str] = {
+    "replicas": "its instances are the Ready pods its selector finds when a run plans",
+    "port_base": _STARTED,
+    "init": _STARTED,
+    "start": _STARTED,
+    "ready_path": "a pod is ready when Kubernetes says it is Ready (its readiness probe)",
+    "live_path": "Kubernetes restarts its pods (their liveness probe)",
+    "live_period": "Kubernetes restarts its pods (their liveness probe)",
+    "live_failures": "Kubernetes restarts its pods (their liveness probe)",
+    "proxy_port_base": _PROXIED,
+    "edge_port_base": _PROXIED,
+    "depends_on": _PROXIED,
+}
 
 
 class _Strict(BaseModel):
@@ -27,7 +53,8 @@ class _Strict(BaseModel):
 
 
 class ServiceSpec(_Strict):
-    """One service: started by the harness (`command`) or already running (`external`)."""
+    """One service: started by the harness (`command`), already running (`external`), or
+    pods in a cluster (`selector`)."""
 
     replicas: int = Field(
         1, ge=1, le=50, description="how many to start (an external service: one per address)"
@@ -70,6 +97,16 @@ class ServiceSpec(_Strict):
     external: tuple[str, ...] | None = Field(
         None, min_length=1, description="host:port of each replica already running (loopback)"
     )
+    selector: PodSelector | None = Field(
+        None,
+        description="with runtime: kubernetes, the pods that are its instances (as Chaos "
+        "Mesh's selector writes it); found live, Ready ones only, when a run plans",
+    )
+    url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
+        None,
+        description="a service of pods: where the load and client checks reach it from "
+        "this machine (an ingress, a NodePort, a port-forward; loopback only)",
+    )
     ready_path: str | None = Field(
         None, pattern=r"^/", description="answers 2xx when ready; omitted: when the port accepts"
     )
@@ -109,8 +146,21 @@ class ServiceSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_way_to_run(self) -> ServiceSpec:
-        if (self.command is None) == (self.external is None):
-            raise FieldError((), "give exactly one of command (the harness starts it) or external")
+        ways = [self.command, self.external, self.selector]
+        if sum(way is not None for way in ways) != 1:
+            raise FieldError(
+                (),
+                "give exactly one of command (the harness starts it), external (it runs "
+                "already) or selector (its pods in a cluster)",
+            )
+        if self.selector is not None:
+            return self._of_pods()
+        if self.url is not None:
+            raise FieldError(
+                ("url",),
+                "only a service of pods (selector) has a url; the load reaches a service "
+                "on this machine through its edge proxies (edge_port_base)",
+            )
         if self.external is not None:
             for i, address in enumerate(self.external):
                 _check_external(address, ("external", i))
@@ -118,6 +168,13 @@ class ServiceSpec(_Strict):
                 raise FieldError(("replicas",), "an external service has one replica per address")
         elif self.port_base is None:
             raise FieldError(("port_base",), "a service the harness starts needs port_base")
+        return self
+
+    def _of_pods(self) -> ServiceSpec:
+        """A service of pods sets nothing about starting, proxying or probing processes."""
+        for name, why in NOT_FOR_PODS.items():
+            if name in self.model_fields_set:
+                raise FieldError((name,), f"not for a service of pods (selector): {why}")
         return self
 
     @model_validator(mode="after")
@@ -134,6 +191,9 @@ class ServiceSpec(_Strict):
 
     @property
     def count(self) -> int:
+        """Its static replicas: none for a service of pods (they are found live)."""
+        if self.selector is not None:
+            return 0
         return len(self.external) if self.external is not None else self.replicas
 
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from harness.errors import InvalidInput, Issue
+from harness.specs.address import loopback_url
 from harness.specs.commands import CommandSpec, fill
+from harness.specs.kubernetes import KubernetesSpec
+from harness.specs.runtimes import runtime_problems
 from harness.specs.services import Link, Replica, ServiceSpec, replica_port
 from harness.specs.startvalues import (
     calls,
@@ -94,6 +97,12 @@ class PrometheusSpec(_Strict):
     rules_dir: Path = Field(
         Path("alert_rules"), description="rule files to load, relative to the stack file"
     )
+    url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
+        None,
+        description="runtime: kubernetes: the cluster's Prometheus as reached from this "
+        "machine (a port-forward, an ingress; loopback only), required there; the local "
+        "stack runs its own on port",
+    )
 
 
 class SloSpec(_Strict):
@@ -122,6 +131,27 @@ class AlertmanagerSpec(_Strict):
     receiver_port: int = Field(
         19094, ge=1, le=65535, description="the receiver that records every notification"
     )
+    url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
+        None,
+        description="runtime: kubernetes: the cluster's Alertmanager as reached from this "
+        "machine (loopback only), with receiver_url; omitted there: no alert can be proven",
+    )
+    receiver_url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
+        None,
+        description="runtime: kubernetes: the harness's receiver (harness.alerts.receiver) "
+        "the cluster's Alertmanager sends its webhooks to, as reached from this machine",
+    )
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> AlertmanagerSpec:
+        if (self.url is None) != (self.receiver_url is None):
+            given = "url" if self.url is not None else "receiver_url"
+            raise FieldError(
+                (given,),
+                "give both url and receiver_url: an alert is proven by Alertmanager's "
+                "notification reaching the receiver",
+            )
+        return self
 
 
 class JaegerSpec(_Strict):
@@ -166,6 +196,16 @@ class Topology(_Strict):
     """A topology file: the services to hurt and the stack that runs and watches them."""
 
     version: Literal["harness/v1"] = Field("harness/v1", description="the file format")
+    runtime: Literal["local", "kubernetes"] = Field(
+        "local",
+        description="local: the harness starts the services and its stack on this machine; "
+        "kubernetes: the services are pods in a cluster (kubernetes:), which runs them",
+    )
+    kubernetes: KubernetesSpec | None = Field(
+        None,
+        description="runtime: kubernetes: the cluster, and the namespaces an experiment may "
+        "touch (required there, absent otherwise)",
+    )
     host: Literal["127.0.0.1", "localhost", "::1"] = Field(
         "127.0.0.1", description="where everything listens and is reached: loopback only"
     )
@@ -184,7 +224,8 @@ class Topology(_Strict):
     jaeger: JaegerSpec = Field(JaegerSpec(), description="the trace backend")
     slo: SloSpec = Field(SloSpec(), description="the stack's SLO files")
     services: dict[str, ServiceSpec] = Field(
-        min_length=1, description="by name: how to start each, or where it already runs"
+        min_length=1,
+        description="by name: how to start each, where it already runs, or its pods in a cluster",
     )
 
     @model_validator(mode="before")
@@ -197,6 +238,9 @@ class Topology(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Topology:
+        problems = runtime_problems(self)
+        if problems:
+            raise FieldError.of(problems)
         for name, svc in self.services.items():
             _check_service(self, name, svc)
         ports = self.all_ports()
@@ -381,9 +425,9 @@ def _check_service(topo: Topology, name: str, svc: ServiceSpec) -> None:
 def load_topology(path: Path) -> Topology:
     """Load and validate a topology file; errors name file, line and field.
 
-    Relative paths in the file (rules directory, init SQL, working directories) are
-    resolved against the file's directory, so the stack behaves the same from any
-    working directory.
+    Relative paths in the file (rules directory, init SQL, working directories, the
+    kubeconfig) are resolved against the file's directory, so the stack behaves the
+    same from any working directory.
     """
     topo = load_model(path, Topology)
     base = path.resolve().parent
@@ -398,8 +442,16 @@ def load_topology(path: Path) -> Topology:
     for name, svc in services.items():
         _must_exist(path, svc.command.cwd if svc.command else None, f"services.{name}.command.cwd")
         _must_exist(path, svc.init.cwd if svc.init else None, f"services.{name}.init.cwd")
+    kube = _kubernetes_resolved(topo.kubernetes, base)
+    _must_exist(path, kube.kubeconfig if kube else None, "kubernetes.kubeconfig")
     return topo.model_copy(
-        update={"prometheus": prom, "postgres": pg, "services": services, "slo": slo}
+        update={
+            "prometheus": prom,
+            "postgres": pg,
+            "services": services,
+            "slo": slo,
+            "kubernetes": kube,
+        }
     )
 
 
@@ -416,6 +468,13 @@ def json_schema() -> dict[str, Any]:
 def _must_exist(source: Path, target: Path | None, field: str) -> None:
     if target is not None and not target.exists():
         raise InvalidInput([Issue(str(source), None, field, f"{target} does not exist")])
+
+
+def _kubernetes_resolved(spec: KubernetesSpec | None, base: Path) -> KubernetesSpec | None:
+    """A kubeconfig named in the file is relative to the file (`~` is the user's home)."""
+    if spec is None or spec.kubeconfig is None:
+        return spec
+    return spec.model_copy(update={"kubeconfig": base / spec.kubeconfig.expanduser()})
 
 
 def _resolved(svc: ServiceSpec, base: Path) -> ServiceSpec:

@@ -131,7 +131,7 @@ def test_any_service_launched_or_external_and_no_shop_names_needed():
 BAD_GENERIC = [
     ("argv: [", "argv: [\"{pyhton}\", ", "t.yaml:10: services.api.command.argv.0: unknown placeholder {pyhton} (known: python, service, replica, index, host, port)"),
     ("    external: [\"127.0.0.1:9000\"]", "    external: [\"10.0.0.5:9000\"]", "t.yaml:15: services.legacy.external.0: '10.0.0.5:9000': give host:port on loopback (127.0.0.1:8000)"),
-    ("    external: [\"127.0.0.1:9000\"]", "    port_base: 9000", "t.yaml:15: services.legacy: give exactly one of command (the harness starts it) or external"),
+    ("    external: [\"127.0.0.1:9000\"]", "    port_base: 9000", "t.yaml:15: services.legacy: give exactly one of command (the harness starts it), external (it runs already) or selector (its pods in a cluster)"),
     ("        legacy: [", "        other: [", "t.yaml:12: services.api.command.per_link: not in depends_on: other"),
 ]
 

@@ -337,8 +337,8 @@ def _urls(topo: Topology) -> dict[str, str]:
     urls = {
         **entries,
         "prometheus": ends.prometheus,
-        "alertmanager": ends.alertmanager,
-        "alert_receiver": ends.alert_receiver,
+        **({"alertmanager": ends.alertmanager} if ends.alertmanager else {}),
+        **({"alert_receiver": ends.alert_receiver} if ends.alert_receiver else {}),
         **({"toxiproxy": ends.toxiproxy} if ends.toxiproxy else {}),
         **({"jaeger": jaegerconfig.query_url(topo)} if topo.jaeger.enabled else {}),
         "supervisor_metrics": f"http://{h}:{topo.supervisor.metrics_port}/metrics",
