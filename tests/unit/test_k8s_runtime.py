@@ -1,0 +1,240 @@
+"""The Kubernetes runtime on an API server in memory: instances are live pods by uid; a
+kill is a delete with a uid precondition (never the successor); the replacement is a
+new pod of the same owner, never a sibling that was already there; describe() carries
+no secret. The test plays the ReplicaSet: it adds the replacement pods itself."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from harness.runtime.base import Endpoints, Instance
+from harness.runtime.kubernetes.kills import KILLS_FILE
+from harness.runtime.kubernetes.runtime import KubernetesRuntime
+from harness.specs.kubernetes import KubernetesSpec, PodSelector
+from tests.fakekube import TOKEN, FakeKube, write_kubeconfig
+
+ENDPOINTS = Endpoints("http://prom.test", "http://am.test", "http://receiver.test")
+SERVICES = {
+    "web": PodSelector(namespaces=("shop",), labelSelectors={"app": "web"}),
+    "db": PodSelector(pods={"shop": ("db-0",)}),
+}
+
+
+@pytest.fixture
+def kube() -> FakeKube:
+    kube = FakeKube()
+    kube.add_pod("shop", "web-b", {"app": "web"}, owner="rs-1")
+    kube.add_pod("shop", "web-a", {"app": "web"}, owner="rs-1", grace=7)
+    kube.add_pod("shop", "db-0", {"app": "db"}, owner="sts-1", ready=False)
+    return kube
+
+
+def runtime(tmp_path, kube, run_dir=None, **fields) -> KubernetesRuntime:
+    write_kubeconfig(tmp_path / "config")
+    spec = KubernetesSpec(namespaces=("shop",), kubeconfig="config", **fields)
+    stack = tmp_path / "stack.yaml"
+    rt = KubernetesRuntime(spec, SERVICES, ENDPOINTS, tmp_path, stack, run_dir=run_dir)
+    from harness.runtime.kubernetes.connect import connect
+
+    rt._client = connect(spec, tmp_path, transport=kube.transport)
+    return rt
+
+
+def by_name(rt, name) -> Instance:
+    return next(i for i in rt.instances() if i.name == name)
+
+
+def test_instances_are_live_pods_in_service_order_then_name(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    found = rt.instances()
+    assert [(i.service, i.name) for i in found] == [
+        ("web", "shop/web-a"), ("web", "shop/web-b"), ("db", "shop/db-0"),
+    ]  # fmt: skip
+    assert [i.identity for i in found] == ["uid:uid-2", "uid:uid-1", "uid:uid-3"]
+    assert rt.instances("db") == found[2:] and rt.instances("nothing") == []
+
+
+def test_ready_is_that_uid_s_pod_with_condition_ready(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    web_a, db = by_name(rt, "shop/web-a"), by_name(rt, "shop/db-0")
+    assert rt.ready(web_a) and not rt.ready(db)
+    kube.add_pod("shop", "web-a", {"app": "web"}, owner="rs-1")  # same name, another pod
+    assert not rt.ready(web_a)
+
+
+def test_sigkill_deletes_with_grace_0_and_the_uid_as_precondition(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    assert rt.signal(by_name(rt, "shop/web-b"), "SIGKILL")
+    (delete,) = kube.deletes()
+    assert delete["gracePeriodSeconds"] == 0 and delete["preconditions"] == {"uid": "uid-1"}
+    assert ("shop", "web-b") not in kube.pods
+
+
+def test_sigterm_deletes_with_the_pod_s_own_grace_period_else_the_default(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    assert rt.signal(by_name(rt, "shop/web-a"), "SIGTERM")
+    assert rt.signal(by_name(rt, "shop/web-b"), "SIGTERM")
+    assert [d["gracePeriodSeconds"] for d in kube.deletes()] == [7, 30]
+    assert rt.instances("web") == []  # terminating: no longer instances
+
+
+def test_a_successor_under_the_same_name_is_never_hit(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    old = by_name(rt, "shop/db-0")
+    del kube.pods[("shop", "db-0")]
+    kube.add_pod("shop", "db-0", {"app": "db"}, owner="sts-1")
+    assert rt.signal(old, "SIGKILL") is False
+    assert kube.deletes() == [] and ("shop", "db-0") in kube.pods
+
+
+def test_the_api_s_conflict_or_not_found_means_gone(tmp_path, kube):
+    """Between the read and the delete the pod changed: the precondition holds the line."""
+    rt = runtime(tmp_path, kube)
+    old = by_name(rt, "shop/web-a")
+
+    def swap_before_delete(request):
+        if request.method == "DELETE":
+            kube.add_pod("shop", "web-a", {"app": "web"}, owner="rs-1")
+
+    kube.hook = swap_before_delete
+    assert rt.signal(old, "SIGKILL") is False
+    assert ("shop", "web-a") in kube.pods  # the successor lives
+
+
+@pytest.mark.parametrize("sig", ["SIGSTOP", "SIGCONT", "SIGHUP"])
+def test_stop_and_continue_do_nothing_here(tmp_path, kube, sig):
+    rt = runtime(tmp_path, kube)
+    web = by_name(rt, "shop/web-a")
+    kube.requests.clear()
+    assert rt.signal(web, sig) is False
+    assert kube.requests == []
+
+
+def test_the_replacement_is_a_new_pod_of_the_owner_never_a_sibling(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    victim = by_name(rt, "shop/web-a")
+    assert rt.replacement(victim) is None  # still itself
+    kube.add_pod("shop", "web-0", {"app": "web"}, owner="rs-1")  # a sibling, before the kill
+    kube.add_pod("shop", "other-1", {"app": "web"}, owner="rs-2")  # another owner's
+    assert rt.signal(victim, "SIGKILL")
+    assert rt.replacement(victim) is None  # siblings (web-0, web-b) and rs-2 are not it
+    new = kube.add_pod("shop", "web-z", {"app": "web"}, owner="rs-1")
+    found = rt.replacement(victim)
+    assert found == Instance("web", "shop/web-z", f"uid:{new['metadata']['uid']}")
+    assert rt.replacement(found) is None
+
+
+def test_a_pod_created_before_the_delete_by_the_server_s_clock_is_not_it(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    victim = by_name(rt, "shop/web-a")
+    rt.signal(victim, "SIGKILL")
+    kube.now -= timedelta(seconds=1)
+    kube.add_pod("shop", "web-old", {"app": "web"}, owner="rs-1")  # unseen, yet older
+    assert rt.replacement(victim) is None
+
+
+def test_the_same_name_with_a_new_uid_is_the_replacement(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    old = by_name(rt, "shop/db-0")
+    assert rt.signal(old, "SIGKILL")
+    new = kube.add_pod("shop", "db-0", {"app": "db"}, owner="sts-1")
+    assert rt.replacement(old) == Instance("db", "shop/db-0", f"uid:{new['metadata']['uid']}")
+
+
+def test_a_pod_killed_by_someone_else_is_replaced_by_what_was_not_its_sibling(tmp_path, kube):
+    """Chaos Mesh's pod-kill: the runtime knows the owner and siblings as last listed."""
+    rt = runtime(tmp_path, kube)
+    victim = by_name(rt, "shop/web-a")
+    del kube.pods[("shop", "web-a")]
+    assert rt.replacement(victim) is None
+    new = kube.add_pod("shop", "web-c", {"app": "web"}, owner="rs-1")
+    assert rt.replacement(victim).identity == f"uid:{new['metadata']['uid']}"
+
+
+def test_another_process_finds_the_same_replacement_through_the_run_directory(tmp_path, kube):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    victim = by_name(runtime(tmp_path, kube, run_dir), "shop/web-a")
+    harness = runtime(tmp_path, kube, run_dir)
+    harness.instances()
+    kube.add_pod("shop", "web-0", {"app": "web"}, owner="rs-1")  # a sibling, before the kill
+    assert harness.signal(victim, "SIGKILL")
+    (first, second) = [json.loads(line) for line in (run_dir / KILLS_FILE).read_text().splitlines()]
+    assert first["server_at"] is None and second["server_at"] is not None  # before, after
+    recover = runtime(tmp_path, kube, run_dir)  # knows nothing but the directory
+    assert recover.replacement(victim) is None
+    new = kube.add_pod("shop", "web-9", {"app": "web"}, owner="rs-1")
+    assert recover.replacement(victim).identity == f"uid:{new['metadata']['uid']}"
+
+
+def test_kill_timings_measure_created_running_ready(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    victim = by_name(rt, "shop/web-a")
+    assert rt.kill_timing(victim) is None  # not killed by this runtime
+    rt.signal(victim, "SIGKILL")
+    timing = rt.kill_timing(victim)
+    assert (timing.killed, timing.signal, timing.replacement, timing.ready) == (
+        "shop/web-a", "SIGKILL", None, None,
+    )  # fmt: skip
+    new = kube.add_pod("shop", "web-n", {"app": "web"}, owner="rs-1", ready=False, phase="Pending")
+    timing = rt.kill_timing(victim)
+    assert timing.replacement == "shop/web-n" and timing.created is not None
+    assert timing.running is None and timing.ready is None
+    new["status"]["phase"] = "Running"
+    new["status"]["conditions"][0]["status"] = "True"
+    timing = rt.kill_timing(victim)
+    assert 0 <= timing.created <= timing.running <= timing.ready < 1.0
+    assert timing.to_json()["replacement_identity"] == f"uid:{new['metadata']['uid']}"
+    assert rt.kill_timing(victim) == timing  # complete: asked again, the same
+
+
+def test_control_plane_alive_is_readyz_answering(tmp_path, kube):
+    import httpx2
+
+    rt = runtime(tmp_path, kube)
+    assert rt.control_plane_alive()
+    paths = [r.url.path for r in kube.requests]
+    assert paths == ["/readyz"]
+
+    def gone(request):
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    kube.hook = gone
+    assert rt.control_plane_alive() is False
+
+
+def test_supported_faults_grow_with_toxiproxy_and_chaos_mesh(tmp_path, kube):
+    from harness.faults import FAULT_TYPES, NETWORK_FAULTS
+
+    rt = runtime(tmp_path, kube)
+    assert rt.supported_faults() == {"kill", "terminate"}
+    assert rt.fault_objects() is None and rt.own_actions(None, None, "run") is None  # type: ignore[arg-type]
+    rt._endpoints = Endpoints("http://p.test", "http://a.test", "http://r.test", "http://t.test")
+    assert rt.supported_faults() == {"kill", "terminate", *NETWORK_FAULTS}
+    mesh = runtime(tmp_path, kube, chaos_mesh={})
+    assert mesh.supported_faults() == {
+        "kill", "terminate", "pause", "cpu_stress", "latency", "blackhole", "bandwidth",
+    }  # fmt: skip
+    assert mesh.supported_faults() <= set(FAULT_TYPES)
+
+
+def test_describe_names_files_and_never_a_secret(tmp_path, kube):
+    run_dir = tmp_path / "run"
+    rt = runtime(tmp_path, kube, run_dir)
+    rt.instances()
+    described = rt.describe()
+    assert described == {
+        "kind": "kubernetes",
+        "stack_file": str((tmp_path / "stack.yaml").resolve()),
+        "run_dir": str(run_dir.resolve()),
+    }
+    assert TOKEN not in json.dumps(described)
+
+
+def test_no_client_is_made_until_one_is_needed(tmp_path):
+    spec = KubernetesSpec(namespaces=("shop",), kubeconfig="absent")
+    rt = KubernetesRuntime(spec, SERVICES, ENDPOINTS, tmp_path)
+    assert rt.describe()["kind"] == "kubernetes" and rt.supported_faults()
