@@ -14,6 +14,7 @@ from harness.clients.prometheus import PrometheusClient
 from harness.errors import InvalidInput, Issue
 from harness.experiment import runner
 from harness.experiment.plan import static_problems, target_problems
+from harness.experiment.probesupport import topology_probe_problems
 from harness.faults import FaultEnv
 from harness.faults.base import toxiproxy_of
 from harness.probes.checks import CheckResult
@@ -23,7 +24,8 @@ from harness.runtime import runtime_for
 from harness.runtime.endpoints import endpoints_for
 from harness.safety.recover import recover_stack, runtime_to_recover
 from harness.specs.experiment import Experiment, json_schema, load_experiment
-from harness.specs.topology import load_topology
+from harness.specs.topology import Topology, load_topology
+from harness.specs.yamlload import Problem
 
 __all__ = ["recover", "report", "run", "run_loaded", "schema", "validate"]
 
@@ -45,7 +47,8 @@ def validate(
     if stack is not None:
         try:
             topo = load_topology(stack)
-            check, targets = partial(static_problems, topo=topo), partial(target_problems, topo=topo)
+            check = partial(_stack_problems, topo=topo)
+            targets = partial(target_problems, topo=topo)
         except InvalidInput as exc:
             issues += exc.issues
     loaded = []
@@ -59,6 +62,11 @@ def validate(
     for path, exp in loaded:
         ramp = f", a ramp of {len(exp.ramp.steps)} steps" if exp.ramp is not None else ""
         out.print(f"{path}: ok ({exp.name}: {len(exp.faults)} fault(s){ramp})")
+
+
+def _stack_problems(exp: Experiment, topo: Topology) -> list[Problem]:
+    """What `run` would refuse on this topology: the planner's, and probes it cannot read."""
+    return [*static_problems(exp, topo), *topology_probe_problems(exp, topo)]
 
 
 @app.command()

@@ -15,11 +15,12 @@ from harness.load.background import BackgroundLoad
 from harness.load.generator import LoadResult, monotonic_offset
 from harness.outcome import EXIT_CODES, SEVERITY, Outcome, ProbeEvaluation, Verdict
 from harness.probes.client import Scope, evaluate_client
+from harness.probes.kubernetes import KubernetesProbes, client_of
 from harness.probes.promql import ProbeResult, evaluate
 from harness.rundir import RunDir
 from harness.safety.journal import Journal
 from harness.specs.durations import parse_duration
-from harness.specs.experiment import AnyProbe, ClientProbe, Experiment
+from harness.specs.experiment import AnyProbe, ClientProbe, Experiment, KubernetesProbe
 from harness.specs.topology import Topology
 
 __all__ = ["Display", "EXIT_CODES", "SEVERITY", "Outcome", "RunContext", "Verdict"]
@@ -55,6 +56,7 @@ class RunContext:
     outcome: Outcome = field(default_factory=Outcome)
     started: float = field(default_factory=time.time)
     annotator: Annotator | None = None  # Grafana annotations, when GRAFANA_URL is set
+    kubernetes: KubernetesProbes = field(default_factory=KubernetesProbes)  # their readings
 
     @property
     def evaluation(self) -> float:
@@ -64,7 +66,8 @@ class RunContext:
     def evaluate(
         self, probe: AnyProbe, since: float | None = None, patience: float | None = None
     ) -> ProbeResult:
-        """A PromQL probe against Prometheus; a client probe against the live load.
+        """A PromQL probe against Prometheus; a client probe against the live load; a
+        Kubernetes probe through the runtime's client (none: an error, never a pass).
 
         `since` (wall clock): the start of the faults in force; a client probe then counts
         only the requests sent from then on, and is pending for `patience` seconds (its
@@ -73,6 +76,8 @@ class RunContext:
             records = self.load.recent(probe.window) if self.load else []
             start = None if since is None else since - monotonic_offset()
             return evaluate_client(probe, records, Scope(self.faulted(), start, None, patience))
+        if isinstance(probe, KubernetesProbe):
+            return self.kubernetes.evaluate(probe, client_of(self.env.runtime))
         return evaluate(probe, self.prom)
 
     def faulted(self) -> frozenset[str]:

@@ -16,6 +16,7 @@ from harness.experiment.alerting import refuse_unknown_alerts
 from harness.experiment.context import RunContext
 from harness.experiment.faultsupport import refuse_unsupported_faults
 from harness.experiment.plan import Plan, plan_experiment, plan_ramp
+from harness.experiment.probesupport import refuse_unreadable_probes
 from harness.experiment.secretrefs import refuse_unresolved_secrets
 from harness.experiment.serving import serving_replicas
 from harness.experiment.stepslos import refuse_unknown_slos
@@ -67,8 +68,8 @@ def phase(ctx: RunContext, name: str, detail: str = "") -> Iterator[None]:
 
 
 def preflight(ctx: RunContext) -> None:
-    """Stack reachable, no unrecovered journal, every fault one the runtime can inject,
-    targets resolved within the blast radius of the replicas serving now."""
+    """Stack reachable, no unrecovered journal, every fault one the runtime can inject
+    (every probe one it can read), targets resolved within the blast radius of the replicas serving now."""
     runtime = ctx.env.runtime
     if not runtime.control_plane_alive():
         raise StackError(
@@ -81,6 +82,7 @@ def preflight(ctx: RunContext) -> None:
     refuse_if_unrecovered(ctx.stack_run.root)
     refuse_unresolved_secrets(ctx.exp, ctx.source)
     refuse_unsupported_faults(ctx.exp, runtime, ctx.source)
+    refuse_unreadable_probes(ctx.exp, runtime, ctx.source)
     live = serving_replicas(runtime, ctx.topo)
     if ctx.exp.ramp is not None:
         plan_steps(ctx, live)

@@ -3,7 +3,8 @@ evaluation says anything about the fault.
 
 A client probe counts the requests of its last `window`; a PromQL probe reads its
 longest range selector (with its offset) plus one scrape interval, the age of the
-newest sample. Until that much of the fault has passed, the value still holds what
+newest sample; a Kubernetes probe reads the cluster as it is now (a restarts `window`:
+that last stretch). Until that much of the fault has passed, the value still holds what
 happened before it: right after an injection a 2 s error ratio is mostly pre-fault
 successes. An explicit `settle:` on a probe overrides the look-back either way.
 """
@@ -15,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from harness.promqltree import parse_or_none, walk
-from harness.specs.probes import AnyProbe, ClientProbe
+from harness.specs.probes import AnyProbe, ClientProbe, KubernetesProbe
 
 __all__ = ["Settle", "range_seconds", "settle_of"]
 
@@ -36,12 +37,26 @@ def settle_of(probe: AnyProbe, evaluation: float) -> Settle:
         if probe.settle is not None:
             return Settle(probe.settle, f"settle of {probe.settle:g} s", why)
         return Settle(probe.window, f"{probe.window:g} s window", why)
+    if isinstance(probe, KubernetesProbe):
+        return _kubernetes(probe)
     why = "look-back still holds pre-fault samples"
     if probe.settle is not None:
         return Settle(probe.settle, f"settle of {probe.settle:g} s", why)
     reach = range_seconds(probe.query)
     basis = f"{reach:g} s range + {evaluation:g} s scrape" if reach else f"{evaluation:g} s scrape"
     return Settle(reach + evaluation, basis, why)
+
+
+def _kubernetes(probe: KubernetesProbe) -> Settle:
+    """A reading of the cluster as it is now reaches back nothing; a restarts `window`
+    reaches back that far."""
+    window = probe.kubernetes.window
+    why = "window still holds pre-fault restarts"
+    if probe.settle is not None:
+        return Settle(probe.settle, f"settle of {probe.settle:g} s", why)
+    if window is not None:
+        return Settle(window, f"{window:g} s window", why)
+    return Settle(0.0, "reading of now", why)
 
 
 def range_seconds(query: str) -> float:

@@ -33,7 +33,7 @@ from harness.specs.base import Strict as _Strict
 from harness.specs.durations import Duration
 from harness.specs.load import LoadSpec, LoadTarget, RouteSpec, loopback_url
 from harness.specs.probechecks import probe_problems
-from harness.specs.probes import AnyProbe, ClientProbe, Probe
+from harness.specs.probes import AnyProbe, ClientProbe, KubernetesProbe, Probe
 from harness.specs.ramp import Ramp, RampStep, step_problems, with_settings
 from harness.specs.yamlload import FieldError, Problem, load_model, refuse_old_key
 
@@ -49,6 +49,7 @@ __all__ = [
     "FaultSpec",
     "HttpCheck",
     "HttpCheckSpec",
+    "KubernetesProbe",
     "LoadSpec",
     "LoadTarget",
     "NETWORK_FAULTS",

@@ -5,7 +5,9 @@
   could lie inside the fault, so it could never be judged;
 - a client probe's `route` that the load does not send;
 - a client probe's `replicas` when the load goes to a URL, whose requests name no
-  replica (a load on a service that spreads is decided at run time).
+  replica (a load on a service that spreads is decided at run time);
+- a steady-state Kubernetes probe whose restarts `window` is at least `steady_wait`: it
+  is pending until it has read that far back, so the steady state could never hold.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from harness.probes.lookback import range_seconds
-from harness.specs.probes import AnyProbe, ClientProbe
+from harness.specs.probes import AnyProbe, ClientProbe, KubernetesProbe
 from harness.specs.ramp import step_problems
 from harness.specs.yamlload import Loc, Problem
 
@@ -26,7 +28,7 @@ __all__ = ["longest_stretch", "probe_problems"]
 
 def probe_problems(exp: Experiment) -> list[Problem]:
     """Every problem above, at the probe field it comes from."""
-    problems = list(_never_judged(exp))
+    problems = [*_never_judged(exp), *_never_steady(exp)]
     for loc, probe in _client_probes(exp):
         problems += _filter_problems(exp, loc, probe)
     return problems
@@ -63,12 +65,29 @@ def _never_judged(exp: Experiment) -> Iterator[Problem]:
             )
 
 
+def _never_steady(exp: Experiment) -> Iterator[Problem]:
+    for i, probe in enumerate(exp.steady_state):
+        if not isinstance(probe, KubernetesProbe) or probe.kubernetes.window is None:
+            continue
+        window = probe.kubernetes.window
+        if window >= exp.steady_wait:
+            yield (
+                ("steady_state", i, "kubernetes", "window"),
+                f"the steady state could never hold: the probe is pending for its first "
+                f"{window:g} s, and steady_wait is {exp.steady_wait:g} s; lengthen "
+                "steady_wait, or shorten the window",
+            )
+
+
 def _look_back(probe: AnyProbe) -> tuple[str, float, str]:
     """(the field that sets it, seconds at least, what it is) for a `during` probe."""
     if probe.settle is not None:
         return "settle", probe.settle, f"settle of {probe.settle:g} s"
     if isinstance(probe, ClientProbe):
         return "window", probe.window, f"{probe.window:g} s window"
+    if isinstance(probe, KubernetesProbe):
+        window = probe.kubernetes.window or 0.0
+        return "kubernetes", window, f"{window:g} s window"
     reach = range_seconds(probe.query)
     return "query", reach, f"look-back ({reach:g} s range, and one scrape)"
 
