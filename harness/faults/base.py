@@ -14,9 +14,9 @@ from typing import Any, ClassVar, Protocol
 
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.errors import StackError
-from harness.runtime.base import Runtime
+from harness.runtime.base import Instance, Runtime
 
-__all__ = ["Action", "FaultEnv", "action_from_json", "register", "toxiproxy_of"]
+__all__ = ["Action", "FaultEnv", "action_from_json", "killed_by", "register", "toxiproxy_of"]
 
 
 @dataclass
@@ -70,3 +70,9 @@ def action_from_json(data: dict[str, Any]) -> Action:
     fields = dict(data)
     cls = _KINDS[fields.pop("kind")]
     return cls(**fields)  # type: ignore[no-any-return]
+
+
+def killed_by(action: Action) -> tuple[Instance, ...]:
+    """The instances an action kills, whose replacements the engine measures: a SIGKILL's
+    or SIGTERM's instance, a Chaos Mesh pod-kill's pods (an action says so by `killed`)."""
+    return tuple(getattr(action, "killed", ()))

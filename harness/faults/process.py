@@ -37,6 +37,11 @@ class Signal:
     def instance(self) -> Instance:
         return Instance(self.service, self.replica, self.identity)
 
+    @property
+    def killed(self) -> tuple[Instance, ...]:
+        """The instance a SIGKILL or SIGTERM ends (`killed_by`); a pause kills none."""
+        return (self.instance,) if self.signal in ("SIGKILL", "SIGTERM") else ()
+
     def apply(self, env: FaultEnv) -> None:
         if not env.runtime.signal(self.instance, self.signal):
             raise HarnessError(
