@@ -1,13 +1,14 @@
 """The seam's promises, kept by every runtime: the fake one the engine's unit tests use
 and the local one (against child processes this test starts). A new runtime joins by
 adding a driver to RUNTIMES below: how a test ends an instance behind the runtime's
-back, brings a successor up under the same name, and takes the control plane away."""
+back, brings a successor up under the same name, and takes the control plane away (the
+Kubernetes driver, on the test bed, is in tests/k8s/test_runtime_contract_k8s.py)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ class Driver:
     stopped: Callable[[Instance], bool]  # is it stopped (SIGSTOP), as the OS would say
     ready_one: Instance  # an instance that is ready now
     known_faults: frozenset[str]
+    # a replica's name in REPLICAS → the runtime's name for it (Kubernetes: "namespace/pod")
+    name: Callable[[str], str] = field(default=lambda replica: replica)
 
 
 def _fake(tmp_path: Path, children: Children) -> Driver:
@@ -131,19 +134,22 @@ def driver(request, tmp_path, children) -> Iterator[Driver]:
 def test_instances_have_stable_distinct_identities(driver):
     rt = driver.runtime
     first = rt.instances()
-    assert [i.name for i in first] == list(REPLICAS)
+    assert [i.name for i in first] == [driver.name(n) for n in REPLICAS]
     assert [i.service for i in first] == list(REPLICAS.values())
     assert len({i.identity for i in first}) == len(first)
     assert rt.instances() == first  # asked again: the same identities
-    assert [i.name for i in rt.instances("catalog")] == ["catalog-1", "catalog-2"]
+    assert [i.name for i in rt.instances("catalog")] == [
+        driver.name("catalog-1"),
+        driver.name("catalog-2"),
+    ]
     assert rt.instances("nothing-by-this-name") == []
 
 
 def test_a_gone_instance_is_not_listed_not_ready_and_not_signalled(driver):
     rt = driver.runtime
-    gone = next(i for i in rt.instances() if i.name == "catalog-2")
+    gone = next(i for i in rt.instances() if i.name == driver.name("catalog-2"))
     driver.end(gone)
-    wait_for(lambda: "catalog-2" not in [i.name for i in rt.instances()], 5, "catalog-2 gone")
+    wait_for(lambda: gone.name not in [i.name for i in rt.instances()], 5, "catalog-2 gone")
     assert not rt.ready(gone)
     assert rt.signal(gone, "SIGCONT") is False
     assert rt.replacement(gone) is None
@@ -151,7 +157,7 @@ def test_a_gone_instance_is_not_listed_not_ready_and_not_signalled(driver):
 
 def test_a_signal_goes_to_that_identity_only(driver):
     rt = driver.runtime
-    old = next(i for i in rt.instances() if i.name == "orders-1")
+    old = next(i for i in rt.instances() if i.name == driver.name("orders-1"))
     assert rt.signal(old, "SIGSTOP")
     wait_for(lambda: driver.stopped(old), 5, "orders-1 to be stopped")
     assert rt.signal(old, "SIGCONT")
@@ -164,7 +170,7 @@ def test_a_signal_goes_to_that_identity_only(driver):
 
 def test_the_replacement_is_the_same_name_with_a_new_identity(driver):
     rt = driver.runtime
-    old = next(i for i in rt.instances() if i.name == "catalog-2")
+    old = next(i for i in rt.instances() if i.name == driver.name("catalog-2"))
     assert rt.replacement(old) is None  # still itself
     driver.replace(old)
     new = rt.replacement(old)
