@@ -68,7 +68,9 @@ class Reading:
 
 
 def client_of(runtime: object) -> Client | None:
-    """The Kubernetes client a runtime offers (`client`), None when it has none."""
+    """The Kubernetes client a runtime offers (`client`), None when it has none. The
+    Kubernetes runtime connects on first use: a kubeconfig it cannot use is its own
+    InvalidInput, raised here in preflight."""
     client = getattr(runtime, "client", None)
     return client if isinstance(client, Client) else None
 

@@ -384,3 +384,15 @@ def test_a_run_with_a_kubernetes_probe_and_no_client_is_refused_before_anything(
     )
     assert "fault.applying" not in names(ctx)
     assert world.fake.all_toxics() == []
+
+
+def test_a_during_restarts_window_as_long_as_the_fault_could_never_be_judged():
+    windowed = KUBE.replace("metric: %s\n", "metric: restarts\n      window: 30s\n")
+    text = _with_probe(
+        windowed.replace("  - ", "    - ").replace("\n    ", "\n      "), "  during:\n"
+    )
+    with pytest.raises(InvalidInput) as exc:
+        parse_model(text, "exp.yaml", Experiment)
+    (issue,) = exc.value.issues
+    assert issue.field == "expectations.during.0.kubernetes"
+    assert "can never be judged: its 30 s window never lies inside the fault" in issue.message
