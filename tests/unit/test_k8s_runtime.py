@@ -6,8 +6,10 @@ no secret. The test plays the ReplicaSet: it adds the replacement pods itself.""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
+import httpx2
 import pytest
 
 from harness.runtime.base import Endpoints, Instance
@@ -192,18 +194,34 @@ def test_kill_timings_measure_created_running_ready(tmp_path, kube):
 
 
 def test_control_plane_alive_is_readyz_answering(tmp_path, kube):
-    import httpx2
-
-    rt = runtime(tmp_path, kube)
+    rt = runtime(tmp_path, kube, request_timeout=0.5)
     assert rt.control_plane_alive()
-    paths = [r.url.path for r in kube.requests]
-    assert paths == ["/readyz"]
+    assert [r.url.path for r in kube.requests] == ["/readyz"]
+
+
+def test_one_dropped_connection_is_not_a_control_plane_gone(tmp_path, kube):
+    rt = runtime(tmp_path, kube, request_timeout=0.5)
+    drops = iter([True])
+
+    def drop_once(request):
+        if next(drops, False):
+            raise httpx2.ConnectError("connection reset", request=request)
+
+    kube.hook = drop_once
+    assert rt.control_plane_alive()
+
+
+def test_no_answer_within_the_request_timeout_is_a_control_plane_gone(tmp_path, kube):
+    rt = runtime(tmp_path, kube, request_timeout=0.5)
 
     def gone(request):
         raise httpx2.ConnectError("connection refused", request=request)
 
     kube.hook = gone
+    began = time.monotonic()
     assert rt.control_plane_alive() is False
+    assert 0.5 <= time.monotonic() - began < 2
+    assert len(kube.requests) >= 2  # asked again before giving up
 
 
 def test_supported_faults_grow_with_toxiproxy_and_chaos_mesh(tmp_path, kube):

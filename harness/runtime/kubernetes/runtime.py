@@ -39,6 +39,7 @@ __all__ = ["BASE_FAULTS", "CHAOS_MESH_FAULTS", "KubernetesRuntime", "identity_of
 BASE_FAULTS = frozenset({"kill", "terminate"})  # a pod delete through the API
 CHAOS_MESH_FAULTS = frozenset({"pause", "cpu_stress", "latency", "blackhole", "bandwidth"})
 DEFAULT_GRACE = 30  # seconds: Kubernetes' own default terminationGracePeriodSeconds
+RETRY_PAUSE = 0.2  # seconds between two questions to an API server that did not answer
 
 
 def identity_of(pod: Pod) -> str:
@@ -217,17 +218,17 @@ class KubernetesRuntime:
     # -- the stack ----------------------------------------------------------------------
 
     def control_plane_alive(self) -> bool:
-        """The API server answers /readyz (or, where that is not for us, /version)."""
-        for path in ("readyz", "version"):
-            try:
-                request(self.client, "GET", path)
-                return True
-            except ApiError as e:
-                if code_of(e) not in (401, 403):
-                    return False
-            except Exception:  # noqa: BLE001 (any failure to answer is "not alive")
+        """The API server answers /readyz (or, where that is not for us, /version).
+
+        Asked again until `request_timeout` has passed: False makes the watchdog stop
+        reverting, and one dropped connection to a remote cluster is not a cluster gone."""
+        client = self.client  # a kubeconfig that cannot be used is an error, not "gone"
+        deadline = time.monotonic() + self.spec.request_timeout
+        while not _answers(client):
+            if time.monotonic() >= deadline:
                 return False
-        return False
+            time.sleep(RETRY_PAUSE)
+        return True
 
     def endpoints(self) -> Endpoints:
         return self._endpoints
@@ -259,6 +260,19 @@ class KubernetesRuntime:
         from harness.runtime.kubernetes.chaosmesh import chaos_actions
 
         return chaos_actions(settings, planned, run_id, self)
+
+
+def _answers(client: lightkube.Client) -> bool:
+    for path in ("readyz", "version"):
+        try:
+            request(client, "GET", path)
+            return True
+        except ApiError as e:
+            if code_of(e) not in (401, 403):
+                return False
+        except Exception:  # noqa: BLE001 (any failure to answer is "not now")
+            return False
+    return False
 
 
 def uid_of_pod(pod: Pod) -> str:
