@@ -180,16 +180,21 @@ def _runtime(objects_namespace: str | None = None, engine: bool = True) -> _Mesh
     return _MeshRuntime(replicas, mesh)
 
 
+def _objects(actions: list | None) -> list[ChaosObject]:
+    assert actions is not None and all(isinstance(a, ChaosObject) for a in actions)
+    return actions
+
+
 def test_one_object_per_namespace_of_the_planned_pods() -> None:
     runtime = _runtime()
     planned = _Planned(3, ("shop/web-b", "pay/api-a"))
-    actions = chaos_actions(_fault(type="latency", latency_ms=100), planned, f"{RUN}-s2", runtime)
-    assert actions is not None
-    assert [(a.namespace, a.name) for a in actions] == [  # type: ignore[attr-defined]
+    latency = _fault(type="latency", latency_ms=100)
+    actions = _objects(chaos_actions(latency, planned, f"{RUN}-s2", runtime))
+    assert [(a.namespace, a.name) for a in actions] == [
         ("pay", "harness-20261207t203000-ab12-s2-f3-0"),
         ("shop", "harness-20261207t203000-ab12-s2-f3-1"),
     ]
-    first = actions[0].manifest  # type: ignore[attr-defined]
+    first = actions[0].manifest
     assert first["spec"]["selector"] == {"pods": {"pay": ["api-a"]}}
     assert first["spec"]["duration"] == "40s"  # 10 s window + 30 s margin
     assert first["metadata"]["labels"] == {
@@ -202,19 +207,17 @@ def test_one_object_per_namespace_of_the_planned_pods() -> None:
 
 def test_objects_go_to_the_configured_namespace() -> None:
     planned = _Planned(0, ("shop/web-a", "pay/api-a"))
-    actions = chaos_actions(_fault(type="pause"), planned, RUN, _runtime("chaos-objects"))
-    assert actions is not None
-    assert {a.namespace for a in actions} == {"chaos-objects"}  # type: ignore[attr-defined]
-    assert len({a.name for a in actions}) == 2  # type: ignore[attr-defined]
+    actions = _objects(chaos_actions(_fault(type="pause"), planned, RUN, _runtime("chaos-objects")))
+    assert {a.namespace for a in actions} == {"chaos-objects"}
+    assert len({a.name for a in actions}) == 2
 
 
 def test_a_pod_kill_names_the_pods_it_kills() -> None:
     runtime = _runtime()
-    actions = chaos_actions(_fault(type="kill"), _Planned(0, ("shop/web-a",)), RUN, runtime)
-    assert actions is not None
-    (action,) = actions
-    assert action.manifest["spec"]["action"] == "pod-kill"  # type: ignore[attr-defined]
-    assert action.manifest["spec"]["gracePeriod"] == 0  # type: ignore[attr-defined]
+    kill = _fault(type="kill")
+    (action,) = _objects(chaos_actions(kill, _Planned(0, ("shop/web-a",)), RUN, runtime))
+    assert action.manifest["spec"]["action"] == "pod-kill"
+    assert action.manifest["spec"]["gracePeriod"] == 0
     assert killed_by(action) == (runtime.live["shop/web-a"],)
 
 
