@@ -2,8 +2,10 @@
 HTTP checks read back from unless they name their own.
 
 A service's load goes through edge proxies (the public entry, one per replica): replica
-1's, every replica's (`spread`), or the replicas named. A URL is one target as written
-(loopback only: see `loopback_url`). Problems are FieldErrors located in `load`, so
+1's, every replica's (`spread`), or the replicas named. A service of pods in a cluster
+has no proxies: its load goes to the `url` the topology gives it (an ingress, a
+NodePort, a port-forward), and the cluster spreads it over the pods. A URL is one target
+as written (loopback only: see `loopback_url`). Problems are FieldErrors located in `load`, so
 `validate --stack` and the planner report them alike.
 """
 
@@ -47,8 +49,12 @@ def load_plan(load: LoadSpec, topo: Topology) -> LoadPlan:
         return LoadPlan((Target(target.url),), target.url)
     edges = edge_targets(topo)
     if target is None:
-        if len(edges) != 1:
-            raise FieldError(("target",), _no_default(edges))
+        urls = {name: svc.url for name, svc in topo.services.items() if svc.url is not None}
+        if len(edges) + len(urls) != 1:
+            raise FieldError(("target",), _no_default(edges, topo))
+        if urls:
+            (url,) = urls.values()
+            return LoadPlan((Target(url),), url)
         (mine,) = edges.values()
         return LoadPlan(mine[:1], mine[0].url)
     assert target.service is not None
@@ -57,6 +63,8 @@ def load_plan(load: LoadSpec, topo: Topology) -> LoadPlan:
         raise FieldError(
             ("target", "service"), f"unknown service {target.service!r} (known: {known})"
         )
+    if topo.of_pods(target.service):
+        return _to_pods(target, topo)
     if target.service not in edges:
         raise FieldError(
             ("target", "service"),
@@ -94,7 +102,33 @@ def _chosen(target: LoadTarget, mine: tuple[Target, ...]) -> tuple[Target, ...]:
     return tuple(by_name[name] for name in target.replicas)
 
 
-def _no_default(edges: dict[str, tuple[Target, ...]]) -> str:
+def _to_pods(target: LoadTarget, topo: Topology) -> LoadPlan:
+    """A service of pods: one target, its url (the cluster balances over its pods)."""
+    assert target.service is not None
+    url = topo.services[target.service].url
+    if url is None:
+        raise FieldError(
+            ("target", "service"),
+            f"service {target.service!r} is pods in a cluster with no url: give it url in "
+            "the topology (an ingress, a NodePort, a port-forward), or send the load to a "
+            "target.url",
+        )
+    if target.spread or target.replicas is not None:
+        field = "spread" if target.spread else "replicas"
+        raise FieldError(
+            ("target", field),
+            f"service {target.service!r} is reached at its url: the cluster spreads the "
+            "load over its pods (drop spread and replicas)",
+        )
+    return LoadPlan((Target(url),), url)
+
+
+def _no_default(edges: dict[str, tuple[Target, ...]], topo: Topology) -> str:
+    if topo.kubernetes is not None:
+        return (
+            "the topology's services of pods are reached at their url: say which one the "
+            "load goes to with target.service, or give target.url"
+        )
     if not edges:
         return (
             "the topology has no service with an edge proxy: say where the load goes with "

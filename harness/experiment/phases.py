@@ -15,7 +15,7 @@ from harness.errors import StackError
 from harness.experiment.alerting import refuse_unknown_alerts
 from harness.experiment.context import RunContext
 from harness.experiment.faultsupport import refuse_unsupported_faults
-from harness.experiment.plan import Plan, plan_experiment, plan_ramp
+from harness.experiment.plan import Live, Plan, describe_fault, plan_experiment, plan_ramp
 from harness.experiment.probesupport import refuse_unreadable_probes
 from harness.experiment.secretrefs import refuse_unresolved_secrets
 from harness.experiment.serving import serving_replicas
@@ -96,6 +96,7 @@ def preflight(ctx: RunContext) -> None:
                 fault=fault.index,
                 type=fault.spec.type,
                 replicas=list(fault.replicas),
+                services=[plan.service_of[r] for r in fault.replicas],
                 links=[lk.name for lk in fault.links],
                 step=step,
             )
@@ -109,7 +110,7 @@ def _plans(ctx: RunContext) -> list[tuple[int | None, Plan]]:
     return [(None, ctx.plan)]
 
 
-def plan_steps(ctx: RunContext, live: list[str]) -> None:
+def plan_steps(ctx: RunContext, live: Live) -> None:
     """A ramp: every step planned (up to the first the blast radius refuses), its SLOs
     known, and a result per step waiting to be filled in."""
     ramp = ctx.exp.ramp
@@ -133,12 +134,7 @@ def describe_plan(ctx: RunContext) -> list[str]:
         if step is not None:
             lines.append(f"ramp step {step}: {ctx.steps[step - 1].description}")
         for f in plan.faults:
-            where = ", ".join(lk.name for lk in f.links) or "no proxy link"
-            lines.append(
-                f"{'  ' if step else ''}fault {f.index}: {f.spec.type} at +{f.spec.start_after:g}s"
-                f" for {f.spec.duration:g}s on {', '.join(f.replicas) or 'no replica'} "
-                f"(links: {where})"
-            )
+            lines.append(f"{'  ' if step else ''}fault {f.index}: {describe_fault(f, ctx.topo)}")
     if ctx.outcome.ramp is not None and ctx.outcome.ramp.limit:
         lines.append(f"ramp: {ctx.outcome.ramp.limit}")
     if ctx.exp.load is not None and ctx.plan is not None and ctx.plan.load is not None:

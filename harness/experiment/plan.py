@@ -1,27 +1,31 @@
 """Resolve an experiment's selectors to concrete targets and enforce its blast radius.
 
-Selectors resolve against the replicas that are live right now (their process, as
-recorded by the supervisor, exists). The blast radius is checked before anything is
-injected: too many targets, too large a share of a service, a fault longer than
-`max_duration`, or every replica of a service without `allow_total_outage` is a
-refusal (exit code 3) whose message names the limit (`blastradius`).
+Selectors resolve against the replicas serving right now, each with its service
+(`serving_replicas`): a local process that is live and ready, or a Ready pod
+("namespace/pod") of a service that is a pod selector. The blast radius is checked
+before anything is injected: too many targets, too large a share of a service, a fault
+longer than `max_duration`, or every replica of a service without `allow_total_outage`
+is a refusal (exit code 3) whose message names the limit (`blastradius`).
 
 `validate --stack` and `run` run one check and say one thing: `static_problems` is the
 planner on a healthy stack (every replica live), and the planner's own refusals are
-located in the file the same way (`file:line: field: message`).
+located in the file the same way (`file:line: field: message`). A service of pods has
+no replicas until a run finds them, so what depends on them (counts, names, shares) is
+decided by `run`, against the pods that serve then.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
 from harness.errors import InvalidInput, Refused
-from harness.experiment.blastradius import blast_radius_problems, selector_loc
+from harness.experiment.blastradius import Live, blast_radius_problems, selector_loc, service_map
 from harness.experiment.loadtarget import LoadPlan, load_plan
 from harness.specs.experiment import (
     NETWORK_FAULTS,
@@ -33,9 +37,11 @@ from harness.specs.topology import Link, Topology
 from harness.specs.yamlload import FieldError, Problem, locate
 
 __all__ = [
+    "Live",
     "Plan",
     "PlannedFault",
     "StepPlan",
+    "describe_fault",
     "load_plan",
     "plan_experiment",
     "plan_ramp",
@@ -62,21 +68,28 @@ class Plan:
     faults: tuple[PlannedFault, ...]
     seed: int
     load: LoadPlan | None = None  # where the load goes (None: the experiment has no load)
+    service_of: Mapping[str, str] = field(default_factory=dict)  # each hurt replica's service
 
     @property
     def replicas(self) -> set[str]:
         return {r for f in self.faults for r in f.replicas}
 
+    @property
+    def services(self) -> list[str]:
+        """The services the plan hurts, by name (a pod's name does not say its service)."""
+        return sorted({self.service_of[r] for r in self.replicas})
+
 
 def plan_experiment(
-    exp: Experiment, topo: Topology, live: Iterable[str], seed: int, source: str = "experiment"
+    exp: Experiment, topo: Topology, live: Live, seed: int, source: str = "experiment"
 ) -> Plan:
-    """Resolve every fault's target. What the topology rules out is InvalidInput; what
-    the live replicas or the blast radius rule out is Refused; both located in `source`."""
+    """Resolve every fault's target among `live` (replica name → its service). What the
+    topology rules out is InvalidInput; what the live replicas or the blast radius rule
+    out is Refused; both located in `source`."""
     problems = topology_problems(exp, topo)
     if problems:
         raise InvalidInput(locate(source, problems))
-    plan, refusals = _plan(exp, topo, set(live), seed)
+    plan, refusals = _plan(exp, topo, live, seed)
     if refusals:
         raise Refused("\n".join(str(issue) for issue in locate(source, refusals)))
     return plan
@@ -85,27 +98,37 @@ def plan_experiment(
 def static_problems(exp: Experiment, topo: Topology) -> list[Problem]:
     """What `run` would refuse on a healthy stack (every replica live): the topology's
     problems, else the blast radius of the plan (a ramp's first step's: a run stops there).
-    `validate --stack` reports these; counts decide them, not which replicas a seed picks."""
+    `validate --stack` reports these; counts decide them, not which replicas a seed picks.
+    Targets among pods are left to `run` (no pod is known before): only what holds
+    whichever pods serve (a fault's duration) is checked for them."""
     problems = topology_problems(exp, topo)
+    live = {r.name: r.service for r in topo.replicas}
     if problems or exp.ramp is None:
-        return problems or _plan(exp, topo, {r.name for r in topo.replicas}, 0)[1]
+        return problems or _plan(exp, topo, live, 0, static=True)[1]
     first = exp.at_step(0)
     problems = topology_problems(first, topo)
     if problems:
         return problems
     said = _step_said(exp, 0)
-    live = {r.name for r in topo.replicas}
-    return [(loc, f"{said}: {message}") for loc, message in _plan(first, topo, live, 0)[1]]
+    refusals = _plan(first, topo, live, 0, static=True)[1]
+    return [(loc, f"{said}: {message}") for loc, message in refusals]
 
 
-def _plan(exp: Experiment, topo: Topology, live: set[str], seed: int) -> tuple[Plan, list[Problem]]:
-    """The plan, and what refuses it (liveness first: without targets there is no radius)."""
+def _plan(
+    exp: Experiment, topo: Topology, live: Live, seed: int, static: bool = False
+) -> tuple[Plan, list[Problem]]:
+    """The plan, and what refuses it (liveness first: without targets there is no radius).
+    `static`: no cluster asked, so a target among pods selects nothing (and refuses
+    nothing) here."""
     chosen: dict[str, tuple[str, ...]] = {}
     refusals: list[Problem] = []
     for name, selector in exp.targets.items():
         # a generator per target: a ramp widening one target leaves the others' picks alone,
         # and its wider step keeps the narrower step's replicas (sample's picks are a prefix)
         rng = random.Random(f"{seed}/{name}")
+        if static and _among_pods(selector, topo):
+            chosen[name] = ()
+            continue
         try:
             chosen[name] = _select(selector, topo, live, rng)
         except FieldError as exc:
@@ -117,7 +140,10 @@ def _plan(exp: Experiment, topo: Topology, live: set[str], seed: int) -> tuple[P
             faults.append(_planned(i, fault, exp.targets[fault.target], chosen[fault.target], topo))
         except FieldError as exc:
             refusals += exc.problems
-    plan = Plan(tuple(faults), seed, load_plan(exp.load, topo) if exp.load is not None else None)
+    load = load_plan(exp.load, topo) if exp.load is not None else None
+    service_of = service_map(topo, live)
+    hurt = {r: service_of[r] for f in faults for r in f.replicas if r in service_of}
+    plan = Plan(tuple(faults), seed, load, hurt)
     if not refusals:
         refusals = blast_radius_problems(exp, topo, live, plan.faults)
     return plan, refusals
@@ -133,13 +159,12 @@ class StepPlan:
 
 
 def plan_ramp(
-    exp: Experiment, topo: Topology, live: Iterable[str], seed: int, source: str = "experiment"
+    exp: Experiment, topo: Topology, live: Live, seed: int, source: str = "experiment"
 ) -> tuple[list[StepPlan], str]:
     """Plan every step of the ramp; the steps before the first the blast radius refuses,
     and why the ramp ends there ("" when every step fits). The first step refused
     refuses the run: a ramp never goes past the limits, it stops at them."""
     assert exp.ramp is not None
-    live = list(live)
     steps: list[StepPlan] = []
     service = exp.ramp_service
     for i, step in enumerate(exp.ramp.steps):
@@ -147,14 +172,14 @@ def plan_ramp(
         problems = topology_problems(at, topo)
         if problems:
             raise InvalidInput(locate(source, problems))
-        plan, refusals = _plan(at, topo, set(live), seed)
+        plan, refusals = _plan(at, topo, live, seed)
         if refusals and not steps:
             said = [(loc, f"{_step_said(exp, i)}: {msg}") for loc, msg in refusals]
             raise Refused("\n".join(str(issue) for issue in locate(source, said)))
         if refusals:
             why = "; ".join(msg for _, msg in refusals)
             return steps, f"step {i + 1} ({step.describe(service)}) not run: {why}"
-        steps.append(StepPlan(i + 1, plan, _describe(exp, i, plan, topo)))
+        steps.append(StepPlan(i + 1, plan, _describe(exp, i, plan, topo, live)))
     return steps, ""
 
 
@@ -163,7 +188,7 @@ def _step_said(exp: Experiment, index: int) -> str:
     return f"ramp step {index + 1} ({exp.ramp.steps[index].describe(exp.ramp_service)})"
 
 
-def _describe(exp: Experiment, index: int, plan: Plan, topo: Topology) -> str:
+def _describe(exp: Experiment, index: int, plan: Plan, topo: Topology, live: Live) -> str:
     """ "pause on 2 of 3 orders replicas", "latency_ms=300", or both."""
     assert exp.ramp is not None
     step = exp.ramp.steps[index]
@@ -173,8 +198,9 @@ def _describe(exp: Experiment, index: int, plan: Plan, topo: Topology) -> str:
         widened = [f for f in plan.faults if f.spec.target == exp.ramp.target]
         hit = {r for f in widened for r in f.replicas}
         types = "/".join(sorted({f.spec.type for f in widened}))
-        total = len(topo.replicas_of(service))
-        parts.append(f"{types} on {len(hit)} of {total} {service} replica{'s' * (total > 1)}")
+        total = sum(s == service for s in service_map(topo, live).values())
+        unit = _unit(topo, service)
+        parts.append(f"{types} on {len(hit)} of {total} {service} {unit}{'s' * (total > 1)}")
     parts += [f"{k}={v}" for k, v in step.settings.items()]
     return ", ".join(parts)
 
@@ -184,14 +210,16 @@ def topology_problems(exp: Experiment, topo: Topology) -> list[Problem]:
 
     Unknown services, replicas or links; a count above a service's replicas; a hop a
     replica does not have. `validate --stack` reports these with lines; the planner
-    refuses to plan with any of them.
+    refuses to plan with any of them. A service of pods has no replicas to count and no
+    hops (Chaos Mesh acts on the pods): its counts and pod names are the run's to check.
     """
     problems: list[Problem] = []
     for name, sel in exp.targets.items():
         problems += [(("targets", name, *loc), msg) for loc, msg in _selector_problems(sel, topo)]
     for i, fault in enumerate(exp.faults):
         sel = exp.targets[fault.target]
-        if fault.type in NETWORK_FAULTS and sel.links is None and not _selector_problems(sel, topo):
+        hops = sel.links is None and not _among_pods(sel, topo)
+        if fault.type in NETWORK_FAULTS and hops and not _selector_problems(sel, topo):
             problems += [(("faults", i, "target"), msg) for msg in _hop_problems(sel, topo)]
     if exp.load is not None:
         try:
@@ -222,12 +250,16 @@ def target_problems(data: object, topo: Topology) -> list[Problem]:
 def _selector_problems(sel: TargetSelector, topo: Topology) -> list[Problem]:
     if sel.links is not None:
         return _unknown(sel.links, {lk.name for lk in topo.links}, "links", "link")
+    if sel.replicas is not None and topo.kubernetes is not None:
+        return _pod_name_problems(sel.replicas, topo.kubernetes.namespaces)
     if sel.replicas is not None:
         return _unknown(sel.replicas, {r.name for r in topo.replicas}, "replicas", "replica")
     assert sel.service is not None
     if sel.service not in topo.services:
         known = ", ".join(sorted(topo.services))
         return [(("service",), f"unknown service {sel.service!r} (known: {known})")]
+    if topo.of_pods(sel.service):
+        return []  # how many pods it has is known when a run plans
     total = len(topo.replicas_of(sel.service))
     if sel.count is not None and sel.count > total:
         message = f"count {sel.count} is more than the {total} replicas of {sel.service}"
@@ -238,6 +270,38 @@ def _selector_problems(sel: TargetSelector, topo: Topology) -> list[Problem]:
 def _unknown(names: tuple[str, ...], known: set[str], field: str, what: str) -> list[Problem]:
     unknown = [n for n in names if n not in known]
     return [((field,), f"unknown {what} {', '.join(unknown)}")] if unknown else []
+
+
+_POD = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
+
+
+def _pod_name_problems(names: tuple[str, ...], namespaces: tuple[str, ...]) -> list[Problem]:
+    """Pods are named "namespace/pod", in a namespace the topology allows (whether each
+    serves is the run's to see)."""
+    problems: list[Problem] = []
+    for i, name in enumerate(names):
+        found = _POD.match(name)
+        if found is None:
+            message = f"{name!r}: name a pod as namespace/pod, e.g. {namespaces[0]}/orders-0"
+            problems.append((("replicas", i), message))
+        elif found.group(1) not in namespaces:
+            message = (
+                f"{name}: namespace {found.group(1)} is not in the topology's "
+                "kubernetes.namespaces (the only namespaces an experiment may touch)"
+            )
+            problems.append((("replicas", i), message))
+    return problems
+
+
+def _among_pods(sel: TargetSelector, topo: Topology) -> bool:
+    """Whether the selector picks pods (no static replica answers it before a run)."""
+    if sel.replicas is not None:
+        return topo.kubernetes is not None
+    return sel.service is not None and sel.service in topo.services and topo.of_pods(sel.service)
+
+
+def _unit(topo: Topology, service: str) -> str:
+    return "pod" if service in topo.services and topo.of_pods(service) else "replica"
 
 
 def _hop_problems(sel: TargetSelector, topo: Topology) -> list[str]:
@@ -251,9 +315,7 @@ def _hop_problems(sel: TargetSelector, topo: Topology) -> list[str]:
     return [f"no {sel.hop} link for {', '.join(missing)}"] if missing else []
 
 
-def _select(
-    sel: TargetSelector, topo: Topology, live: set[str], rng: random.Random
-) -> tuple[str, ...]:
+def _select(sel: TargetSelector, topo: Topology, live: Live, rng: random.Random) -> tuple[str, ...]:
     """Replica names for a service/replicas selector; link names for a links selector.
 
     Names are known here (topology_problems); what can still fail is liveness
@@ -268,16 +330,17 @@ def _select(
             raise FieldError(("replicas",), message)
         return tuple(sel.replicas)
     assert sel.service is not None
-    pool = sorted(r.name for r in topo.replicas_of(sel.service) if r.name in live)
+    pool = sorted(name for name, service in live.items() if service == sel.service)
+    unit = _unit(topo, sel.service)
     if not pool:
-        raise FieldError(("service",), f"no live replica of {sel.service}")
+        raise FieldError(("service",), f"no live {unit} of {sel.service}")
     want = len(pool)
     if sel.count is not None:
         want = sel.count
     elif sel.percent is not None:  # rounds down, at least one (see TargetSelector.percent)
         want = max(1, math.floor(len(pool) * sel.percent / 100 + 1e-9))
     if want > len(pool):
-        message = f"wants {want} replicas of {sel.service} but {len(pool)} are live"
+        message = f"wants {want} {unit}s of {sel.service} but {len(pool)} are live"
         raise FieldError(selector_loc(sel), message)
     return tuple(sorted(rng.sample(pool, want)))
 
@@ -300,8 +363,22 @@ def _planned(
                 "network fault (latency, blackhole, refused, ...) on its links",
             )
         return PlannedFault(index, fault, chosen, ())
+    # a pod has no proxy links (none are found): Chaos Mesh acts on the pods themselves
     links = tuple(lk for r in chosen for lk in _hop_links(topo, r, sel.hop))
     return PlannedFault(index, fault, chosen, links)
+
+
+def describe_fault(fault: PlannedFault, topo: Topology) -> str:
+    """ "latency at +5s for 20s on orders-2 (links: client_orders-2)"; in a cluster, the
+    pods it hits now, "kill at +5s for 20s on pod shop/orders-7d9f-x2k4q" (its faults
+    act on the pods: there is no proxy link)."""
+    spec = fault.spec
+    when = f"{spec.type} at +{spec.start_after:g}s for {spec.duration:g}s"
+    if topo.kubernetes is not None:
+        pods = ", ".join(fault.replicas) or "no pod"
+        return f"{when} on pod{'s' * (len(fault.replicas) != 1)} {pods}"
+    where = ", ".join(lk.name for lk in fault.links) or "no proxy link"
+    return f"{when} on {', '.join(fault.replicas) or 'no replica'} (links: {where})"
 
 
 def _hop_links(topo: Topology, replica: str, hop: str) -> list[Link]:

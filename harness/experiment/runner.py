@@ -128,7 +128,7 @@ def run_one(
         outcome = run_experiment(ctx)  # never raises: refusals and errors are verdicts
         seconds = time.time() - started
         write_junit(out_dir / "junit.xml", exp.name, outcome, seconds)
-        services = sorted({r.rsplit("-", 1)[0] for r in (ctx.plan.replicas if ctx.plan else set())})
+        services = ctx.plan.services if ctx.plan else []
         events = journal.events
         provenance = Provenance.of(
             events[0],

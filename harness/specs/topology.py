@@ -270,6 +270,10 @@ class Topology(_Strict):
         """The replicas the harness starts (and may signal); external ones are not."""
         return tuple(r for r in self.replicas if self.services[r.service].external is None)
 
+    def of_pods(self, service: str) -> bool:
+        """A service of pods in a cluster: no static replicas, found live by its selector."""
+        return self.services[service].selector is not None
+
     def is_external(self, replica: str) -> bool:
         return any(r.name == replica for r in self.replicas if r not in self.launched)
 

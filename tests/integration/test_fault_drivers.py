@@ -53,7 +53,9 @@ def test_toxic_round_trip(stack: Stack, toxiproxy: ToxiproxyClient, kind: str):
         "toxicity": 0.5,
         **params,
     }
-    plan = plan_experiment(_experiment(fault), stack.topo, [r.name for r in stack.topo.replicas], 1)
+    plan = plan_experiment(
+        _experiment(fault), stack.topo, {r.name: r.service for r in stack.topo.replicas}, 1
+    )
     env = FaultEnv(toxiproxy=toxiproxy, runtime=LocalRuntime(stack.topo, stack.run_dir))
     actions = [action_from_json(a.to_json()) for a in actions_for(plan.faults[0], env, "t1")]
     assert len(actions) == 2  # both directions
@@ -72,7 +74,9 @@ def test_toxic_round_trip(stack: Stack, toxiproxy: ToxiproxyClient, kind: str):
 
 def test_refused_disables_and_reenables(stack: Stack, toxiproxy: ToxiproxyClient):
     fault = {"type": "refused", "target": "one", "duration": "5s"}
-    plan = plan_experiment(_experiment(fault), stack.topo, [r.name for r in stack.topo.replicas], 1)
+    plan = plan_experiment(
+        _experiment(fault), stack.topo, {r.name: r.service for r in stack.topo.replicas}, 1
+    )
     env = FaultEnv(toxiproxy=toxiproxy, runtime=LocalRuntime(stack.topo, stack.run_dir))
     (action,) = actions_for(plan.faults[0], env, "t2")
     action.apply(env)

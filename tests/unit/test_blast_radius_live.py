@@ -25,13 +25,13 @@ def _one_of_orders(max_percent: int) -> Experiment:
 
 
 def test_one_of_three_serving_orders_replicas_is_a_third():
-    everyone = [r.name for r in TOPO.replicas]
+    everyone = {r.name: r.service for r in TOPO.replicas}
     plan = plan_experiment(_one_of_orders(34), TOPO, everyone, seed=1)
     assert len(plan.replicas) == 1
 
 
 def test_with_one_orders_replica_down_one_hit_is_half_of_those_serving():
-    serving = [r.name for r in TOPO.replicas if r.name != "orders-3"]
+    serving = {r.name: r.service for r in TOPO.replicas if r.name != "orders-3"}
     with pytest.raises(Refused, match=r"1 of 2 orders replicas \(50%\) exceed max_percent=34"):
         plan_experiment(_one_of_orders(34), TOPO, serving, seed=1)
     plan = plan_experiment(_one_of_orders(50), TOPO, serving, seed=1)

@@ -16,7 +16,7 @@ from tests.unit.test_cli_usage import GOOD, ROOT, harness
 
 STACK = ROOT / "stack.yaml"
 TOPO = load_topology(STACK)
-ALL_LIVE = [r.name for r in TOPO.replicas]
+ALL_LIVE = {r.name: r.service for r in TOPO.replicas}
 
 
 def _variant(tmp_path: Path, *edits: tuple[str, str], name: str = "exp.yaml") -> Path:
@@ -34,7 +34,7 @@ def _validate(path: Path) -> tuple[int, list[str]]:
     return done.returncode, [line for line in done.stderr.splitlines() if str(path) in line]
 
 
-def _refusal(path: Path, live: list[str] = ALL_LIVE) -> str:
+def _refusal(path: Path, live: dict[str, str] = ALL_LIVE) -> str:
     with pytest.raises(Refused) as exc:
         plan_experiment(load_experiment(path), TOPO, live, seed=5, source=str(path))
     return str(exc.value)
@@ -90,7 +90,7 @@ def test_an_unknown_service_is_one_located_message_in_both(tmp_path):
 
 def test_a_replica_that_is_down_is_refused_at_its_selector(tmp_path):
     path = _variant(tmp_path, ("    service: orders\n    count: 1", "    replicas: [orders-2]"))
-    live = [r for r in ALL_LIVE if r != "orders-2"]
+    live = {r: s for r, s in ALL_LIVE.items() if r != "orders-2"}
     assert _refusal(path, live) == (
         f"{path}:11: targets.slow-orders.replicas: replica orders-2 is not live; "
         "refusing to select it"

@@ -15,7 +15,7 @@ from harness.specs.yamlload import parse_model
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPO = load_topology(ROOT / "stack.yaml")
-ALL_LIVE = [r.name for r in TOPO.replicas]
+ALL_LIVE = {r.name: r.service for r in TOPO.replicas}
 
 BASE = """\
 version: harness/v1

@@ -21,7 +21,9 @@ def test_only_ready_instances_serve():
     runtime.end("orders-2")  # gone
     serving = serving_replicas(runtime, TOPO)
     assert slow.name not in serving and "orders-2" not in serving
-    assert serving == [r.name for r in TOPO.replicas if r.name not in (slow.name, "orders-2")]
+    assert serving == {
+        r.name: r.service for r in TOPO.replicas if r.name not in (slow.name, "orders-2")
+    }
 
 
 EXTERNAL = """\
@@ -47,5 +49,5 @@ def test_an_external_replica_serves_while_it_answers(tmp_path):
         stack.write_text(EXTERNAL.format(port=port, free=port + 10, edge=port + 20))
         topo = load_topology(stack)
         runtime = FakeRuntime({"api-1": "api"})
-        assert serving_replicas(runtime, topo) == ["api-1", "legacy-1"]
-    assert serving_replicas(runtime, topo) == ["api-1"]  # closed: it answers no more
+        assert serving_replicas(runtime, topo) == {"api-1": "api", "legacy-1": "legacy"}
+    assert serving_replicas(runtime, topo) == {"api-1": "api"}  # closed: it answers no more

@@ -16,7 +16,7 @@ from harness.specs.yamlload import parse_model
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "experiments" / "orders-latency-one-replica.yaml"
 TOPO = load_topology(ROOT / "stack.yaml")
-ALL_LIVE = [r.name for r in TOPO.replicas]
+ALL_LIVE = {r.name: r.service for r in TOPO.replicas}  # every replica serves
 
 
 def _parse(text: str) -> Experiment:
@@ -109,7 +109,7 @@ def test_count_selects_that_many_live_replicas_and_resolves_ingress_links():
 
 
 def test_selection_only_picks_live_replicas():
-    live = [r for r in ALL_LIVE if r != "orders-1"]
+    live = {r: s for r, s in ALL_LIVE.items() if r != "orders-1"}
     exp = _parse(_edit("max_percent: 34", "max_percent: 50"))  # one of the two left
     for seed in range(20):
         plan = plan_experiment(exp, TOPO, live, seed=seed)
@@ -144,7 +144,7 @@ def test_a_dead_replica_counts_against_total_outage():
     text = _edit("    count: 1", "    count: 2").replace("max_targets: 1", "max_targets: 2")
     text = text.replace("max_percent: 34", "max_percent: 100")
     with pytest.raises(Refused, match="every live orders replica"):
-        plan_experiment(_parse(text), TOPO, ["orders-1", "orders-2"], seed=1)
+        plan_experiment(_parse(text), TOPO, {"orders-1": "orders", "orders-2": "orders"}, seed=1)
 
 
 def test_fault_longer_than_max_duration_is_invalid_at_the_faults_line():
