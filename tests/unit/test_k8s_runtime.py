@@ -256,3 +256,39 @@ def test_no_client_is_made_until_one_is_needed(tmp_path):
     spec = KubernetesSpec(namespaces=("shop",), kubeconfig="absent")
     rt = KubernetesRuntime(spec, SERVICES, ENDPOINTS, tmp_path)
     assert rt.describe()["kind"] == "kubernetes" and rt.supported_faults()
+
+
+def test_with_chaos_mesh_a_pod_kill_is_its_object_and_its_pods_are_remembered(tmp_path, kube):
+    """Chaos Mesh deletes the pods: the runtime still finds their replacements, in
+    another process too, never taking a sibling, and times them."""
+    from dataclasses import dataclass
+
+    from pydantic import TypeAdapter
+
+    from harness.faults import FaultSpec
+    from harness.faults.chaos import ChaosObject
+    from harness.runtime.kubernetes.chaosmesh import ChaosMesh
+
+    @dataclass
+    class Planned:
+        index: int
+        replicas: tuple[str, ...]
+        links: tuple = ()
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    rt = runtime(tmp_path, kube, run_dir, chaos_mesh={})
+    assert isinstance(rt.fault_objects(), ChaosMesh)
+    kill = TypeAdapter(FaultSpec).validate_python({"type": "kill", "target": "web", "duration": 5})
+    (action,) = rt.own_actions(kill, Planned(0, ("shop/web-a",)), "20261207T203000-ab12")
+    assert isinstance(action, ChaosObject) and action.manifest["spec"]["action"] == "pod-kill"
+    (victim,) = action.killed
+    assert kube.deletes() == []  # Chaos Mesh deletes it, not the runtime
+    del kube.pods[("shop", "web-a")]  # as its controller does
+    kube.add_pod("shop", "web-0", {"app": "web"}, owner="rs-1")  # the ReplicaSet's new pod
+    recover = runtime(tmp_path, kube, run_dir, chaos_mesh={})
+    new = recover.replacement(victim)
+    assert new is not None and new.name == "shop/web-0"  # web-b, there before, is not it
+    timing = rt.kill_timing(victim)
+    assert timing.signal == "pod-kill" and timing.replacement == "shop/web-0"
+    assert timing.ready is not None

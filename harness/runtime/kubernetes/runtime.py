@@ -152,22 +152,29 @@ class KubernetesRuntime:
             return False
         assert pod.spec is not None
         grace = 0 if signal == "SIGKILL" else pod.spec.terminationGracePeriodSeconds
-        uid = uid_of(instance)
-        seen = self._seen.get(uid, Sighting(None, frozenset()))
-        kill = Kill(
-            uid, instance.name, signal, seen.owner, tuple(sorted(seen.siblings)), time.time()
-        )
-        self._kills.add(kill)  # before the delete: whoever comes after us knows
+        kill = self._remember_kill(instance, signal)  # before the delete: others know
         started = time.monotonic()
-        answer = self._delete(instance.name, uid, DEFAULT_GRACE if grace is None else grace)
+        answer = self._delete(instance.name, kill.uid, DEFAULT_GRACE if grace is None else grace)
         if answer is None:
             return False
-        self._kills.add(replace(kill, server_at=answer))
-        self._timings[uid] = (
-            instance.service, started, KillTiming(instance.name, instance.identity, signal,
-                                                  _server_at=answer),
-        )  # fmt: skip
+        self._time_kill(instance, replace(kill, server_at=answer), started)
         return True
+
+    def _remember_kill(self, instance: Instance, how: str) -> Kill:
+        """Its owner and siblings as just listed, kept before it is deleted."""
+        uid = uid_of(instance)
+        seen = self._seen.get(uid, Sighting(None, frozenset()))
+        kill = Kill(uid, instance.name, how, seen.owner, tuple(sorted(seen.siblings)), time.time())
+        self._kills.add(kill)
+        return kill
+
+    def _time_kill(self, instance: Instance, kill: Kill, started: float) -> None:
+        if kill.server_at is not None:
+            self._kills.add(kill)
+        timing = KillTiming(
+            instance.name, instance.identity, kill.signal, _server_at=kill.server_at
+        )
+        self._timings[kill.uid] = (instance.service, started, timing)
 
     def _delete(self, name: str, uid: str, grace: int) -> float | None:
         """Delete pod `name` if its uid is `uid`: the API server's clock then (its Date;
@@ -254,12 +261,19 @@ class KubernetesRuntime:
         self, settings: FaultSettings, planned: Planned, run_id: str
     ) -> list[Action] | None:
         """Chaos Mesh objects for what it injects; None without it (pod deletes and
-        Toxiproxy, the faults' own actions)."""
+        Toxiproxy, the faults' own actions). The pods a pod-kill will delete are
+        remembered as `signal` remembers its own (owner, siblings: the replacement is
+        found in another process too) and timed from now, just before the object is
+        created (so their figures include Chaos Mesh's own delay)."""
         if self.spec.chaos_mesh is None:
             return None
         from harness.runtime.kubernetes.chaosmesh import chaos_actions
 
-        return chaos_actions(settings, planned, run_id, self)
+        actions = chaos_actions(settings, planned, run_id, self)
+        for action in actions or []:
+            for pod in getattr(action, "killed", ()):  # a PodChaos pod-kill's pods
+                self._time_kill(pod, self._remember_kill(pod, "pod-kill"), time.monotonic())
+        return actions
 
 
 def _answers(client: lightkube.Client) -> bool:
