@@ -135,7 +135,7 @@ def run_one(
             events,
             experiment_text=experiment_text,
             stack_file=str(stack_file.resolve()),
-            topology=", ".join(f"{s} x{spec.count}" for s, spec in topo.services.items()),
+            topology=topo.summary(),
         )
         result = ctx.load_result
         records = result.records if result is not None else []

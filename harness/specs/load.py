@@ -61,7 +61,7 @@ class LoadTarget(_Strict):
         None,
         description="a service of the topology: the load goes through its edge proxy "
         "(replica 1's, unless spread or replicas say otherwise), so the service needs "
-        "edge_port_base",
+        "edge_port_base; a service of pods (runtime: kubernetes): to its url",
     )
     url: Annotated[str, AfterValidator(loopback_url)] | None = Field(
         None,
@@ -106,7 +106,7 @@ class LoadSpec(_Strict):
     target: LoadTarget | None = Field(
         None,
         description="where the load goes; omitted: the topology's one service with an "
-        "edge proxy (an error when it has none or several)",
+        "edge proxy, or with a url in a cluster (an error when it has none or several)",
     )
     basic_auth: BasicAuth | None = Field(
         None,

@@ -270,6 +270,16 @@ class Topology(_Strict):
         """The replicas the harness starts (and may signal); external ones are not."""
         return tuple(r for r in self.replicas if self.services[r.service].external is None)
 
+    def summary(self) -> str:
+        """ "gateway x1, orders x3": each service and its replicas; a service of pods,
+        by its selector ("orders: pods app=orders"), since its count is the cluster's."""
+        return ", ".join(
+            f"{name}: pods {svc.selector.label_selector() or 'by name'}"
+            if svc.selector is not None
+            else f"{name} x{svc.count}"
+            for name, svc in self.services.items()
+        )
+
     def of_pods(self, service: str) -> bool:
         """A service of pods in a cluster: no static replicas, found live by its selector."""
         return self.services[service].selector is not None

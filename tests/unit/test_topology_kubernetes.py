@@ -61,6 +61,8 @@ def test_a_cluster_topology_has_no_static_replicas_and_no_links():
     assert topo.replicas == () and topo.links == () and topo.launched == ()
     assert topo.services["orders"].url == "http://127.0.0.1:8080"
     assert topo.services["ledger"].selector is not None
+    assert topo.summary() == "orders: pods app=orders, ledger: pods by name"
+    assert parse_model(LOCAL, "t.yaml", Topology).summary() == "api x2"
 
 
 BAD_CLUSTER = [
