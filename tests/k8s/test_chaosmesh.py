@@ -228,6 +228,21 @@ def test_a_stress_chaos_never_injected_is_an_error_and_deleted_at_once(k8s_bed, 
     assert _get(api, namespace, "stresschaos", stress.name) is None
 
 
+def test_an_object_whose_pod_is_gone_says_so_and_is_deleted(k8s_bed, api, tmp_path):
+    namespace = "cm-gone"
+    _pods(api, namespace, 1)
+    runtime = _runtime(k8s_bed, namespace, tmp_path, inject_timeout=3, delete_timeout=5)
+    engine = _engine(runtime)
+    target = Target("gone", namespace, {namespace: ("web-gone",)}, run_labels(RUN), 60)
+    manifest = pod_failure(target)
+    with pytest.raises(
+        HarnessError, match="never injected.*Failed to select targets: no pod is selected"
+    ):
+        engine.create(manifest)  # no records: the reason is in its events
+    engine.delete(manifest)
+    assert _get(api, namespace, "podchaos", "gone") is None
+
+
 def test_create_to_all_injected_median_of_5(k8s_bed, api, tmp_path):
     namespace = "cm-figure"
     _pods(api, namespace)

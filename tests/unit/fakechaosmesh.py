@@ -130,7 +130,7 @@ class FakeChaosMesh:
     def _events(self, selector: str) -> list[dict[str, Any]]:
         return [
             {"metadata": {"name": f"e{i}"}, "involvedObject": {}, "reason": "Failed",
-             "message": "Failed to select targets: no target has been selected"}
+             "message": "Failed to select targets: no pod is selected"}
             for i, (_, _, name) in enumerate(self.objects)
             if f"involvedObject.name={name}" in selector and not self.scripts[name].records
         ]  # fmt: skip

@@ -60,7 +60,9 @@ def test_never_injected_is_an_error_with_chaos_mesh_reason_at_the_deadline() -> 
 
 def test_never_selected_says_what_the_events_say() -> None:
     api = FakeChaosMesh(scripts={"nc": Script(inject_after=None, records=False)})
-    with pytest.raises(HarnessError, match="no target has been selected"):
+    with pytest.raises(
+        HarnessError, match="Chaos Mesh says: Failed to select targets: no pod is selected"
+    ):
         _engine(api).create(_delay())
 
 

@@ -289,7 +289,7 @@ class ChaosMesh:
         return nodes
 
     def _events(self, ref: ObjectRef) -> str:
-        """The object's failure events (e.g. "no target has been selected"), if readable."""
+        """The object's failure events (e.g. "Failed to select targets: no pod is selected"), if readable."""
         try:
             with calling("list", "events", ref.namespace):
                 events = list(self.client.list(
