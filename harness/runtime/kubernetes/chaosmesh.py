@@ -58,8 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ChaosMesh", "ChaosStatus", "ObjectRef", "Record", "chaos_actions"]
 
-POLL = 0.05  # seconds between looks at an object: injection takes ~0.5 s on a fast cluster
-FINALIZER = "chaos-mesh/records"
+POLL = 0.05  # seconds between looks at an object (create -> AllInjected: ~0.1 s on the bed)
 _GROUP, _VERSION = API_VERSION.split("/")
 _RESOURCES = {
     kind: create_namespaced_resource(_GROUP, _VERSION, kind, plural)
@@ -102,8 +101,8 @@ class Record:
 
     @property
     def pod(self) -> tuple[str, str]:
-        ns, name = self.id.split("/")[:2]
-        return ns, name
+        ns, _, rest = self.id.partition("/")
+        return ns, rest.split("/")[0]
 
     def describe(self) -> str:
         last = f": {self.failures[-1]}" if self.failures else ""
@@ -130,7 +129,7 @@ class ChaosStatus:
                 tuple(
                     e.get("message", "") for e in r.get("events") or [] if e.get("type") == "Failed"
                 ),
-            )  # fmt: skip
+            )
             for r in (status.get("experiment") or {}).get("containerRecords") or []
         )
         return cls(
@@ -256,11 +255,12 @@ class ChaosMesh:
         )
 
     def _stuck(self, ref: ObjectRef, status: ChaosStatus) -> str:
-        held = (
-            f"held by finalizer {', '.join(status.finalizers)}"
-            if status.finalizers
-            else "not yet removed by the API server"
-        )
+        if not status.deleting:
+            held = "not even marked for deletion"
+        elif status.finalizers:
+            held = f"held by finalizer {', '.join(status.finalizers)}"
+        else:
+            held = "not yet removed by the API server"
         records = "; ".join(r.describe() for r in status.records)
         nodes = self._nodes(status.records)
         daemon = f"the chaos-daemon on {', '.join(nodes)}" if nodes else "the chaos-daemons"
@@ -277,7 +277,7 @@ class ChaosMesh:
     def _nodes(self, records: Iterable[Record]) -> list[str]:
         """The nodes of the records' pods (where their chaos-daemon runs), as far as known."""
         nodes: list[str] = []
-        for ns, pod in dict.fromkeys(r.pod for r in records if r.id.count("/") >= 1):
+        for ns, pod in dict.fromkeys(r.pod for r in records if "/" in r.id):
             try:
                 with calling("get", "pods", ns):
                     spec = self.client.get(Pod, pod, namespace=ns).spec
