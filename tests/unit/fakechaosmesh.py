@@ -32,6 +32,7 @@ class Script:
     phase: str = "Not Injected/Wait"  # a never-injected record's phase
     records: bool = True  # False: no target selected (no records; a Failed event)
     stuck: bool = False  # the finalizer holds it on delete
+    deaf: bool = False  # a delete answered but not carried out (not even marked)
 
 
 @dataclass
@@ -110,8 +111,10 @@ class FakeChaosMesh:
         return _ok({"kind": "List", "metadata": {}, "items": items})
 
     def _delete(self, key: tuple[str, str, str]) -> httpx2.Response:
-        obj = self.objects[key]
-        if self.scripts.setdefault(key[2], Script()).stuck:
+        obj, script = self.objects[key], self.scripts.setdefault(key[2], Script())
+        if script.deaf:
+            return _ok(obj)
+        if script.stuck:
             obj["metadata"]["deletionTimestamp"] = "2026-12-07T21:00:00Z"
         else:
             del self.objects[key]

@@ -103,6 +103,14 @@ def test_a_delete_held_by_the_finalizer_is_a_rollback_incomplete() -> None:
     assert not any(method == "PATCH" for method, _ in api.calls)
 
 
+def test_a_delete_not_carried_out_says_so() -> None:
+    api = FakeChaosMesh(scripts={"pk": Script(deaf=True)})
+    engine = _engine(api)
+    engine.create(_kill())
+    with pytest.raises(RollbackFailed, match="PodChaos shop/pk is still there, not even marked"):
+        engine.delete(_kill())
+
+
 def test_sweep_deletes_the_runs_objects_and_its_steps_in_the_allowed_namespaces() -> None:
     api = FakeChaosMesh()
     api.put(_kill("a", "shop"))
