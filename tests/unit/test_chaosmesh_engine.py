@@ -66,6 +66,16 @@ def test_never_selected_says_what_the_events_say() -> None:
         _engine(api).create(_delay())
 
 
+def test_unreadable_events_are_said_not_hidden() -> None:
+    script = Script(inject_after=None, records=False)
+    api = FakeChaosMesh(scripts={"nc": script}, forbid={("GET", "events")})
+    with pytest.raises(
+        HarnessError,
+        match="never injected.*its events could not be read: the API server refused to list events",
+    ):
+        _engine(api).create(_delay())
+
+
 def test_delete_awaits_gone_and_gone_already_is_done() -> None:
     api = FakeChaosMesh()
     engine = _engine(api)
