@@ -329,7 +329,8 @@ def test_a_filled_body_placeholder_is_fine():
 
 def test_bandwidth_rate_is_kilobytes_per_second_and_the_old_name_says_so():
     from harness.experiment.plan import PlannedFault
-    from harness.faults import actions_for
+    from harness.faults import FaultEnv, actions_for
+    from tests.fakeruntime import FakeRuntime
 
     old = _edit("type: latency", "type: bandwidth").replace("latency_ms: 300", "rate_kbps: 64")
     with pytest.raises(InvalidInput) as exc:
@@ -340,7 +341,8 @@ def test_bandwidth_rate_is_kilobytes_per_second_and_the_old_name_says_so():
     exp = _parse(old.replace("rate_kbps: 64", "rate_kb_per_s: 64"))
     link = next(lk for lk in TOPO.links if lk.name == "gateway_orders-1")
     planned = PlannedFault(0, exp.faults[0], ("orders-1",), (link,))
-    actions = actions_for(planned, None, "r1")  # type: ignore[arg-type]  # no env needed
+    env = FaultEnv(toxiproxy=None, runtime=FakeRuntime({"orders-1": "orders"}))
+    actions = actions_for(planned, env, "r1")
     assert [(a.type, a.stream, a.attributes) for a in actions] == [
         ("bandwidth", "downstream", {"rate": 64})
     ]
