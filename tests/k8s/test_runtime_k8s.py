@@ -1,8 +1,8 @@
 """The Kubernetes runtime on the real test bed: a Deployment of three kwok pods listed and
-Ready; one killed, its replacement found, Ready and timed, and a sibling created just
-before the kill never taken for it; a token bound to no role, or to a read-only one,
-refused naming the verb, resource and namespace; the control plane alive (and not, once
-the way to it is gone)."""
+Ready; one killed, its replacement found (by another process too), Ready and timed, and
+a sibling created just before the kill never taken for it; a token bound to no role, or
+to a read-only one, refused naming the verb, resource and namespace; the control plane
+alive (and not, once the way to it is gone)."""
 
 from __future__ import annotations
 
@@ -30,9 +30,8 @@ pytestmark = pytest.mark.slow
 
 
 def runtime_on(kubeconfig: Path, namespace: str, tmp_path: Path, **fields) -> KubernetesRuntime:
-    spec = KubernetesSpec(
-        kubeconfig=kubeconfig, namespaces=(namespace,), request_timeout=5, **fields
-    )
+    fields.setdefault("request_timeout", 5)
+    spec = KubernetesSpec(kubeconfig=kubeconfig, namespaces=(namespace,), **fields)
     return KubernetesRuntime(spec, WEB, ENDPOINTS, tmp_path, run_dir=tmp_path)
 
 
@@ -65,6 +64,8 @@ def test_a_kill_is_replaced_timed_and_never_by_a_sibling(k8s_bed, api, tmp_path)
     assert rt.signal(victim, "SIGKILL") is False  # gone: nothing to kill twice
     new = wait_for(lambda: rt.replacement(victim), 20, "a replacement", interval=0.02)
     assert uid_of(new) not in siblings and new.service == "web"
+    recover = runtime_on(k8s_bed.kubeconfig, NAMESPACE, tmp_path)  # another process: the files
+    assert recover.replacement(victim) == new
     timing = wait_for(lambda: (t := rt.kill_timing(victim)) and t.ready is not None and t, 20,
                       "the replacement Ready", interval=0.02)  # fmt: skip
     assert timing.replacement == new.name and timing.replacement_identity == new.identity
@@ -114,7 +115,7 @@ def test_the_control_plane_is_not_alive_where_nothing_answers(k8s_bed, tmp_path)
     config = tmp_path / "gone.kubeconfig"
     text = k8s_bed.kubeconfig.read_text().replace(k8s_bed.server, f"https://127.0.0.1:{port}")
     config.write_text(text)
-    rt = runtime_on(config, NAMESPACE, tmp_path)
+    rt = runtime_on(config, NAMESPACE, tmp_path, request_timeout=1)  # asked again for 1 s
     assert rt.control_plane_alive() is False
     assert runtime_on(k8s_bed.kubeconfig, NAMESPACE, tmp_path).control_plane_alive()
 
