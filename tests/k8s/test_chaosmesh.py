@@ -228,6 +228,29 @@ def test_a_stress_chaos_never_injected_is_an_error_and_deleted_at_once(k8s_bed, 
     assert _get(api, namespace, "stresschaos", stress.name) is None
 
 
+def test_a_sweep_from_a_fresh_runtime_removes_the_runs_faults_and_steps(k8s_bed, api, tmp_path):
+    """What the watchdog and `recover` do: another runtime, built anew, finds every object
+    of the run (its ramp steps' too) by label, deletes them, and the faults are gone."""
+    namespace = "cm-sweep"
+    pods = _pods(api, namespace, 2)
+    runtime = _runtime(k8s_bed, namespace, tmp_path)
+    for n, (scope, pod) in enumerate(zip((RUN, f"{RUN}-s2"), pods, strict=True)):
+        actions = runtime.own_actions(
+            _fault(type="pause"), _Planned(n, (f"{namespace}/{pod}",)), scope
+        )
+        assert actions is not None
+        actions[0].apply(FaultEnv(None, runtime))  # pod-failure: its image swapped
+    assert _images(api, namespace) != {"registry.invalid/app:1"}
+    fresh = _runtime(k8s_bed, namespace, tmp_path)
+    swept = _engine(fresh).sweep(RUN)
+    assert sorted(swept) == [
+        f"PodChaos {namespace}/harness-20261207t220000-c0de-f0-0 deleted",
+        f"PodChaos {namespace}/harness-20261207t220000-c0de-s2-f1-0 deleted",
+    ]
+    assert _images(api, namespace) == {"registry.invalid/app:1"}  # Chaos Mesh recovered them
+    assert _engine(fresh).sweep(RUN) == []
+
+
 def test_an_object_whose_pod_is_gone_says_so_and_is_deleted(k8s_bed, api, tmp_path):
     namespace = "cm-gone"
     _pods(api, namespace, 1)
@@ -269,6 +292,11 @@ def test_create_to_all_injected_median_of_5(k8s_bed, api, tmp_path):
     print(f"Chaos Mesh PodChaos create -> AllInjected: median {median:.2f} s of "
           f"{', '.join(f'{s:.2f}' for s in seconds)}")  # fmt: skip
     assert median < 10
+
+
+def _images(api: KubeApi, namespace: str) -> set[str]:
+    pods = api.get(f"/api/v1/namespaces/{namespace}/pods")["items"]
+    return {c["image"] for p in pods for c in p["spec"]["containers"]}
 
 
 def _release(api: KubeApi, namespace: str, plural: str, name: str) -> None:
