@@ -59,12 +59,24 @@ def test_instances_are_live_pods_in_service_order_then_name(tmp_path, kube):
     assert rt.instances("db") == found[2:] and rt.instances("nothing") == []
 
 
-def test_ready_is_that_uid_s_pod_with_condition_ready(tmp_path, kube):
+def test_ready_is_that_uid_s_pod_with_condition_ready(tmp_path, kube, monkeypatch):
+    monkeypatch.setattr("harness.runtime.kubernetes.runtime.FRESH", 0.0)  # always asked
     rt = runtime(tmp_path, kube)
     web_a, db = by_name(rt, "shop/web-a"), by_name(rt, "shop/db-0")
     assert rt.ready(web_a) and not rt.ready(db)
     kube.add_pod("shop", "web-a", {"app": "web"}, owner="rs-1")  # same name, another pod
     assert not rt.ready(web_a)
+
+
+def test_ready_of_pods_just_listed_is_read_from_the_listing(tmp_path, kube, monkeypatch):
+    rt = runtime(tmp_path, kube)
+    found = rt.instances()
+    calls = len(kube.requests)
+    assert [rt.ready(i) for i in found] == [True, True, False]
+    assert len(kube.requests) == calls  # preflight's count of ready pods: one listing
+    monkeypatch.setattr("harness.runtime.kubernetes.runtime.FRESH", 0.0)  # now stale
+    kube.pods[("shop", "web-a")]["status"]["conditions"][0]["status"] = "False"
+    assert rt.ready(found[0]) is False and len(kube.requests) == calls + 1
 
 
 def test_sigkill_deletes_with_grace_0_and_the_uid_as_precondition(tmp_path, kube):

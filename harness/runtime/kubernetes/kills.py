@@ -30,7 +30,8 @@ KILLS_FILE = "kubernetes-kills.jsonl"
 
 @dataclass(frozen=True)
 class Sighting:
-    """A pod as last listed: its controlling owner and that owner's pods then."""
+    """A pod as last listed: its controlling owner and that owner's pods then (itself
+    among them: one set shared by all of them)."""
 
     owner: str | None
     siblings: frozenset[str]
@@ -42,7 +43,7 @@ class Kill:
     name: str  # namespace/name
     signal: str
     owner: str | None
-    siblings: tuple[str, ...]  # the owner's other pods just before the delete
+    siblings: tuple[str, ...]  # the owner's pods just before the delete (itself too)
     at: float  # wall clock, just before the delete
     server_at: float | None = None  # the API server's clock at the delete (whole seconds)
 

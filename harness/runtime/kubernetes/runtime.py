@@ -1,8 +1,10 @@
 """The Kubernetes runtime: instances are pods, known by uid; the cluster's controllers
 replace them, the harness never does.
 
-Everything is asked of the API server afresh on each call, so the watchdog and
-`recover`, rebuilt from the journal in another process, see what the harness sees.
+Everything is asked of the API server afresh on each call (ready() may answer from a
+listing under half a second old), and what a kill must leave behind is written to the
+run directory, so the watchdog and `recover`, rebuilt from the journal in another
+process, see what the harness sees.
 `kill` and `terminate` delete a pod (grace 0 / its own grace period) with a uid
 precondition: a successor under the same name (a StatefulSet's) is never hit. SIGSTOP
 and SIGCONT have no meaning here: pause goes through Chaos Mesh, and without it
@@ -40,6 +42,7 @@ BASE_FAULTS = frozenset({"kill", "terminate"})  # a pod delete through the API
 CHAOS_MESH_FAULTS = frozenset({"pause", "cpu_stress", "latency", "blackhole", "bandwidth"})
 DEFAULT_GRACE = 30  # seconds: Kubernetes' own default terminationGracePeriodSeconds
 RETRY_PAUSE = 0.2  # seconds between two questions to an API server that did not answer
+FRESH = 0.5  # seconds a service's listing answers ready() for the pods in it
 
 
 def identity_of(pod: Pod) -> str:
@@ -73,6 +76,7 @@ class KubernetesRuntime:
         self._kills = KillBook(run_dir)  # in the run directory: another process reads them
         self._seen: dict[str, Sighting] = {}  # uid -> its owner and siblings, as last listed
         self._timings: dict[str, tuple[str, float, KillTiming]] = {}  # uid -> service, t0, …
+        self._listed: dict[str, tuple[float, dict[str, Pod]]] = {}  # service -> when, pods
 
     @property
     def client(self) -> lightkube.Client:
@@ -100,7 +104,11 @@ class KubernetesRuntime:
         ]
 
     def ready(self, instance: Instance) -> bool:
-        pod = self._pod(instance)
+        """Its pod has condition Ready: read from the service's listing if that is under
+        FRESH seconds old (preflight asks it of every pod it has just listed), else got."""
+        when, pods = self._listed.get(instance.service, (0.0, {}))
+        pod = pods.get(uid_of(instance)) if time.monotonic() - when < FRESH else None
+        pod = pod or self._pod(instance)
         return pod is not None and is_ready(pod)
 
     def _pods(self, service: str) -> list[Pod]:
@@ -123,14 +131,15 @@ class KubernetesRuntime:
         return pod if same and live(pod) else None
 
     def _note(self, service: str, pods: list[Pod]) -> None:
+        now = time.monotonic()
+        self._listed[service] = (now, {uid_of_pod(p): p for p in pods})
         by_owner: dict[str | None, set[str]] = {}
         for pod in pods:
             by_owner.setdefault(controller_of(pod), set()).add(uid_of_pod(pod))
-        for pod in pods:
-            uid, owner = uid_of_pod(pod), controller_of(pod)
-            siblings = frozenset(by_owner[owner] - {uid}) if owner else frozenset()
-            self._seen[uid] = Sighting(owner, siblings)
-        now = time.monotonic()
+        groups = {owner: frozenset(uids) for owner, uids in by_owner.items()}
+        for pod in pods:  # one set per owner, shared: its pods, each pod among them
+            owner = controller_of(pod)
+            self._seen[uid_of_pod(pod)] = Sighting(owner, groups[owner] if owner else frozenset())
         for uid, (of, started, timing) in self._timings.items():
             kill = self._kills.get(uid)
             if of != service or timing.ready is not None or kill is None:
