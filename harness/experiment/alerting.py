@@ -24,6 +24,7 @@ from harness.errors import Refused, StackError
 from harness.experiment.context import RunContext
 from harness.load.generator import Record, monotonic_offset
 from harness.runtime.promconfig import SLO_RULES, alertmanager_config, slo_rules
+from harness.safety.events import EventName
 from harness.specs.alertexpect import AlertExpectation
 from harness.specs.topology import Topology
 
@@ -113,7 +114,7 @@ def await_alerts(ctx: RunContext, receiver: ReceiverClient | None = None) -> Non
     for e, proof in zip(expected, proofs, strict=True):
         _judge(e, proof, rollback)
         ctx.outcome.alerts.append(proof)
-        ctx.journal.record("alert", **proof.to_json())
+        ctx.journal.record(EventName.ALERT, **proof.to_json())
         if not proof.ok:
             ctx.outcome.fail("deviated", proof.summary())
 

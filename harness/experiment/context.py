@@ -18,6 +18,7 @@ from harness.probes.client import Scope, evaluate_client
 from harness.probes.kubernetes import KubernetesProbes, client_of
 from harness.probes.promql import ProbeResult, evaluate
 from harness.rundir import RunDir
+from harness.safety.events import EventName
 from harness.safety.journal import Journal
 from harness.specs.durations import parse_duration
 from harness.specs.experiment import AnyProbe, ClientProbe, Experiment, KubernetesProbe
@@ -96,5 +97,5 @@ class RunContext:
         result, marks = evaluation.result, evaluation.marks()
         # probe results are many and lose nothing on a crash: no fsync for each
         self.journal.record(
-            "probe", durable=False, phase=evaluation.phase, **result.to_json(), **marks
+            EventName.PROBE, durable=False, phase=evaluation.phase, **result.to_json(), **marks
         )

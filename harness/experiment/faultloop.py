@@ -25,6 +25,7 @@ from harness.faults.process import Signal
 from harness.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.runtime.base import Instance
+from harness.safety.events import EventName, WatchdogRecovering
 from harness.safety.rollback import RevertStack
 from harness.safety.signals import deferred_signals
 from harness.specs.experiment import AnyProbe, ClientProbe
@@ -125,8 +126,8 @@ def _check_takeover(ctx: RunContext) -> None:
     """If the watchdog decided this process was dead (it was stopped or starved), it is
     reverting now: stop injecting and abort instead of fighting it."""
     for event in ctx.journal.tail():
-        if event["event"] == "watchdog.recovering":
-            raise _abort(ctx, f"the watchdog took over: {event.get('reason', '')}", [])
+        if isinstance(event, WatchdogRecovering):
+            raise _abort(ctx, f"the watchdog took over: {event.reason}", [])
 
 
 def _advance(
@@ -142,7 +143,7 @@ def _advance(
         _inject(ctx, window, item, reverts, restarts)
     if item.state == "active" and (now >= item.end or now >= hard_stop):
         if now >= hard_stop and now < item.end:
-            ctx.journal.record("fault.max_duration", fault=item.fault.index)
+            ctx.journal.record(EventName.FAULT_MAX_DURATION, fault=item.fault.index)
         with deferred_signals():
             _close(ctx, item, reverts)
 
@@ -162,14 +163,14 @@ def _inject(
     for n, action in enumerate(actions_for(item.fault, ctx.env, window.scope)):
         fault_id = f"{window.scope}/f{item.fault.index}/{n}"
         ctx.journal.record(
-            "fault.applying",
+            EventName.FAULT_APPLYING,
             fault_id=fault_id,
             action=action.to_json(),
             description=action.describe(),
         )
         reverts.push(item.fault.index, fault_id, action)  # before apply: fail safe
         action.apply(ctx.env)
-        ctx.journal.record("fault.applied", fault_id=fault_id)
+        ctx.journal.record(EventName.FAULT_APPLIED, fault_id=fault_id)
         if isinstance(action, Signal) and action.signal in ("SIGKILL", "SIGTERM"):
             restarts.append(_Restart(action.instance, time.monotonic()))
     if ctx.annotator is not None:
@@ -187,7 +188,9 @@ def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
             continue
         r.back = time.monotonic()
         seconds = round(r.back - r.at, 3)
-        ctx.journal.record("replica.back", replica=new.name, identity=new.identity, seconds=seconds)
+        ctx.journal.record(
+            EventName.REPLICA_BACK, replica=new.name, identity=new.identity, seconds=seconds
+        )
         figures = ctx.outcome.figures
         figures.restart_seconds = max(figures.restart_seconds or 0.0, seconds)
 
@@ -228,7 +231,7 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
         figures.rollback_seconds = round(done - started, 3)
         if failed:
             ctx.journal.record(
-                "rollback.incomplete",
+                EventName.ROLLBACK_INCOMPLETE,
                 seconds=figures.rollback_seconds,
                 still_open=[h.fault_id for h in failed],
             )
@@ -237,7 +240,7 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
                 + "; ".join(h.describe() for h in failed)
                 + ". The watchdog keeps retrying; run `harness recover` to make sure"
             )
-        ctx.journal.record("rollback.complete", seconds=figures.rollback_seconds)
+        ctx.journal.record(EventName.ROLLBACK_COMPLETE, seconds=figures.rollback_seconds)
 
 
 def _wait(ctx: RunContext, until: float, active: bool) -> None:
@@ -319,7 +322,7 @@ def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted
     first = min((w.start for w in ctx.outcome.fault_windows), default=now)
     ctx.outcome.abort = Abort(now, reason, tuple(evidence))
     ctx.outcome.figures.detection_seconds = round(now - first, 3)
-    ctx.journal.record("abort", reason=reason)
+    ctx.journal.record(EventName.ABORT, reason=reason)
     if ctx.annotator is not None:
         ctx.annotator.aborted(ctx.run_id, ctx.exp.name, now, reason)
     return Aborted(reason, evidence)

@@ -26,6 +26,7 @@ from harness.outcome import LoadSummary, PhaseSpan, RampOutcome, StepResult
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
 from harness.procs import ProcessRef
+from harness.safety.events import EventName, WatchdogWatching
 from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active
 from harness.slo import load_slo_file
 from harness.slo.budget import budget_burnt
@@ -58,13 +59,13 @@ def phase(ctx: RunContext, name: str, detail: str = "") -> Iterator[None]:
     """Time a phase into the outcome and the journal."""
     span = PhaseSpan(name, time.time())
     ctx.outcome.phases.append(span)
-    ctx.journal.record("phase.start", phase=name)
+    ctx.journal.record(EventName.PHASE_START, phase=name)
     ctx.display.phase(name, detail)
     try:
         yield
     finally:
         span.end = time.time()
-        ctx.journal.record("phase.end", phase=name)
+        ctx.journal.record(EventName.PHASE_END, phase=name)
 
 
 def preflight(ctx: RunContext) -> None:
@@ -92,7 +93,7 @@ def preflight(ctx: RunContext) -> None:
     for step, plan in _plans(ctx):
         for fault in plan.faults:
             ctx.journal.record(
-                "planned",
+                EventName.PLANNED,
                 fault=fault.index,
                 type=fault.spec.type,
                 replicas=list(fault.replicas),
@@ -150,7 +151,7 @@ def start_load(ctx: RunContext) -> None:
     budget = load_budget(ctx.exp, max(1, len(ctx.steps)))
     targets = ctx.plan.load.targets
     ctx.journal.record(
-        "load.started",
+        EventName.LOAD_STARTED,
         rate=ctx.exp.load.rate,
         budget_seconds=budget,
         targets=[{"target": t.name, "url": t.url} for t in targets],
@@ -177,7 +178,7 @@ def stop_load(ctx: RunContext) -> None:
     if ctx.load_result is not None:
         ctx.outcome.load = summary = LoadSummary.of(ctx.load_result)
         ctx.journal.record(
-            "load.stopped",
+            EventName.LOAD_STOPPED,
             requests=summary.requests,
             errors=summary.errors,
             targets=[
@@ -274,7 +275,7 @@ def run_checks(ctx: RunContext) -> None:
             check, records, base_url=base_url, topo=ctx.topo, secrets_dir=ctx.source.parent
         )
         ctx.outcome.checks.append(result)
-        ctx.journal.record("check", **asdict(result))
+        ctx.journal.record(EventName.CHECK, **asdict(result))
         if result.status == "error":
             ctx.outcome.fail("error", f"check {result.name}: {result.detail}")
         elif result.status == "no data":
@@ -314,7 +315,7 @@ def start_watchdog(ctx: RunContext, heartbeat: Path) -> subprocess.Popen[bytes]:
     write_active(
         ctx.stack_run.root, replace(pointer, watchdog_pid=wd.pid, watchdog_start_time=wd.start_time)
     )
-    ctx.journal.record("watchdog.started", watchdog_pid=wd.pid)
+    ctx.journal.record(EventName.WATCHDOG_STARTED, watchdog_pid=wd.pid)
     return proc
 
 
@@ -323,7 +324,7 @@ def _await_watching(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
     broken install, a bad interpreter) would leave the run unguarded."""
     deadline = time.monotonic() + WATCHDOG_START
     while time.monotonic() < deadline:
-        if any(e["event"] == "watchdog.watching" for e in ctx.journal.tail()):
+        if any(isinstance(e, WatchdogWatching) for e in ctx.journal.tail()):
             return
         if proc.poll() is not None:
             break

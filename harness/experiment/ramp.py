@@ -19,6 +19,7 @@ from harness.experiment.phases import await_recovery, phase
 from harness.experiment.stepslos import judge_slos
 from harness.judging import during_failures
 from harness.outcome import RampOutcome, StepResult, Verdict
+from harness.safety.events import EventName
 
 __all__ = ["run_ramp"]
 
@@ -42,7 +43,10 @@ def run_ramp(ctx: RunContext) -> None:
 
 def _run_step(ctx: RunContext, result: StepResult) -> None:
     ctx.journal.record(
-        "ramp.step", step=result.step, description=result.description, replicas=result.replicas
+        EventName.RAMP_STEP,
+        step=result.step,
+        description=result.description,
+        replicas=result.replicas,
     )
     first = len(ctx.outcome.fault_windows)
     with phase(ctx, f"step {result.step}", result.description):
@@ -69,7 +73,7 @@ def _run_step(ctx: RunContext, result: StepResult) -> None:
     if result.status != "breached":
         result.status = "broke" if result.reasons else "held"
     ctx.journal.record(
-        "ramp.step_end",
+        EventName.RAMP_STEP_END,
         step=result.step,
         status=result.status,
         reasons=result.reasons,
@@ -91,7 +95,7 @@ def _found_break(ctx: RunContext, ramp: RampOutcome, result: StepResult) -> None
         detected = ctx.outcome.abort.time - result.start
         ctx.outcome.figures.detection_seconds = round(detected, 3)
     ctx.journal.record(
-        "ramp.breaking_point",
+        EventName.RAMP_BREAKING_POINT,
         step=result.step,
         seconds_to_break=ramp.seconds_to_break,
         summary=ramp.summary(),

@@ -39,6 +39,7 @@ from harness.experiment.phases import (
 )
 from harness.experiment.ramp import run_ramp
 from harness.outcome import verdict_fields
+from harness.safety.events import EventName, FaultApplying
 from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import render_json, still_open
 from harness.safety.lock import RunLock, clear_active, read_active
@@ -91,7 +92,7 @@ def _conclude(ctx: RunContext, exc: BaseException) -> None:
         ctx.outcome.fail("error", str(exc))
     else:  # a bug must still end as a verdict, with its traceback
         trace = "".join(traceback.format_exception(exc))
-        ctx.journal.record("exception", traceback=trace)
+        ctx.journal.record(EventName.EXCEPTION, traceback=trace)
         ctx.outcome.fail("error", f"unexpected {type(exc).__name__}: {exc}")
 
 
@@ -199,14 +200,14 @@ def _release_watchdog(ctx: RunContext, proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.terminate()
         proc.wait(timeout=5)
-    ctx.journal.record("watchdog.released", exit_code=proc.returncode)
+    ctx.journal.record(EventName.WATCHDOG_RELEASED, exit_code=proc.returncode)
 
 
 def _say_stopping(ctx: RunContext) -> None:
     """A signal ended the run, and the faults are off (or handed over): say so now. The
     cleanup, the verdict and the report still take seconds, and Ctrl-C must not look
     ignored meanwhile."""
-    if not any(e["event"] == "fault.applying" for e in ctx.journal.events):
+    if not any(isinstance(e, FaultApplying) for e in ctx.journal.events):
         said = "nothing was injected"
     else:
         said = _what_is_left(ctx)
@@ -248,7 +249,7 @@ def _finish(ctx: RunContext) -> None:
         o.fail("error", "the run ended without reaching a verdict")
     if o.probes:  # it got past preflight: there is a range to measure
         _safely_measure(ctx)
-    ctx.journal.record("verdict", **verdict_fields(o), finished=time.time())
+    ctx.journal.record(EventName.VERDICT, **verdict_fields(o), finished=time.time())
     render_json(ctx.journal.path)
     if ctx.annotator is not None:  # after the verdict: a slow Grafana never delays it
         ctx.annotator.ended(ctx.run_id, ctx.exp.name, time.time(), o.verdict or "error")

@@ -23,7 +23,7 @@ from harness.report import write_junit
 from harness.report.html import Provenance, write_html
 from harness.rundir import RunDir
 from harness.runtime import runtime_for
-from harness.safety.journal import JOURNAL_FILE, Journal
+from harness.safety.journal import JOURNAL_FILE, Journal, run_start
 from harness.specs.experiment import Experiment, load_experiment
 from harness.specs.topology import load_topology
 from harness.traces import report_rows
@@ -131,7 +131,7 @@ def run_one(
         services = ctx.plan.services if ctx.plan else []
         events = journal.events
         provenance = Provenance.of(
-            events[0],
+            run_start(events),
             events,
             experiment_text=experiment_text,
             stack_file=str(stack_file.resolve()),

@@ -19,6 +19,20 @@ from harness.report.cases import cases_of
 from harness.report.golden import ReportSignals, ServerView
 from harness.report.plots import RATE, Chart, Frame, charts_for, probe_chart, user_charts
 from harness.report.rampplot import ramp_charts
+from harness.safety.events import (
+    AbortEvent,
+    Event,
+    EventName,
+    FaultApplying,
+    FaultEvent,
+    PhaseStart,
+    Planned,
+    RampBreakingPoint,
+    RampStep,
+    RampStepEnd,
+    RunStarted,
+    VerdictEvent,
+)
 from harness.secrets import redact
 from harness.specs.experiment import Experiment
 from harness.specs.topology import Topology
@@ -44,21 +58,22 @@ class Provenance:
     targets: tuple[str, ...] = ()  # each planned fault: type, replicas, links
 
     @classmethod
-    def of(cls, header: dict[str, Any], events: list[dict[str, Any]], **more: Any) -> Provenance:
-        """From a journal: its header and its `planned` events."""
+    def of(cls, start: RunStarted | None, events: Sequence[Event], **more: Any) -> Provenance:
+        """From a journal: its header (None: a journal that lost it) and its `planned` events."""
+        start = start or RunStarted(event=EventName.RUN_STARTED)
         targets = tuple(
             f"{_step_of(e)}"
-            f"fault {e['fault']} ({e['type']}): replicas {', '.join(e['replicas']) or '—'}; "
-            f"links {', '.join(e.get('links', [])) or '—'}"
+            f"fault {e.fault} ({e.type}): replicas {', '.join(e.replicas) or '—'}; "
+            f"links {', '.join(e.links) or '—'}"
             for e in events
-            if e.get("event") == "planned"
+            if isinstance(e, Planned)
         )
-        runtime = header.get("runtime")
+        runtime = start.runtime
         return cls(
-            source=str(header.get("source", "")),
-            seed=header.get("seed"),
-            harness_version=str(header.get("harness_version", "")),
-            git_commit=header.get("git_commit"),
+            source=start.source,
+            seed=start.seed,
+            harness_version=start.harness_version,
+            git_commit=start.git_commit,
             runtime=", ".join(f"{k}={v}" for k, v in runtime.items())
             if isinstance(runtime, dict)
             else str(runtime or ""),
@@ -71,7 +86,7 @@ def write_html(
     path: Path,
     exp: Experiment,
     outcome: Outcome,
-    events: list[dict[str, Any]],
+    events: Sequence[Event],
     prom: PrometheusClient,
     run_id: str,
     started: float,
@@ -130,9 +145,9 @@ def write_html(
     path.write_text(redact(html), encoding="utf-8")  # no secret, whatever the run passed in
 
 
-def _step_of(event: dict[str, Any]) -> str:
+def _step_of(event: Planned) -> str:
     """"step 2, " for a ramp step's planned fault; "" otherwise."""
-    return f"step {event['step']}, " if event.get("step") else ""
+    return f"step {event.step}, " if event.step else ""
 
 
 def _figure_rows(outcome: Outcome) -> list[tuple[str, float | str]]:
@@ -159,56 +174,60 @@ def _server_view(
     return None if signals is None else signals.server_view(prom, start, end)
 
 
-def _timeline(events: list[dict[str, Any]], started: float) -> list[tuple[str, str, str]]:
-    shown = {
-        "phase.start",
-        "fault.applied",
-        "fault.removed",
-        "abort",
-        "fault.max_duration",
-        "rollback.complete",
-        "verdict",
-        "watchdog.started",
-        "planned",
-        "fault.revert_failed",
-        "ramp.step",
-        "ramp.step_end",
-        "ramp.breaking_point",
-    }
-    descriptions = {
-        e["fault_id"]: e.get("description", "") for e in events if e["event"] == "fault.applying"
-    }
+_SHOWN = {  # the events the timeline lists
+    EventName.PHASE_START,
+    EventName.FAULT_APPLIED,
+    EventName.FAULT_REMOVED,
+    EventName.ABORT,
+    EventName.FAULT_MAX_DURATION,
+    EventName.ROLLBACK_COMPLETE,
+    EventName.VERDICT,
+    EventName.WATCHDOG_STARTED,
+    EventName.PLANNED,
+    EventName.FAULT_REVERT_FAILED,
+    EventName.RAMP_STEP,
+    EventName.RAMP_STEP_END,
+    EventName.RAMP_BREAKING_POINT,
+}
+
+
+def _timeline(events: Sequence[Event], started: float) -> list[tuple[str, str, str]]:
+    descriptions = {e.fault_id: e.description for e in events if isinstance(e, FaultApplying)}
     rows = []
     for e in events:
-        if e["event"] not in shown:
+        if e.event not in _SHOWN:
             continue
-        text = e["event"]
-        if "phase" in e:
-            text = f"phase: {e['phase']}"
-        elif "fault_id" in e:
-            text = f"{e['event']}: {descriptions.get(e['fault_id'], e['fault_id'])}"
-        elif e["event"] == "abort":
-            text = f"ABORT: {e['reason']}"
-        elif e["event"] == "planned":
-            text = f"planned fault {e['fault']} ({e['type']}) on {', '.join(e['replicas'])}"
-            text = f"step {e['step']}: {text}" if e.get("step") else text
-        elif e["event"] == "ramp.step":
-            text = f"ramp step {e['step']}: {e['description']}"
-        elif e["event"] == "ramp.step_end":
-            text = f"ramp step {e['step']}: {e['status']}"
-        elif e["event"] == "ramp.breaking_point":
-            text = f"breaking point: {e['summary']}"
-        elif e["event"] == "verdict":
-            text = f"verdict: {e['verdict']} (exit {e['exit_code']})"
         rows.append(
             (
-                time.strftime("%H:%M:%S", time.gmtime(e["time"]))
-                + f".{int(e['time'] % 1 * 1000):03d}",
-                f"{e['time'] - started:.2f}",
-                text,
+                time.strftime("%H:%M:%S", time.gmtime(e.time)) + f".{int(e.time % 1 * 1000):03d}",
+                f"{e.time - started:.2f}",
+                _row_text(e, descriptions),
             )
         )
     return rows
+
+
+def _row_text(e: Event, descriptions: dict[str, str]) -> str:
+    """What the timeline says of one event."""
+    match e:
+        case PhaseStart():
+            return f"phase: {e.phase}"
+        case FaultEvent():
+            return f"{e.event}: {descriptions.get(e.fault_id, e.fault_id)}"
+        case AbortEvent():
+            return f"ABORT: {e.reason}"
+        case Planned():
+            text = f"planned fault {e.fault} ({e.type}) on {', '.join(e.replicas)}"
+            return f"step {e.step}: {text}" if e.step else text
+        case RampStep():
+            return f"ramp step {e.step}: {e.description}"
+        case RampStepEnd():
+            return f"ramp step {e.step}: {e.status}"
+        case RampBreakingPoint():
+            return f"breaking point: {e.summary}"
+        case VerdictEvent():
+            return f"verdict: {e.verdict} (exit {e.exit_code})"
+    return e.event
 
 
 def _fmt(value: float | None) -> str:

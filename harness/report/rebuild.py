@@ -9,7 +9,7 @@ verdict makes a report that says so: "no verdict", never a guessed one.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from harness.alerts.floor import Floor
 from harness.alerts.proof import AlertProof
@@ -25,31 +25,38 @@ from harness.outcome import (
     ProbeEvaluation,
     RampOutcome,
     StepResult,
+    Verdict,
 )
 from harness.probes.checks.common import CheckResult
-from harness.probes.promql import ProbeResult
+from harness.probes.promql import ProbeResult, Status
 from harness.report.html import Provenance, write_html
-from harness.safety.journal import read_events
+from harness.safety.events import (
+    Event,
+    PhaseEnd,
+    PhaseStart,
+    Planned,
+    Probe,
+    RunStarted,
+    VerdictEvent,
+)
+from harness.safety.journal import read_records
 from harness.slo.budget import BudgetBurn
 from harness.specs.experiment import load_experiment
 from harness.specs.topology import Topology
 
 __all__ = ["outcome_from_events", "rebuild"]
 
-_PROBE_FIELDS = ("name", "query", "op", "threshold", "value", "time", "status", "detail")
-
-
 def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
     """Write `run_dir/report.html` again from `run_dir/journal.jsonl`."""
     journal = run_dir / "journal.jsonl"
     if not journal.is_file():
         raise InvalidInput([Issue(str(run_dir), None, "", "no journal.jsonl: not a run directory")])
-    events = read_events(journal)
-    if not events or events[0].get("event") != "run.started":
+    events = read_records(journal)
+    header = events[0] if events else None
+    if not isinstance(header, RunStarted):
         raise InvalidInput([Issue(str(journal), 1, "", "does not start with run.started")])
-    header = events[0]
     copy = run_dir / "experiment.yaml"
-    source = copy if copy.is_file() else Path(str(header.get("source", "")))
+    source = copy if copy.is_file() else Path(header.source)
     try:
         exp = load_experiment(source)
     except InvalidInput as exc:
@@ -57,17 +64,17 @@ def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
             [Issue(str(source), None, "", f"the experiment as run cannot be read: {exc}")]
         ) from None
     outcome = outcome_from_events(events)
-    finished = next((e["time"] for e in reversed(events) if e["event"] == "verdict"), None)
-    end = finished if finished is not None else events[-1]["time"]
-    started = float(header.get("started", events[0]["time"]))
+    finished = next((e.time for e in reversed(events) if isinstance(e, VerdictEvent)), None)
+    end = finished if finished is not None else events[-1].time
+    started = header.started if header.started is not None else header.time
     services = sorted(
-        {r.rsplit("-", 1)[0] for e in events if e["event"] == "planned" for r in e["replicas"]}
+        {r.rsplit("-", 1)[0] for e in events if isinstance(e, Planned) for r in e.replicas}
     )
     provenance = Provenance.of(
         header,
         events,
         experiment_text=source.read_text() if source.is_file() else "",
-        stack_file=str(header.get("stack_file", "")),
+        stack_file=header.stack_file,
     )
     path = run_dir / "report.html"
     write_html(
@@ -76,7 +83,7 @@ def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
         outcome,
         events,
         prom,
-        str(header.get("run_id", run_dir.name)),
+        header.run_id or run_dir.name,
         started,
         services,
         topo.entry_service(),
@@ -87,15 +94,11 @@ def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
     return path
 
 
-def outcome_from_events(events: list[dict[str, Any]]) -> Outcome:
+def outcome_from_events(events: list[Event]) -> Outcome:
     """The outcome a journal records; its verdict stays None when none was written."""
     outcome = Outcome()
-    for e in events:
-        if e["event"] == "probe":
-            result = ProbeResult(**{k: e.get(k, "") for k in _PROBE_FIELDS})
-            marks = (e.get("judged", True), e.get("why", ""), e.get("settle"), e.get("basis", ""))
-            outcome.probes.append(ProbeEvaluation(str(e["phase"]), result, *marks))
-    verdict = next((e for e in reversed(events) if e["event"] == "verdict"), None)
+    outcome.probes = [_evaluation(e) for e in events if isinstance(e, Probe)]
+    verdict = next((e for e in reversed(events) if isinstance(e, VerdictEvent)), None)
     if verdict is None:
         outcome.reasons.append(
             "no verdict: the journal ends before the run did (the harness was killed?); "
@@ -103,38 +106,52 @@ def outcome_from_events(events: list[dict[str, Any]]) -> Outcome:
         )
         outcome.phases = _phases(events)
         return outcome
-    outcome.verdict = verdict["verdict"]
-    outcome.reasons = list(verdict.get("reasons", []))
-    figures = dict(verdict.get("figures", {}))
+    outcome.verdict = cast(Verdict | None, verdict.verdict)  # as the run wrote it
+    outcome.reasons = list(verdict.reasons)
+    figures = dict(verdict.figures)
     awaited = "recovery_seconds" in figures
     outcome.figures = Figures(**figures, recovery_awaited=awaited)
-    if verdict.get("load"):
-        outcome.load = LoadSummary.from_json(verdict["load"])
-    outcome.checks = [CheckResult(**c) for c in verdict.get("checks", [])]
-    outcome.alerts = [_alert(a) for a in verdict.get("alerts", [])]
-    outcome.budget = [BudgetBurn(**b) for b in verdict.get("budget", [])]
-    if verdict.get("abort"):
-        a = verdict["abort"]
+    if verdict.load:
+        outcome.load = LoadSummary.from_json(verdict.load)
+    outcome.checks = [CheckResult(**c) for c in verdict.checks]
+    outcome.alerts = [_alert(a) for a in verdict.alerts]
+    outcome.budget = [BudgetBurn(**b) for b in verdict.budget]
+    if verdict.abort:
+        a = verdict.abort
         evidence = tuple(ProbeResult(**r) for r in a.get("evidence", []))
         outcome.abort = Abort(a["time"], a["reason"], evidence)
-    outcome.phases = [PhaseSpan(**p) for p in verdict.get("phases", [])]
+    outcome.phases = [PhaseSpan(**p) for p in verdict.phases]
     outcome.fault_windows = [
-        FaultWindow(**{**w, "targets": tuple(w["targets"])})
-        for w in verdict.get("fault_windows", [])
+        FaultWindow(**{**w, "targets": tuple(w["targets"])}) for w in verdict.fault_windows
     ]
-    outcome.plan = list(verdict.get("plan", []))
-    if verdict.get("ramp"):
-        outcome.ramp = _ramp(verdict["ramp"])
+    outcome.plan = list(verdict.plan)
+    if verdict.ramp:
+        outcome.ramp = _ramp(verdict.ramp)
     return outcome
 
 
-def _phases(events: list[dict[str, Any]]) -> list[PhaseSpan]:
+def _evaluation(e: Probe) -> ProbeEvaluation:
+    """One journaled probe evaluation as the run recorded it."""
+    result = ProbeResult(
+        e.name,
+        e.query,
+        e.op,
+        e.threshold,
+        e.value,
+        e.time,
+        cast(Status, e.status),  # as the run wrote it
+        e.detail,
+    )
+    return ProbeEvaluation(e.phase, result, e.judged, e.why, e.settle, e.basis)
+
+
+def _phases(events: list[Event]) -> list[PhaseSpan]:
     spans: list[PhaseSpan] = []
     for e in events:
-        if e["event"] == "phase.start":
-            spans.append(PhaseSpan(e["phase"], e["time"]))
-        elif e["event"] == "phase.end" and spans and spans[-1].name == e["phase"]:
-            spans[-1].end = e["time"]
+        if isinstance(e, PhaseStart):
+            spans.append(PhaseSpan(e.phase, e.time))
+        elif isinstance(e, PhaseEnd) and spans and spans[-1].name == e.phase:
+            spans[-1].end = e.time
     return spans
 
 

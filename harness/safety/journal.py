@@ -9,7 +9,9 @@ in place. `journal.json`, what people and reports read, is rendered from the lin
 once, when the run has its verdict, and again by whoever recovers the run (the
 watchdog, `harness recover`); while a run goes, `journal.jsonl` is its only record.
 
-A crash can leave a torn last line; readers skip a line that does not parse. Every
+Readers get each event as the typed record of its name (`harness.safety.events`),
+parsed once. A crash can leave a torn last line; readers skip a line that does not
+parse. Every
 string of an event is redacted as it is written (`harness.secrets.redact`): no secret
 the process resolved reaches the journal, whoever passed it in.
 """
@@ -24,6 +26,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.safety.events import (
+    Event,
+    EventName,
+    FaultApplying,
+    FaultRemoved,
+    RunStarted,
+    VerdictEvent,
+    parse_event,
+    parse_events,
+)
 from harness.secrets import redact_data
 
 __all__ = [
@@ -31,8 +43,10 @@ __all__ = [
     "Journal",
     "open_faults",
     "read_events",
+    "read_records",
     "render_json",
     "rendered_path",
+    "run_start",
     "still_open",
 ]
 
@@ -51,12 +65,18 @@ class Journal:
     def create(cls, path: Path, by: str, **header: Any) -> Journal:
         """A new journal whose first event, `run.started`, carries the run's header."""
         journal = cls(path, by)
-        journal.record("run.started", version="harness/v1", **header)
+        journal.record(EventName.RUN_STARTED, version="harness/v1", **header)
         return journal
 
-    def record(self, event: str, durable: bool = True, **fields: Any) -> dict[str, Any]:
+    def record(self, event: EventName, durable: bool = True, **fields: Any) -> dict[str, Any]:
         """Append one event; `durable` (the default) fsyncs it before returning."""
-        entry = {"time": time.time(), "event": event, "by": self.by, "pid": os.getpid(), **fields}
+        entry = {
+            "time": time.time(),
+            "event": str(event),
+            "by": self.by,
+            "pid": os.getpid(),
+            **fields,
+        }
         entry = redact_data(entry)
         line = (json.dumps(entry, default=str) + "\n").encode()
         with self._lock:
@@ -70,15 +90,11 @@ class Journal:
         return entry
 
     @property
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[Event]:
         """Every event in the file, whoever wrote it."""
-        return read_events(self.path)
+        return read_records(self.path)
 
-    @property
-    def header(self) -> dict[str, Any]:
-        return header_of(self.events)
-
-    def tail(self) -> list[dict[str, Any]]:
+    def tail(self) -> list[Event]:
         """Events appended (by anyone) since the last call: cheap to call every tick."""
         with self._lock:
             try:
@@ -89,7 +105,7 @@ class Journal:
                 return []
             complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits
             self._offset += len(complete)
-        return _parse(complete)
+        return parse_events(_parse(complete))
 
 
 def _append(fd: int, line: bytes) -> None:
@@ -107,7 +123,7 @@ def _append(fd: int, line: bytes) -> None:
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
-    """Every complete event in `path` ([] when it does not exist)."""
+    """Every complete event in `path` as written ([] when it does not exist)."""
     try:
         return _parse(path.read_bytes())
     except FileNotFoundError:
@@ -126,25 +142,30 @@ def _parse(data: bytes) -> list[dict[str, Any]]:
     return events
 
 
-def header_of(events: list[dict[str, Any]]) -> dict[str, Any]:
-    start = next((e for e in events if e["event"] == "run.started"), {})
-    return {k: v for k, v in start.items() if k not in ("time", "event", "by", "pid")}
+def read_records(path: Path) -> list[Event]:
+    """Every complete event in `path`, each parsed into its typed record."""
+    return parse_events(read_events(path))
 
 
-def open_faults(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def run_start(events: list[Event]) -> RunStarted | None:
+    """The run's header event (None in a journal that lost it)."""
+    return next((e for e in events if isinstance(e, RunStarted)), None)
+
+
+def open_faults(events: list[Event]) -> list[FaultApplying]:
     """Faults recorded as applying and not yet removed, in order of application."""
-    pending: dict[str, dict[str, Any]] = {}
+    pending: dict[str, FaultApplying] = {}
     for ev in events:
-        if ev["event"] == "fault.applying":
-            pending[ev["fault_id"]] = ev
-        elif ev["event"] == "fault.removed":
-            pending.pop(ev["fault_id"], None)
+        if isinstance(ev, FaultApplying):
+            pending[ev.fault_id] = ev
+        elif isinstance(ev, FaultRemoved):
+            pending.pop(ev.fault_id, None)
     return list(pending.values())
 
 
-def still_open(path: Path) -> list[dict[str, Any]]:
+def still_open(path: Path) -> list[FaultApplying]:
     """The faults the journal at `path` lists as possibly in place."""
-    return open_faults(read_events(path))
+    return open_faults(read_records(path))
 
 
 def rendered_path(path: Path) -> Path:
@@ -154,18 +175,15 @@ def rendered_path(path: Path) -> Path:
 def render_json(path: Path) -> Path:
     """Write `journal.json` beside the lines: the header, the verdict (if one was reached),
     what is still open, and every event. Atomic, and safe to call from any process."""
-    events = read_events(path)
-    verdicts = [e for e in events if e["event"] == "verdict"]
-    verdict = (
-        {k: v for k, v in verdicts[-1].items() if k not in ("event", "by", "pid", "time")}
-        if verdicts
-        else {"verdict": None}
-    )
+    lines = read_events(path)
+    events = [parse_event(line) for line in lines]
+    start = run_start(events)
+    verdicts = [e for e in events if isinstance(e, VerdictEvent)]
     doc = {
-        **header_of(events),
-        **verdict,
-        "open_faults": [f["fault_id"] for f in open_faults(events)],
-        "events": events,
+        **(start.fields if start is not None else {}),
+        **(verdicts[-1].fields if verdicts else {"verdict": None}),
+        "open_faults": [f.fault_id for f in open_faults(events)],
+        "events": lines,
     }
     out = rendered_path(path)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")

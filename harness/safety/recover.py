@@ -13,7 +13,8 @@ from pathlib import Path
 from harness.errors import Refused
 from harness.faults import FaultEnv, action_from_json
 from harness.runtime import Runtime, runtime_from
-from harness.safety.journal import Journal, header_of, read_events, render_json, still_open
+from harness.safety.events import EventName
+from harness.safety.journal import Journal, read_records, render_json, run_start, still_open
 from harness.safety.lock import RunLock, clear_active, read_active
 
 __all__ = [
@@ -41,16 +42,16 @@ def recover_journal(path: Path, env: FaultEnv, by: str) -> RecoveryReport:
     journal = Journal(path, by)
     report = RecoveryReport(str(path))
     for entry in reversed(still_open(path)):
-        action = action_from_json(entry["action"])
+        action = action_from_json(entry.action)
         try:
             action.revert(env)
         except Exception as exc:  # keep going: one stuck fault must not block the others
-            journal.record("fault.revert_failed", fault_id=entry["fault_id"], error=str(exc))
+            journal.record(EventName.FAULT_REVERT_FAILED, fault_id=entry.fault_id, error=str(exc))
             report.failed.append(f"{action.describe()}: {exc}")
             continue
-        journal.record("fault.removed", fault_id=entry["fault_id"])
+        journal.record(EventName.FAULT_REMOVED, fault_id=entry.fault_id)
         report.reverted.append(action.describe())
-    journal.record("recovered", reverted=len(report.reverted), failed=len(report.failed))
+    journal.record(EventName.RECOVERED, reverted=len(report.reverted), failed=len(report.failed))
     render_json(path)
     return report
 
@@ -58,8 +59,9 @@ def recover_journal(path: Path, env: FaultEnv, by: str) -> RecoveryReport:
 def journaled_runtime(journal_path: Path, default: Runtime) -> Runtime:
     """The runtime the journal's run acted on, rebuilt from its `run.started` event
     (`default`: a journal from before runs described theirs, or none at all)."""
-    described = header_of(read_events(journal_path)).get("runtime")
-    return runtime_from(described) if described else default
+    start = run_start(read_records(journal_path))
+    described = start.runtime if start is not None else None
+    return runtime_from(described) if isinstance(described, dict) and described else default
 
 
 def runtime_to_recover(stack_run_dir: Path, default: Runtime) -> Runtime:

@@ -21,13 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.faults import Action, FaultEnv
+from harness.safety.events import EventName
 from harness.safety.journal import Journal
 from harness.safety.signals import noted_signals
 
-__all__ = ["HANDED_OVER", "REVERT_PATIENCE", "Backoff", "Handle", "RevertStack"]
+__all__ = ["REVERT_PATIENCE", "Backoff", "Handle", "RevertStack"]
 
 REVERT_PATIENCE = 30.0  # seconds the harness retries a failed revert before handing it over
-HANDED_OVER = "rollback.handed_over"  # the journal event the watchdog takes over on
 _SLICE = 0.05  # how often a pause between retries looks for a signal
 
 
@@ -90,7 +90,9 @@ class RevertStack:
             why = _stop_reason(signals, deadline, self.patience)
             if why is not None:
                 self.journal.record(
-                    HANDED_OVER, still_open=[h.fault_id for h in failed], reason=why
+                    EventName.ROLLBACK_HANDED_OVER,
+                    still_open=[h.fault_id for h in failed],
+                    reason=why,
                 )
                 return failed
             if notify is not None and retries == 0:
@@ -108,10 +110,12 @@ class RevertStack:
         try:
             handle.action.revert(self.env)
         except Exception as exc:  # one stuck fault must not keep the others in place
-            self.journal.record("fault.revert_failed", fault_id=handle.fault_id, error=str(exc))
+            self.journal.record(
+                EventName.FAULT_REVERT_FAILED, fault_id=handle.fault_id, error=str(exc)
+            )
             return False
         seconds = round(time.monotonic() - start, 3)
-        self.journal.record("fault.removed", fault_id=handle.fault_id, seconds=seconds)
+        self.journal.record(EventName.FAULT_REMOVED, fault_id=handle.fault_id, seconds=seconds)
         return True
 
 

@@ -23,17 +23,17 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from harness.faults import FaultEnv
 from harness.faults.base import toxiproxy_of
 from harness.procs import ProcessRef
 from harness.rundir import RunDir
 from harness.runtime import Runtime, runtime_for
+from harness.safety.events import Event, EventName, HandedOver
 from harness.safety.journal import Journal, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
 from harness.safety.recover import journaled_runtime, recover_journal, try_lock
-from harness.safety.rollback import HANDED_OVER, Backoff
+from harness.safety.rollback import Backoff
 from harness.specs.topology import load_topology
 
 __all__ = [
@@ -65,12 +65,12 @@ def stale_reason(owner: ProcessRef, heartbeat_age: float, stale: float) -> str |
     return None
 
 
-def handed_over(events: list[dict[str, Any]]) -> str | None:
+def handed_over(events: list[Event]) -> str | None:
     """Why the watchdog must act now because the harness gave its rollback up, or None."""
     for event in events:
-        if event["event"] == HANDED_OVER:
-            left = ", ".join(event.get("still_open", []))
-            return f"the harness handed over its rollback ({event.get('reason', '')}; open: {left})"
+        if isinstance(event, HandedOver):
+            left = ", ".join(event.still_open)
+            return f"the harness handed over its rollback ({event.reason}; open: {left})"
     return None
 
 
@@ -86,7 +86,8 @@ def recover_until_done(
     while still_open(journal_path):
         if not stack_alive():
             Journal(journal_path, BY).record(
-                "watchdog.stack_gone", open=[f["fault_id"] for f in still_open(journal_path)]
+                EventName.WATCHDOG_STACK_GONE,
+                open=[f.fault_id for f in still_open(journal_path)],
             )
             _log("the stack is down: its proxies and replicas went with it; stopping")
             return False
@@ -111,7 +112,7 @@ def watch(stack_file: Path, run_dir: Path, stale: float) -> int:
     _log(f"watching pid {owner.pid} (journal {first.journal}, stale after {stale:g}s)")
     # the harness injects nothing until it reads this: an unguarded run never starts
     journal = Journal(Path(first.journal), BY)
-    journal.record("watchdog.watching", stale=stale)
+    journal.record(EventName.WATCHDOG_WATCHING, stale=stale)
     while True:
         active = read_active(run.root)
         if active is None or active.journal != first.journal:
@@ -129,7 +130,7 @@ def watch(stack_file: Path, run_dir: Path, stale: float) -> int:
 
 def _take_over(stack_file: Path, run: RunDir, active: ActiveRun, why: str) -> int:
     journal_path = Path(active.journal)
-    Journal(journal_path, BY).record("watchdog.recovering", reason=why)
+    Journal(journal_path, BY).record(EventName.WATCHDOG_RECOVERING, reason=why)
     lock = try_lock(run.root, BY)  # None when a hung harness still holds it: act anyway
     try:
         default = runtime_for(load_topology(stack_file), stack_file, run.root)

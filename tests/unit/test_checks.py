@@ -415,7 +415,7 @@ def test_run_checks_turns_each_status_into_a_verdict(
     assert ctx.outcome.verdict == verdict
     assert ctx.outcome.reasons == ([reason] * 2 if reason else [])
     assert [c.ok for c in ctx.outcome.checks] == [status == "pass"] * 2
-    assert [e["status"] for e in ctx.journal.events if e["event"] == "check"] == [status] * 2
+    assert [e.fields["status"] for e in ctx.journal.events if e.event == "check"] == [status] * 2
 
 
 def test_run_check_dispatches_on_the_kind(topo):

@@ -116,7 +116,7 @@ def test_a_failed_revert_is_an_error_naming_the_fault_and_keeps_the_watchdog(wor
     assert "rollback.incomplete" in names and "rollback.complete" not in names
     (incomplete,) = [e for e in _events(ctx) if e["event"] == "rollback.incomplete"]
     assert incomplete["still_open"] == ["t1/f0/0"]
-    assert [f["fault_id"] for f in still_open(ctx.journal.path)] == ["t1/f0/0"]
+    assert [f.fault_id for f in still_open(ctx.journal.path)] == ["t1/f0/0"]
     assert world.fake.all_toxics() == [f"{LINK}/harness-t1-f0-downstream"]
 
     # the stack still points at this run, and its watchdog still guards it

@@ -15,6 +15,7 @@ from harness.probes.lookback import range_seconds, settle_of
 from harness.probes.promql import ProbeResult, Status
 from harness.report.cases import cases_of
 from harness.report.rebuild import outcome_from_events
+from harness.safety.events import parse_events
 from harness.specs.experiment import ClientProbe, Experiment, Probe
 from tests.unit.engineworld import EXPERIMENT
 
@@ -182,7 +183,7 @@ def test_a_rebuilt_report_keeps_what_was_not_judged_and_why():
     early = _e(1000.5, False, 0.5, "fail")
     event = {"event": "probe", "phase": "during", **early.result.to_json(), **early.marks()}
     plain = {"event": "probe", "phase": "before", **_result(990).to_json()}
-    (rebuilt, before) = outcome_from_events([event, plain]).probes
+    (rebuilt, before) = outcome_from_events(parse_events([event, plain])).probes
     assert rebuilt == early
     assert (
         before.judged

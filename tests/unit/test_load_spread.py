@@ -19,6 +19,7 @@ from harness.load.generator import LoadResult, Record, Route, Target, run_load
 from harness.outcome import LoadSummary, TargetLoad, verdict_fields
 from harness.report.html import write_html
 from harness.report.rebuild import outcome_from_events
+from harness.safety.events import parse_events
 from tests.unit.engineworld import events
 from tests.waiting import wait_for
 
@@ -187,9 +188,10 @@ def test_a_spread_load_is_journalled_summarised_and_reported_per_target(world, t
     ]
     ctx.outcome.reach("held")
     verdict = ctx.journal.record("verdict", **verdict_fields(ctx.outcome))
-    assert outcome_from_events([*journal, verdict]).load == load_seen
+    assert outcome_from_events(parse_events([*journal, verdict])).load == load_seen
     page = tmp_path / "report.html"
-    write_html(page, ctx.exp, ctx.outcome, journal, ctx.prom, ctx.run_id, ctx.started, [])
+    records = parse_events(journal)
+    write_html(page, ctx.exp, ctx.outcome, records, ctx.prom, ctx.run_id, ctx.started, [])
     html = page.read_text()
     assert "through web-1's edge proxy: 0 errors" in html
     assert f"through web-2's edge proxy: {per['web-2'].errors} errors" in html
@@ -206,7 +208,8 @@ def test_a_load_through_one_target_adds_no_per_target_rows(world, two_edges, tmp
     assert ctx.outcome.load is not None
     assert [t.target for t in ctx.outcome.load.targets] == [""]
     page = tmp_path / "report.html"
-    write_html(page, ctx.exp, ctx.outcome, events(ctx), ctx.prom, ctx.run_id, ctx.started, [])
+    records = parse_events(events(ctx))
+    write_html(page, ctx.exp, ctx.outcome, records, ctx.prom, ctx.run_id, ctx.started, [])
     assert "edge proxy:" not in page.read_text()
 
 

@@ -19,6 +19,7 @@ from harness.report.cases import cases_of
 from harness.report.html import write_html
 from harness.report.rebuild import outcome_from_events
 from harness.report.suite import write_suite
+from harness.safety.events import parse_events
 from harness.specs.experiment import Experiment
 from harness.specs.topology import SloSpec
 from tests.fakes import fake_prometheus
@@ -282,10 +283,11 @@ def test_the_report_junit_and_a_rebuild_show_each_step_and_the_breaking_point(wo
     assert cases[2].message.startswith("breaking point, past the 2 step(s) claimed: broke: ")
     # the expectation that broke step 3 is judged by the step, not as a failed case
     assert all(c.ok for c in cases_of(outcome, "unit"))
-    rebuilt = outcome_from_events(journal)
+    rebuilt = outcome_from_events(parse_events(journal))
     assert rebuilt.ramp is not None and rebuilt.ramp.to_json() == outcome.ramp.to_json()
     page = tmp_path / "report.html"
-    write_html(page, ctx.exp, outcome, journal, ctx.prom, ctx.run_id, ctx.started, ["gateway"])
+    records = parse_events(journal)
+    write_html(page, ctx.exp, outcome, records, ctx.prom, ctx.run_id, ctx.started, ["gateway"])
     html = page.read_text()
     assert "Ramp: the breaking point" in html
     assert "holds at step 2 (latency_ms=200); breaks at step 3 (latency_ms=300)" in html

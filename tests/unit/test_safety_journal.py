@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from harness.safety.events import FaultRemoved, parse_events
 from harness.safety.journal import (
     Journal,
     open_faults,
@@ -61,7 +62,7 @@ def test_a_torn_last_line_is_skipped_and_tail_waits_for_it(tmp_path):
     journal = Journal.create(path, "harness", run_id="r1")
     journal.record("fault.applying", fault_id="r1/f0/0", action={"kind": "toxic"})
     reader = Journal(path, "reader")
-    assert [e["event"] for e in reader.tail()] == ["run.started", "fault.applying"]
+    assert [e.event for e in reader.tail()] == ["run.started", "fault.applying"]
 
     whole = json.dumps(
         {"time": 1.0, "event": "fault.removed", "by": "x", "pid": 1, "fault_id": "r1/f0/0"}
@@ -71,12 +72,12 @@ def test_a_torn_last_line_is_skipped_and_tail_waits_for_it(tmp_path):
         fh.write(whole[:half].encode())
     assert [e["event"] for e in read_events(path)] == ["run.started", "fault.applying"]
     assert reader.tail() == []  # the partial line is not returned, nor consumed
-    assert [f["fault_id"] for f in still_open(path)] == ["r1/f0/0"]
+    assert [f.fault_id for f in still_open(path)] == ["r1/f0/0"]
 
     with open(path, "ab") as fh:
         fh.write(whole[half:].encode() + b"\n")
     (completed,) = reader.tail()
-    assert completed["event"] == "fault.removed"
+    assert isinstance(completed, FaultRemoved) and completed.fault_id == "r1/f0/0"
     assert still_open(path) == []
 
 
@@ -104,17 +105,17 @@ def test_tail_returns_only_new_events_from_every_writer(tmp_path):
     path = tmp_path / "journal.jsonl"
     harness = Journal.create(path, "harness")
     watchdog = Journal(path, "watchdog")
-    assert [e["event"] for e in harness.tail()] == ["run.started"]
+    assert [e.event for e in harness.tail()] == ["run.started"]
     assert harness.tail() == []
     watchdog.record("watchdog.recovering", reason="stale")
     harness.record("phase.start", phase="fault")
     new = harness.tail()
-    assert [(e["event"], e["by"]) for e in new] == [
+    assert [(e.event, e.by) for e in new] == [
         ("watchdog.recovering", "watchdog"),
         ("phase.start", "harness"),
     ]
     assert harness.tail() == []
-    assert [e["event"] for e in watchdog.tail()] == [  # each reader has its own position
+    assert [e.event for e in watchdog.tail()] == [  # each reader has its own position
         "run.started",
         "watchdog.recovering",
         "phase.start",
@@ -139,8 +140,9 @@ def test_open_faults_follow_applying_and_removed():
         _ev("fault.removed", "b"),
         _ev("fault.revert_failed", "c"),
     ]
-    assert [f["fault_id"] for f in open_faults(events)] == ["a", "c"]
-    assert open_faults([*events, _ev("fault.removed", "a"), _ev("fault.removed", "c")]) == []
+    assert [f.fault_id for f in open_faults(parse_events(events))] == ["a", "c"]
+    closed = [*events, _ev("fault.removed", "a"), _ev("fault.removed", "c")]
+    assert open_faults(parse_events(closed)) == []
 
 
 def test_a_fault_removed_by_another_writer_is_closed(tmp_path):
@@ -151,8 +153,8 @@ def test_a_fault_removed_by_another_writer_is_closed(tmp_path):
     watchdog = Journal(path, "watchdog")
     watchdog.record("fault.revert_failed", fault_id="f1", error="503")
     watchdog.record("fault.removed", fault_id="f0")
-    assert [f["fault_id"] for f in still_open(path)] == ["f1"]  # a failed revert stays open
-    assert still_open(path)[0]["by"] == "harness"  # the applying event, with its action
+    assert [f.fault_id for f in still_open(path)] == ["f1"]  # a failed revert stays open
+    assert still_open(path)[0].by == "harness"  # the applying event, with its action
 
 
 def test_render_json_without_a_verdict(tmp_path):

@@ -109,7 +109,7 @@ def test_a_failing_toxiproxy_keeps_the_faults_open(tmp_path, run_dir, env, fake,
     failed = [e for e in read_events(journal.path) if e["event"] == "fault.revert_failed"]
     assert [e["fault_id"] for e in failed] == ["r1/f1/0", "r1/f0/0"]
     assert all(e["by"] == "harness recover" and "503" in e["error"] for e in failed)
-    assert [f["fault_id"] for f in still_open(journal.path)] == ["r1/f0/0", "r1/f1/0"]
+    assert [f.fault_id for f in still_open(journal.path)] == ["r1/f0/0", "r1/f1/0"]
     assert fake.toxic_names(LINK) == ["harness-r1-f0-downstream"]
     assert read_events(journal.path)[-1]["failed"] == 2
     assert (
@@ -130,7 +130,7 @@ def test_an_unreachable_toxiproxy_is_a_failed_revert(tmp_path, env, fake):
     fake.refuse()
     report = recover_journal(journal.path, env, "watchdog")
     assert not report.ok and "did not answer" in report.failed[0]
-    assert [f["fault_id"] for f in still_open(journal.path)] == ["f0"]
+    assert [f.fault_id for f in still_open(journal.path)] == ["f0"]
 
 
 def test_a_toxic_that_is_already_gone_counts_as_removed(tmp_path, env, fake):
@@ -150,7 +150,7 @@ def test_a_failed_delete_is_not_mistaken_for_a_missing_toxic(tmp_path, env, fake
     report = recover_journal(journal.path, env, "harness recover")
     assert fake.toxic_names(LINK) == [toxic.name]  # the toxic is still in place...
     assert not report.ok  # ...so the recovery must not say it removed it
-    assert [f["fault_id"] for f in still_open(journal.path)] == ["f0"]
+    assert [f.fault_id for f in still_open(journal.path)] == ["f0"]
 
 
 def test_a_kill_is_reverted_once_the_supervisor_restarted_the_replica(

@@ -14,8 +14,9 @@ import pytest
 
 from harness.faults import FaultEnv
 from harness.faults.network import ToxicOn
+from harness.safety.events import EventName, FaultEvent, FaultRemoved, FaultRevertFailed, HandedOver
 from harness.safety.journal import Journal, still_open
-from harness.safety.rollback import HANDED_OVER, Backoff, RevertStack
+from harness.safety.rollback import Backoff, RevertStack
 from harness.safety.signals import Interrupted, deferred_signals, raise_on_signals
 from tests.fakes import FakeToxiproxy
 
@@ -67,13 +68,17 @@ def env():
 
 def _push(stack: RevertStack, journal: Journal, group: int, action: Recorded) -> None:
     fault_id = f"f{group}/{action.name}"
-    journal.record("fault.applying", fault_id=fault_id, action=action.to_json())
+    journal.record(EventName.FAULT_APPLYING, fault_id=fault_id, action=action.to_json())
     stack.push(group, fault_id, action)
     action.apply(stack.env)
 
 
 def _events(journal: Journal, *names: str) -> list[tuple[str, str]]:
-    return [(e["event"], e["fault_id"]) for e in journal.events if e["event"] in names]
+    return [
+        (e.event, e.fault_id)
+        for e in journal.events
+        if isinstance(e, FaultEvent) and e.event in names
+    ]
 
 
 def test_unwind_reverts_newest_first(journal, env):
@@ -86,7 +91,7 @@ def test_unwind_reverts_newest_first(journal, env):
     assert stack.pending == []
     assert [e[1] for e in _events(journal, "fault.removed")] == ["f1/c", "f1/b", "f0/a"]
     assert still_open(journal.path) == []
-    assert all("seconds" in e for e in journal.events if e["event"] == "fault.removed")
+    assert all(e.seconds is not None for e in journal.events if isinstance(e, FaultRemoved))
 
 
 def test_unwind_of_a_group_touches_only_that_group(journal, env):
@@ -98,7 +103,7 @@ def test_unwind_of_a_group_touches_only_that_group(journal, env):
     assert stack.unwind(group=0) == []
     assert log == ["revert c", "revert a"]
     assert [h.fault_id for h in stack.pending] == ["f1/b", "f2/d"]
-    assert [f["fault_id"] for f in still_open(journal.path)] == ["f1/b", "f2/d"]
+    assert [f.fault_id for f in still_open(journal.path)] == ["f1/b", "f2/d"]
 
 
 def test_a_failed_revert_is_journaled_kept_and_does_not_stop_the_others(journal, env):
@@ -112,9 +117,9 @@ def test_a_failed_revert_is_journaled_kept_and_does_not_stop_the_others(journal,
     assert [h.fault_id for h in failed] == ["f0/b"]
     assert log == ["revert c", "revert a"]  # the stuck one did not keep "a" in place
     assert [h.fault_id for h in stack.pending] == ["f0/b"]
-    (event,) = [e for e in journal.events if e["event"] == "fault.revert_failed"]
-    assert event["fault_id"] == "f0/b" and "b is stuck" in event["error"]
-    assert [f["fault_id"] for f in still_open(journal.path)] == ["f0/b"]
+    (event,) = [e for e in journal.events if isinstance(e, FaultRevertFailed)]
+    assert event.fault_id == "f0/b" and "b is stuck" in event.error
+    assert [f.fault_id for f in still_open(journal.path)] == ["f0/b"]
     assert failed[0].describe() == "fake b [f0/b]"
 
     assert stack.unwind() == []  # a later unwind retries it
@@ -170,8 +175,8 @@ def _toxic_in_place(journal: Journal, fake: FakeToxiproxy) -> RevertStack:
     return stack
 
 
-def _handed_over(journal: Journal) -> list[dict[str, Any]]:
-    return [e for e in journal.events if e["event"] == HANDED_OVER]
+def _handed_over(journal: Journal) -> list[HandedOver]:
+    return [e for e in journal.events if isinstance(e, HandedOver)]
 
 
 def test_backoff_doubles_to_a_one_second_cap():
@@ -225,8 +230,8 @@ def test_roll_back_hands_over_to_the_watchdog_when_its_patience_runs_out(journal
     assert left.fault_id == "f0/0" and stack.pending == [left]
     assert fake.count("DELETE") >= 3  # 0, 0.25, 0.75 (cut to the patience)
     (handed,) = _handed_over(journal)
-    assert handed["still_open"] == ["f0/0"]
-    assert handed["reason"] == "the revert still failed after 0.6s of retries"
+    assert handed.still_open == ["f0/0"]
+    assert handed.reason == "the revert still failed after 0.6s of retries"
     assert fake.toxic_names("db") == ["t1"]  # still in place: the watchdog's now
 
 
@@ -250,7 +255,7 @@ def test_a_signal_while_retrying_hands_over_at_once_and_is_raised_after(journal)
     assert [h.fault_id for h in left] == ["f0/0"]
     assert sent and returned - sent[0] < 0.5  # not the 30 s of patience
     (handed,) = _handed_over(journal)
-    assert handed["reason"] == "SIGINT while retrying the revert"
+    assert handed.reason == "SIGINT while retrying the revert"
 
 
 def test_a_signal_before_the_rollback_does_not_cut_its_retries_short(journal):

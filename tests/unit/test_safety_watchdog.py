@@ -14,10 +14,10 @@ import pytest
 from harness.faults import FaultEnv
 from harness.faults.network import ToxicOn
 from harness.procs import ProcessRef
+from harness.safety.events import EventName, parse_events
 from harness.safety.heartbeat import Heartbeat
 from harness.safety.journal import Journal, read_events, still_open
 from harness.safety.lock import ActiveRun, read_active, write_active
-from harness.safety.rollback import HANDED_OVER
 from harness.safety.watchdog import (
     Backoff,
     handed_over,
@@ -74,9 +74,17 @@ def test_the_watchdog_retries_as_the_harness_does():
 
 
 def test_a_hand_over_in_the_journal_is_a_reason_to_act_now():
-    assert handed_over([{"event": "fault.applying"}, {"event": "fault.revert_failed"}]) is None
-    event = {"event": HANDED_OVER, "still_open": ["r1/f0/0"], "reason": "SIGINT while retrying"}
-    assert handed_over([{"event": "fault.applying"}, event]) == (
+    others = [
+        {"event": "fault.applying", "fault_id": "r1/f0/0", "action": {}},
+        {"event": "fault.revert_failed", "fault_id": "r1/f0/0"},
+    ]
+    assert handed_over(parse_events(others)) is None
+    event = {
+        "event": "rollback.handed_over",
+        "still_open": ["r1/f0/0"],
+        "reason": "SIGINT while retrying",
+    }
+    assert handed_over(parse_events([others[0], event])) == (
         "the harness handed over its rollback (SIGINT while retrying; open: r1/f0/0)"
     )
 
@@ -277,7 +285,11 @@ def test_the_watchdog_process_takes_over_at_once_when_the_harness_hands_over(tmp
                 lambda: "watching pid" in log.read_text(), timeout=10, what="the watchdog to watch"
             )
             handed = time.monotonic()
-            journal.record(HANDED_OVER, still_open=["r1/f0/0"], reason="SIGINT while retrying")
+            journal.record(
+                EventName.ROLLBACK_HANDED_OVER,
+                still_open=["r1/f0/0"],
+                reason="SIGINT while retrying",
+            )
             wait_for(lambda: fake.all_toxics() == [], timeout=10, what="the watchdog to revert")
             took = time.monotonic() - handed
             assert _exit_code(children, ref) == 0
