@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx2
 import pytest
+from pydantic import TypeAdapter
 
+from harness.faults import FAULT_TYPES, NETWORK_FAULTS, FaultSpec
+from harness.faults.chaos import ChaosObject
 from harness.runtime.base import Endpoints, Instance
+from harness.runtime.kubernetes.chaosmesh import ChaosMesh
+from harness.runtime.kubernetes.connect import connect
 from harness.runtime.kubernetes.kills import KILLS_FILE
-from harness.runtime.kubernetes.runtime import KubernetesRuntime
+from harness.runtime.kubernetes.runtime import KubernetesRuntime, kubernetes_runtime
 from harness.specs.kubernetes import KubernetesSpec, PodSelector
+from harness.specs.topology import load_topology
 from tests.fakekube import TOKEN, FakeKube, write_kubeconfig
 
 ENDPOINTS = Endpoints("http://prom.test", "http://am.test", "http://receiver.test")
@@ -23,6 +30,13 @@ SERVICES = {
     "web": PodSelector(namespaces=("shop",), labelSelectors={"app": "web"}),
     "db": PodSelector(pods={"shop": ("db-0",)}),
 }
+
+
+@dataclass
+class Planned:
+    index: int
+    replicas: tuple[str, ...]
+    links: tuple = ()
 
 
 @pytest.fixture
@@ -39,8 +53,6 @@ def runtime(tmp_path, kube, run_dir=None, **fields) -> KubernetesRuntime:
     spec = KubernetesSpec(namespaces=("shop",), kubeconfig="config", **fields)
     stack = tmp_path / "stack.yaml"
     rt = KubernetesRuntime(spec, SERVICES, ENDPOINTS, tmp_path, stack, run_dir=run_dir)
-    from harness.runtime.kubernetes.connect import connect
-
     rt._client = connect(spec, tmp_path, transport=kube.transport)
     return rt
 
@@ -237,8 +249,6 @@ def test_no_answer_within_the_request_timeout_is_a_control_plane_gone(tmp_path, 
 
 
 def test_supported_faults_grow_with_toxiproxy_and_chaos_mesh(tmp_path, kube):
-    from harness.faults import FAULT_TYPES, NETWORK_FAULTS
-
     rt = runtime(tmp_path, kube)
     assert rt.supported_faults() == {"kill", "terminate"}
     assert rt.fault_objects() is None and rt.own_actions(None, None, "run") is None  # type: ignore[arg-type]
@@ -273,20 +283,6 @@ def test_no_client_is_made_until_one_is_needed(tmp_path):
 def test_with_chaos_mesh_a_pod_kill_is_its_object_and_its_pods_are_remembered(tmp_path, kube):
     """Chaos Mesh deletes the pods: the runtime still finds their replacements, in
     another process too, never taking a sibling, and times them."""
-    from dataclasses import dataclass
-
-    from pydantic import TypeAdapter
-
-    from harness.faults import FaultSpec
-    from harness.faults.chaos import ChaosObject
-    from harness.runtime.kubernetes.chaosmesh import ChaosMesh
-
-    @dataclass
-    class Planned:
-        index: int
-        replicas: tuple[str, ...]
-        links: tuple = ()
-
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     rt = runtime(tmp_path, kube, run_dir, chaos_mesh={})
@@ -304,3 +300,27 @@ def test_with_chaos_mesh_a_pod_kill_is_its_object_and_its_pods_are_remembered(tm
     timing = rt.kill_timing(victim)
     assert timing.signal == "pod-kill" and timing.replacement == "shop/web-0"
     assert timing.ready is not None
+
+
+def test_the_factory_builds_it_from_a_topology_and_its_journaled_description(tmp_path, kube):
+    write_kubeconfig(tmp_path / "kubeconfig")
+    stack = tmp_path / "cluster.yaml"
+    stack.write_text(
+        "version: harness/v1\nruntime: kubernetes\n"
+        "kubernetes: {kubeconfig: kubeconfig, namespaces: [shop]}\n"
+        "prometheus: {url: 'http://127.0.0.1:9090/'}\n"
+        "services:\n"
+        "  web: {selector: {labelSelectors: {app: web}}, url: 'http://127.0.0.1:8080'}\n"
+        "  db: {selector: {pods: {shop: [db-0]}}}\n"
+    )
+    topo = load_topology(stack)
+    first = kubernetes_runtime(topo, {"stack_file": str(stack), "run_dir": str(tmp_path)})
+    rt = kubernetes_runtime(topo, first.describe())  # as the watchdog rebuilds it
+    assert rt.describe() == first.describe() == {
+        "kind": "kubernetes", "stack_file": str(stack.resolve()), "run_dir": str(tmp_path.resolve()),
+    }  # fmt: skip
+    assert rt.endpoints().prometheus == "http://127.0.0.1:9090" and rt.endpoints().toxiproxy is None
+    rt._client = connect(rt.spec, rt.base_dir, transport=kube.transport)
+    assert [(i.service, i.name) for i in rt.instances()] == [
+        ("web", "shop/web-a"), ("web", "shop/web-b"), ("db", "shop/db-0"),
+    ]  # fmt: skip
