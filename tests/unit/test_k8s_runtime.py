@@ -16,11 +16,12 @@ from pydantic import TypeAdapter
 
 from harness.faults import FAULT_TYPES, NETWORK_FAULTS, FaultSpec
 from harness.faults.chaos import ChaosObject
+from harness.runtime import runtime_for, runtime_from
 from harness.runtime.base import Endpoints, Instance
 from harness.runtime.kubernetes.chaosmesh import ChaosMesh
 from harness.runtime.kubernetes.connect import connect
 from harness.runtime.kubernetes.kills import KILLS_FILE
-from harness.runtime.kubernetes.runtime import KubernetesRuntime, kubernetes_runtime
+from harness.runtime.kubernetes.runtime import KubernetesRuntime
 from harness.specs.kubernetes import KubernetesSpec, PodSelector
 from harness.specs.topology import load_topology
 from tests.fakekube import TOKEN, FakeKube, write_kubeconfig
@@ -302,7 +303,7 @@ def test_with_chaos_mesh_a_pod_kill_is_its_object_and_its_pods_are_remembered(tm
     assert timing.ready is not None
 
 
-def test_the_factory_builds_it_from_a_topology_and_its_journaled_description(tmp_path, kube):
+def test_the_factory_builds_it_from_a_topology_and_again_from_its_description(tmp_path, kube):
     write_kubeconfig(tmp_path / "kubeconfig")
     stack = tmp_path / "cluster.yaml"
     stack.write_text(
@@ -313,9 +314,9 @@ def test_the_factory_builds_it_from_a_topology_and_its_journaled_description(tmp
         "  web: {selector: {labelSelectors: {app: web}}, url: 'http://127.0.0.1:8080'}\n"
         "  db: {selector: {pods: {shop: [db-0]}}}\n"
     )
-    topo = load_topology(stack)
-    first = kubernetes_runtime(topo, {"stack_file": str(stack), "run_dir": str(tmp_path)})
-    rt = kubernetes_runtime(topo, first.describe())  # as the watchdog rebuilds it
+    first = runtime_for(load_topology(stack), stack, tmp_path)
+    rt = runtime_from(first.describe())  # as the watchdog and recover rebuild it
+    assert isinstance(rt, KubernetesRuntime)
     assert rt.describe() == first.describe() == {
         "kind": "kubernetes", "stack_file": str(stack.resolve()), "run_dir": str(tmp_path.resolve()),
     }  # fmt: skip

@@ -25,15 +25,12 @@ import lightkube
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import Pod
 
-from harness.errors import StackError
 from harness.runtime.base import Endpoints, FaultObjects, Instance
-from harness.runtime.endpoints import endpoints_for
 from harness.runtime.kubernetes.api import calling, code_of, request
 from harness.runtime.kubernetes.connect import connect
 from harness.runtime.kubernetes.kills import Kill, KillBook, KillTiming, Sighting, successor
 from harness.runtime.kubernetes.pods import controller_of, is_ready, live, pod_name, pods_of
 from harness.specs.kubernetes import KubernetesSpec, PodSelector
-from harness.specs.topology import Topology
 
 if TYPE_CHECKING:
     from harness.faults.base import Action
@@ -44,7 +41,6 @@ __all__ = [
     "CHAOS_MESH_FAULTS",
     "KubernetesRuntime",
     "identity_of",
-    "kubernetes_runtime",
     "uid_of",
 ]
 
@@ -293,20 +289,6 @@ class KubernetesRuntime:
             for pod in getattr(action, "killed", ()):  # a PodChaos pod-kill's pods
                 self._time_kill(pod, self._remember_kill(pod, "pod-kill"), time.monotonic())
         return actions
-
-
-def kubernetes_runtime(topo: Topology, description: Mapping[str, Any]) -> KubernetesRuntime:
-    """The runtime of a `runtime: kubernetes` topology, as `describe()` journaled it
-    (`stack_file`, `run_dir`; either may be empty): the factory's entry for this kind."""
-    if topo.kubernetes is None:
-        raise StackError("the topology has no kubernetes: part: it does not run on a cluster")
-    stack = Path(description["stack_file"]) if description.get("stack_file") else None
-    run = Path(description["run_dir"]) if description.get("run_dir") else None
-    services = {n: s.selector for n, s in topo.services.items() if s.selector is not None}
-    base = stack.parent if stack is not None else Path.cwd()
-    return KubernetesRuntime(
-        topo.kubernetes, services, endpoints_for(topo), base, stack, run_dir=run
-    )
 
 
 def _answers(client: lightkube.Client) -> bool:
