@@ -20,7 +20,7 @@ from harness.runtime import runtime_for, runtime_from
 from harness.runtime.base import Endpoints, Instance
 from harness.runtime.kubernetes.chaosmesh import ChaosMesh
 from harness.runtime.kubernetes.connect import connect
-from harness.runtime.kubernetes.kills import KILLS_FILE
+from harness.runtime.kubernetes.kills import KILLS_FILE, Kill, KillBook
 from harness.runtime.kubernetes.runtime import KubernetesRuntime
 from harness.specs.kubernetes import KubernetesSpec, PodSelector
 from harness.specs.topology import load_topology
@@ -325,3 +325,16 @@ def test_the_factory_builds_it_from_a_topology_and_again_from_its_description(tm
     assert [(i.service, i.name) for i in rt.instances()] == [
         ("web", "shop/web-a"), ("web", "shop/web-b"), ("db", "shop/db-0"),
     ]  # fmt: skip
+
+
+def test_the_kills_file_is_read_as_it_grows_and_a_cut_line_is_skipped(tmp_path):
+    writer, reader = KillBook(tmp_path), KillBook(tmp_path)
+    assert reader.get("u1") is None
+    writer.add(Kill("u1", "shop/web-a", "SIGKILL", "rs-1", ("u1", "u2"), 1.0))
+    with (tmp_path / KILLS_FILE).open("a") as f:
+        f.write('{"uid": "u2", "na')  # the harness died mid-line
+    assert reader.get("u1").siblings == ("u1", "u2") and reader.get("u2") is None
+    with (tmp_path / KILLS_FILE).open("a") as f:
+        f.write("\n")
+    writer.add(Kill("u3", "shop/web-b", "SIGTERM", None, (), 2.0, server_at=2.0))
+    assert reader.get("u3").server_at == 2.0 and reader.get("u2") is None

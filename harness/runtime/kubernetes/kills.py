@@ -52,11 +52,13 @@ class Kill:
 
 
 class KillBook:
-    """The kills of this runtime, kept in memory and (with a folder) in a file."""
+    """The kills of this runtime, kept in memory and (with a folder) in a file that
+    other processes read: only what was appended since they last looked."""
 
     def __init__(self, folder: Path | None) -> None:
         self.path = folder / KILLS_FILE if folder is not None else None
         self._kills: dict[str, Kill] = {}
+        self._read = 0  # bytes of the file taken in so far
 
     def add(self, kill: Kill) -> None:
         self._kills[kill.uid] = kill
@@ -65,13 +67,31 @@ class KillBook:
                 f.write(json.dumps(asdict(kill)) + "\n")
 
     def get(self, uid: str) -> Kill | None:
-        if uid not in self._kills and self.path is not None and self.path.is_file():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    data = json.loads(line)
-                    kill = Kill(**{**data, "siblings": tuple(data["siblings"])})
-                    self._kills[kill.uid] = kill  # a later line completes an earlier one
+        if uid not in self._kills:
+            self._take_in()
         return self._kills.get(uid)
+
+    def _take_in(self) -> None:
+        if self.path is None or not self.path.is_file():
+            return
+        with self.path.open("rb") as f:
+            f.seek(self._read)
+            chunk = f.read()
+        whole = chunk[: chunk.rfind(b"\n") + 1]  # a line being written waits
+        self._read += len(whole)
+        for line in whole.decode("utf-8", errors="replace").splitlines():
+            kill = _parsed(line)
+            if kill is not None:
+                self._kills[kill.uid] = kill  # a later line completes an earlier one
+
+
+def _parsed(line: str) -> Kill | None:
+    """One line of the file; None for one cut short (a harness killed mid-write)."""
+    try:
+        data = json.loads(line)
+        return Kill(**{**data, "siblings": tuple(data["siblings"])})
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def successor(
