@@ -44,7 +44,7 @@ from harness.slo.budget import BudgetBurn
 from harness.specs.experiment import load_experiment
 from harness.specs.topology import Topology
 
-__all__ = ["outcome_from_events", "rebuild"]
+__all__ = ["outcome_from_events", "rebuild", "services_hurt"]
 
 def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
     """Write `run_dir/report.html` again from `run_dir/journal.jsonl`."""
@@ -67,9 +67,7 @@ def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
     finished = next((e.time for e in reversed(events) if isinstance(e, VerdictEvent)), None)
     end = finished if finished is not None else events[-1].time
     started = header.started if header.started is not None else header.time
-    services = sorted(
-        {r.rsplit("-", 1)[0] for e in events if isinstance(e, Planned) for r in e.replicas}
-    )
+    services = services_hurt(events)
     provenance = Provenance.of(
         header,
         events,
@@ -92,6 +90,19 @@ def rebuild(run_dir: Path, topo: Topology, prom: PrometheusClient) -> Path:
         topo=topo,
     )
     return path
+
+
+def services_hurt(events: list[Event]) -> list[str]:
+    """The services the planned faults hurt, as journaled with them; a journal from
+    before they were names only replicas, `<service>-<index>` then."""
+    return sorted(
+        {
+            service
+            for e in events
+            if isinstance(e, Planned)
+            for service in (e.services or [r.rsplit("-", 1)[0] for r in e.replicas])
+        }
+    )
 
 
 def outcome_from_events(events: list[Event]) -> Outcome:

@@ -132,6 +132,7 @@ class Planned(Event):
     fault: int
     type: str
     replicas: list[str]
+    services: list[str] = []  # each replica's service (a pod's name does not say it)
     links: list[str] = []
     step: int | None = None
 

@@ -12,6 +12,8 @@ from harness.errors import InvalidInput, Refused
 from harness.experiment.loadtarget import load_plan
 from harness.experiment.plan import describe_fault, plan_experiment, static_problems
 from harness.experiment.serving import serving_replicas
+from harness.report.rebuild import services_hurt
+from harness.safety.events import Planned
 from harness.specs.experiment import Experiment, LoadSpec
 from harness.specs.topology import Topology
 from harness.specs.yamlload import FieldError, parse_model
@@ -254,3 +256,9 @@ def test_refusals_and_load_errors_are_located_in_the_file(tmp_path):
     assert str(exc.value).startswith(
         f"{source}:20: load.target.service: service 'catalog' is pods in a cluster with no url"
     )
+
+
+def test_the_report_names_the_services_hurt_as_journaled():
+    pod = Planned(event="planned", fault=0, type="kill", replicas=[ORDERS[0]], services=["orders"])
+    before = Planned(event="planned", fault=1, type="kill", replicas=["catalog-2"])  # older journal
+    assert services_hurt([pod, before]) == ["catalog", "orders"]
