@@ -57,7 +57,7 @@ def test_a_runtime_is_rebuilt_from_its_journaled_description(stack):
     assert again.describe() == rt.describe()
     assert [i.identity for i in again.instances()] == [i.identity for i in rt.instances()]
     with pytest.raises(StackError, match="does not know"):
-        runtime_from({"kind": "kubernetes"})
+        runtime_from({"kind": "openshift"})
 
 
 def test_the_factory_builds_from_the_topology_what_the_journal_rebuilds(stack):
