@@ -124,7 +124,7 @@ def outcome_from_events(events: list[Event]) -> Outcome:
     outcome.figures = Figures(**figures, recovery_awaited=awaited)
     if verdict.load:
         outcome.load = LoadSummary.from_json(verdict.load)
-    outcome.checks = [CheckResult(**c) for c in verdict.checks]
+    outcome.checks = [_check(c) for c in verdict.checks]
     outcome.alerts = [_alert(a) for a in verdict.alerts]
     outcome.budget = [BudgetBurn(**b) for b in verdict.budget]
     if verdict.abort:
@@ -154,6 +154,12 @@ def _evaluation(e: Probe) -> ProbeEvaluation:
         e.detail,
     )
     return ProbeEvaluation(e.phase, result, e.judged, e.why, e.settle, e.basis)
+
+
+def _check(data: dict[str, Any]) -> CheckResult:
+    """A check as the verdict carries it: `ok` is derived from its status, not given."""
+    fields = {k: v for k, v in data.items() if k != "ok"}
+    return CheckResult(**{**fields, "missing": tuple(fields.get("missing", ()))})
 
 
 def _phases(events: list[Event]) -> list[PhaseSpan]:
