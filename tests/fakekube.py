@@ -41,8 +41,9 @@ class FakeKube:
         self.pods: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[httpx2.Request] = []
         self.forbidden: set[tuple[str, str]] = set()  # (HTTP method, namespace) → 403
-        # runs before each request is answered: may raise (a timeout) or change the pods
-        self.hook: Callable[[httpx2.Request], None] | None = None
+        # runs before each request is answered: may raise (a timeout), change the pods or
+        # answer it instead (what it returns, if not None)
+        self.hook: Callable[[httpx2.Request], httpx2.Response | None] | None = None
         self.now = datetime(2026, 12, 7, 20, 0, 0, tzinfo=UTC)
         self._uids = itertools.count(1)
 
@@ -97,8 +98,8 @@ class FakeKube:
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
-        if self.hook is not None:
-            self.hook(request)
+        if self.hook is not None and (answer := self.hook(request)) is not None:
+            return answer
         path = request.url.path
         if path in ("/readyz", "/version"):
             return httpx2.Response(200, text="ok")

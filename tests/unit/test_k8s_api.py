@@ -76,3 +76,10 @@ def test_a_connection_refused_is_a_stack_error_and_never_shows_the_token(kube, c
     assert "could not be reached to delete pods in namespace shop" in str(err.value)
     assert TOKEN not in str(err.value)
     assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_an_error_that_is_not_the_api_s_own_is_a_stack_error_with_its_status(kube, client):
+    kube.hook = lambda request: httpx2.Response(502, content=b"bad gateway")  # no Content-Type
+    failed = pytest.raises(StackError, match=r"reached to get pods in namespace shop: HTTPStatus")
+    with failed, calling("get", "pods", "shop"):
+        request(client, "GET", "api/v1/namespaces/shop/pods/web-1")

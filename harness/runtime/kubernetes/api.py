@@ -86,5 +86,7 @@ def request(
         BasicRequest(method=method, url=path, params=params or {}, data=body)
     )
     resp = generic.send(req)
-    generic.raise_for_status(resp)
+    if resp.is_error and resp.headers.get("Content-Type") == "application/json":
+        raise ApiError(request=req, response=resp)  # the API's Status: code, message
+    resp.raise_for_status()  # anything else in the way (a proxy's 502): its status
     return resp
