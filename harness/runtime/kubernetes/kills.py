@@ -3,12 +3,13 @@ and how long its replacement took.
 
 On Kubernetes a controller, not the harness, replaces a deleted pod, under a new name
 (ReplicaSet) or the same one (StatefulSet). The replacement is a pod of the same
-controlling owner that was not there when the pod was deleted: the owner's other pods
-at that moment (its siblings) are remembered, so a sibling is never taken for the
-replacement, and a pod must be created no earlier than the delete by the API server's
-own clock (its `Date`; pod timestamps are whole seconds). The record is written before
-the delete, to the run directory when there is one, so the watchdog and `recover`,
-rebuilt from the journal in another process, find the same replacement.
+controlling owner that was not there when the pod was deleted: the owner's pods at that
+moment (its siblings) are remembered, so a sibling is never taken for the replacement.
+A pod must also be created no earlier than the delete by the API server's own clock
+(its `Date`): both are whole seconds and the Date is written after the delete, so a
+second is allowed; the siblings are the real test. The record is written before the
+delete, to the run directory when there is one, so the watchdog and `recover`, rebuilt
+from the journal in another process, find the same replacement.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def successor(
         if controller_of(p) == seen.owner
         and p.metadata is not None
         and p.metadata.uid not in seen.siblings
-        and (after is None or _created(p) >= int(after))  # timestamps are whole seconds
+        and (after is None or _created(p) >= int(after) - 1)  # whole seconds: see above
     ]
     return min(found, key=lambda p: (_created(p), pod_name(p)), default=None)
 

@@ -161,9 +161,9 @@ class KubernetesRuntime:
         if the pod still has that uid. SIGSTOP/SIGCONT: nothing (False)."""
         if signal not in ("SIGKILL", "SIGTERM") or instance.service not in self.services:
             return False
-        self._pods(instance.service)  # its siblings, as they are just before the delete
-        pod = self._pod(instance)
-        if pod is None:
+        listed = self._pods(instance.service)  # its siblings, just before the delete
+        pod = next((p for p in listed if uid_of_pod(p) == uid_of(instance)), None)
+        if pod is None:  # gone, or no longer one of the service's
             return False
         assert pod.spec is not None
         grace = 0 if signal == "SIGKILL" else pod.spec.terminationGracePeriodSeconds
