@@ -266,7 +266,8 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
     guard interval; expectations every tick, judged once their look-back lies inside
     the fault (`infault`)."""
     try:
-        ctx.env.toxiproxy.version()
+        if ctx.env.toxiproxy is not None:
+            ctx.env.toxiproxy.version()
     except ToxiproxyError as exc:
         raise _abort(ctx, f"Toxiproxy unreachable during the fault: {exc}", []) from exc
     if not ctx.prom.ready():

@@ -79,7 +79,8 @@ def preflight(ctx: RunContext) -> None:
         )
     if not ctx.prom.ready():
         raise StackError(f"Prometheus at {ctx.prom.base_url} is not ready")
-    ctx.env.toxiproxy.version()
+    if ctx.env.toxiproxy is not None:
+        ctx.env.toxiproxy.version()
     refuse_if_unrecovered(ctx.stack_run.root)
     refuse_unresolved_secrets(ctx.exp, ctx.source)
     refuse_unsupported_faults(ctx.exp, runtime, ctx.source)
