@@ -10,10 +10,12 @@ SIGCONT leave it in place. Its control plane is alive until `stop_control_plane`
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
+from harness.errors import HarnessError
 from harness.runtime.base import Endpoints, Instance
 
-__all__ = ["ENDPOINTS", "FakeRuntime"]
+__all__ = ["ENDPOINTS", "FakeObjects", "FakeRuntime"]
 
 ENDPOINTS = Endpoints(
     prometheus="http://prometheus.test",
@@ -42,6 +44,7 @@ class FakeRuntime:
         self.signals: list[tuple[str, str]] = []  # (identity, signal) as sent
         self.alive = True
         self.supported, self._endpoints, self.respawn = supported, endpoints, respawn
+        self.objects: FakeObjects | None = None  # a fault engine, when a test gives one
         for name, service in replicas.items():
             self.live[name] = self._new(service, name)
 
@@ -104,10 +107,37 @@ class FakeRuntime:
     def supported_faults(self) -> frozenset[str]:
         return self.supported
 
-    def fault_objects(self) -> None:
-        """None: no fault engine"""
-        return None
+    def fault_objects(self) -> FakeObjects | None:
+        """The fake fault engine when given one (`objects`), else none."""
+        return self.objects
 
     def own_actions(self, settings: object, planned: object, run_id: str) -> None:
         """None: every fault acts through signals and Toxiproxy."""
         return None
+
+
+class FakeObjects:
+    """A fault engine in memory: objects by name with their run label; a sweep deletes
+    a run's objects, failing the first `stuck` times (a held finalizer)."""
+
+    def __init__(self, stuck: int = 0) -> None:
+        self.objects: dict[str, str] = {}  # name → run id
+        self.stuck = stuck
+        self.sweeps: list[str] = []
+
+    def create(self, manifest: dict[str, Any]) -> None:
+        meta = manifest["metadata"]
+        self.objects[meta["name"]] = meta["labels"]["chaos-harness/run"]
+
+    def delete(self, manifest: dict[str, Any]) -> None:
+        self.objects.pop(manifest["metadata"]["name"], None)
+
+    def sweep(self, run_id: str) -> list[str]:
+        self.sweeps.append(run_id)
+        mine = sorted(n for n, r in self.objects.items() if r == run_id)
+        if mine and self.stuck:
+            self.stuck -= 1
+            raise HarnessError(f"{mine[0]} is still there, held by its finalizer")
+        for name in mine:
+            del self.objects[name]
+        return [f"FakeChaos {name}" for name in mine]

@@ -32,6 +32,7 @@ __all__ = [
     "FaultRemoved",
     "FaultRevertFailed",
     "HandedOver",
+    "ObjectsSwept",
     "PhaseEnd",
     "PhaseStart",
     "Planned",
@@ -85,6 +86,7 @@ class EventName(StrEnum):
     WATCHDOG_STACK_GONE = "watchdog.stack_gone"
     WATCHDOG_RELEASED = "watchdog.released"
     RECOVERED = "recovered"
+    OBJECTS_SWEPT = "objects.swept"  # the runtime's fault objects of the run, found by label
     EXCEPTION = "exception"
     VERDICT = "verdict"
 
@@ -256,6 +258,13 @@ class Recovered(Event):
     failed: int
 
 
+class ObjectsSwept(Event):
+    """What a sweep of the run's labelled fault objects deleted, or why it could not."""
+
+    objects: list[str] = []
+    error: str | None = None
+
+
 class VerdictEvent(Event):
     """The outcome as `harness.outcome.verdict_fields` writes it; None when no verdict."""
 
@@ -299,6 +308,7 @@ _RECORDS: dict[str, type[Event]] = {
     EventName.WATCHDOG_RECOVERING: WatchdogRecovering,
     EventName.WATCHDOG_STACK_GONE: WatchdogStackGone,
     EventName.RECOVERED: Recovered,
+    EventName.OBJECTS_SWEPT: ObjectsSwept,
     EventName.VERDICT: VerdictEvent,
 }
 

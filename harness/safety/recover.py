@@ -3,6 +3,11 @@
 Only what the journal lists as applied-and-not-removed is reverted, newest first; each
 success and each failure is appended to the same journal under the recoverer's name,
 and a fault whose revert failed stays listed, so the next attempt tries it again.
+
+A runtime with a fault engine of its own (Chaos Mesh on Kubernetes) is then swept: every
+object labelled with the run's id is deleted, journaled or not. Objects are journaled
+before they are created, so the journal names them all; the sweep covers a journal
+line torn by a crash, and says so in the journal when it finds one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from harness.safety.lock import RunLock, clear_active, read_active
 __all__ = [
     "RecoveryReport",
     "journaled_runtime",
+    "pending",
     "recover_journal",
     "recover_stack",
     "runtime_to_recover",
@@ -51,9 +57,32 @@ def recover_journal(path: Path, env: FaultEnv, by: str) -> RecoveryReport:
             continue
         journal.record(EventName.FAULT_REMOVED, fault_id=entry.fault_id)
         report.reverted.append(action.describe())
+    _sweep(journal, env, report)
     journal.record(EventName.RECOVERED, reverted=len(report.reverted), failed=len(report.failed))
     render_json(path)
     return report
+
+
+def _sweep(journal: Journal, env: FaultEnv, report: RecoveryReport) -> None:
+    """Delete the run's labelled fault objects (a runtime without a fault engine: none)."""
+    objects = env.runtime.fault_objects()
+    start = run_start(read_records(journal.path))
+    if objects is None or start is None or not start.run_id:
+        return
+    try:
+        swept = objects.sweep(start.run_id)
+    except Exception as exc:  # a stuck finalizer, an API that does not answer: retried
+        journal.record(EventName.OBJECTS_SWEPT, objects=[], error=str(exc))
+        report.failed.append(f"the run's {env.runtime.kind} fault objects: {exc}")
+        return
+    if swept:
+        journal.record(EventName.OBJECTS_SWEPT, objects=swept)
+        report.reverted += swept
+
+
+def pending(journal_path: Path, env: FaultEnv) -> bool:
+    """Whether recovering has work: open faults, or a fault engine to sweep for leftovers."""
+    return bool(still_open(journal_path)) or env.runtime.fault_objects() is not None
 
 
 def journaled_runtime(journal_path: Path, default: Runtime) -> Runtime:

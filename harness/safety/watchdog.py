@@ -32,7 +32,7 @@ from harness.runtime import Runtime, runtime_for
 from harness.safety.events import Event, EventName, HandedOver
 from harness.safety.journal import Journal, still_open
 from harness.safety.lock import ActiveRun, clear_active, read_active
-from harness.safety.recover import journaled_runtime, recover_journal, try_lock
+from harness.safety.recover import journaled_runtime, pending, recover_journal, try_lock
 from harness.safety.rollback import Backoff
 from harness.specs.topology import load_topology
 
@@ -81,9 +81,10 @@ def recover_until_done(
     sleep: Callable[[float], None] = time.sleep,
     backoff: Backoff | None = None,
 ) -> bool:
-    """Revert until the journal lists nothing open; False when the stack went down first."""
+    """Revert until the journal lists nothing open (and the runtime's fault engine holds
+    nothing of the run); False when the stack went down first."""
     backoff = backoff or Backoff()
-    while still_open(journal_path):
+    while pending(journal_path, env):
         if not stack_alive():
             Journal(journal_path, BY).record(
                 EventName.WATCHDOG_STACK_GONE,
