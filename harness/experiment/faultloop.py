@@ -21,7 +21,7 @@ from harness.experiment.context import RunContext
 from harness.experiment.infault import during_evaluation, stretch_start
 from harness.experiment.plan import PlannedFault
 from harness.faults import actions_for
-from harness.faults.process import Signal
+from harness.faults.base import killed_by
 from harness.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.runtime.base import Instance
@@ -171,8 +171,7 @@ def _inject(
         reverts.push(item.fault.index, fault_id, action)  # before apply: fail safe
         action.apply(ctx.env)
         ctx.journal.record(EventName.FAULT_APPLIED, fault_id=fault_id)
-        if isinstance(action, Signal) and action.signal in ("SIGKILL", "SIGTERM"):
-            restarts.append(_Restart(action.instance, time.monotonic()))
+        restarts += [_Restart(killed, time.monotonic()) for killed in killed_by(action)]
     if ctx.annotator is not None:
         ctx.annotator.fault_started(ctx.run_id, ctx.exp.name, ctx.outcome.fault_windows[-1].start)
     ctx.display.phase("inject", ", ".join(item.fault.replicas))
