@@ -60,8 +60,11 @@ def test_expressions_go_to_the_api_as_its_label_selector(tmp_path, kube):
 def test_pods_by_name_skip_one_that_is_not_there(tmp_path, kube):
     spec, client = cluster(tmp_path, kube)
     kube.add_pod("staging", "web-1")
+    kube.add_pod("shop", "web-1")
     selector = PodSelector(pods={"staging": ["web-1", "web-gone"]})
     assert names(pods_of(client, "web", selector, spec)) == ["staging/web-1"]
+    also = PodSelector(namespaces=("shop",), pods={"staging": ["web-1"]})  # names rule
+    assert names(pods_of(client, "web", also, spec)) == ["staging/web-1"]
 
 
 def test_pods_being_deleted_or_finished_are_not_instances(tmp_path, kube):

@@ -64,7 +64,7 @@ def pods_of(
     found: list[Pod] = []
     for ns in namespaces_of(service, selector, spec):
         found += (
-            _named(client, ns, selector.pods[ns])
+            _named(client, ns, selector.pods.get(ns, ()))
             if selector.pods
             else _listed(client, ns, selector)
         )
