@@ -45,6 +45,7 @@ class FakeRuntime:
         self.alive = True
         self.supported, self._endpoints, self.respawn = supported, endpoints, respawn
         self.objects: FakeObjects | None = None  # a fault engine, when a test gives one
+        self.refusals: dict[str, str] = {}  # fault type → why its settings are refused
         for name, service in replicas.items():
             self.live[name] = self._new(service, name)
 
@@ -110,6 +111,14 @@ class FakeRuntime:
     def fault_objects(self) -> FakeObjects | None:
         """The fake fault engine when given one (`objects`), else none."""
         return self.objects
+
+    def fault_refusal(self, settings: Any) -> str | None:
+        """What a test says this runtime refuses of a fault type (`refusals`), else None."""
+        return self.refusals.get(settings.type)
+
+    def replacement_stages(self, instance: Instance) -> None:
+        """None: killed → ready, as the engine measures it, is all there is."""
+        return None
 
     def own_actions(self, settings: object, planned: object, run_id: str) -> None:
         """None: every fault acts through signals and Toxiproxy."""

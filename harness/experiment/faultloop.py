@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.clients.toxiproxy import ToxiproxyError
 from harness.errors import RollbackFailed
@@ -187,8 +188,14 @@ def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
             continue
         r.back = time.monotonic()
         seconds = round(r.back - r.at, 3)
+        stages = ctx.env.runtime.replacement_stages(r.killed)  # e.g. created/Running/Ready
+        measured: dict[str, Any] = {"killed": r.killed.name, "stages": stages} if stages else {}
         ctx.journal.record(
-            EventName.REPLICA_BACK, replica=new.name, identity=new.identity, seconds=seconds
+            EventName.REPLICA_BACK,
+            replica=new.name,
+            identity=new.identity,
+            seconds=seconds,
+            **measured,
         )
         figures = ctx.outcome.figures
         figures.restart_seconds = max(figures.restart_seconds or 0.0, seconds)

@@ -98,6 +98,17 @@ class Runtime(Protocol):
         """The fault types (`type:` in an experiment) this runtime can inject."""
         ...
 
+    def fault_refusal(self, settings: FaultSettings) -> str | None:
+        """Why it cannot inject a fault of a supported type as written (a setting its
+        engine has no counterpart for); None: it can. Asked in preflight."""
+        ...
+
+    def replacement_stages(self, instance: Instance) -> dict[str, Any] | None:
+        """What it measured of a killed instance's replacement, stage by stage (on
+        Kubernetes: seconds from the delete to created, Running, Ready); None: nothing
+        beyond the engine's own killed → ready."""
+        ...
+
     def fault_objects(self) -> FaultObjects | None:
         """Its own fault engine, if it has one (None: signals and Toxiproxy only)."""
         ...

@@ -198,6 +198,8 @@ class ReplicaBack(Event):
     replica: str
     identity: str = ""
     seconds: float
+    killed: str | None = None  # with stages: the instance it replaced
+    stages: dict[str, Any] | None = None  # the runtime's own measures (replacement_stages)
 
 
 class RollbackComplete(Event):

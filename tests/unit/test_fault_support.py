@@ -53,6 +53,17 @@ def test_a_fault_the_runtime_cannot_inject_is_refused_by_its_line(source):
     assert runtime.signals == []
 
 
+def test_a_supported_type_with_a_setting_the_runtime_cannot_honour_is_refused(source):
+    runtime = FakeRuntime({}, supported=frozenset({"latency", "disk_fill"}))
+    runtime.refusals = {"latency": "latency: direction upstream: it delays only responses"}
+    with pytest.raises(Refused) as refused:
+        refuse_unsupported_faults(load_experiment(source), runtime, source)
+    assert str(refused.value) == (
+        f"{source}:7: faults.0: latency: direction upstream: it delays only responses; "
+        "the fake runtime refuses it: nothing was injected"
+    )
+
+
 def test_faults_the_runtime_supports_pass(source):
     runtime = FakeRuntime({}, supported=frozenset({"latency", "disk_fill"}))
     refuse_unsupported_faults(load_experiment(source), runtime, source)

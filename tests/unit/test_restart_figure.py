@@ -18,8 +18,12 @@ NEW = Instance("orders", "orders-1", "pid:2:2")
 class Runtime:
     """A replacement that runs at once and is ready `after` seconds from now."""
 
-    def __init__(self, after: float) -> None:
+    def __init__(self, after: float, stages: dict[str, Any] | None = None) -> None:
         self.ready_at = time.monotonic() + after
+        self.stages = stages
+
+    def replacement_stages(self, killed: Instance) -> dict[str, Any] | None:
+        return self.stages if killed == KILLED else None
 
     def replacement(self, killed: Instance) -> Instance | None:
         return NEW if killed == KILLED else None
@@ -36,8 +40,8 @@ class Journal:
         self.events.append({"event": event, **fields})
 
 
-def _ctx(after: float, timeout: float) -> Any:
-    env = SimpleNamespace(runtime=Runtime(after), restart_timeout=timeout)
+def _ctx(after: float, timeout: float, stages: dict[str, Any] | None = None) -> Any:
+    env = SimpleNamespace(runtime=Runtime(after, stages), restart_timeout=timeout)
     exp = SimpleNamespace(guard_interval=0.01)
     return SimpleNamespace(env=env, exp=exp, journal=Journal(), outcome=Outcome())
 
@@ -63,3 +67,11 @@ def test_a_replacement_never_ready_is_left_unmeasured_after_the_timeout():
     _await_restarts(ctx, [_Restart(KILLED, started)])
     assert time.monotonic() - started < 1.0
     assert ctx.outcome.figures.restart_seconds is None and ctx.journal.events == []
+
+
+def test_the_runtimes_own_stages_of_a_replacement_are_journaled_with_it():
+    stages = {"created": 0.04, "running": 0.09, "ready": 0.09}
+    ctx = _ctx(after=0, timeout=5, stages=stages)
+    _await_restarts(ctx, [_Restart(KILLED, time.monotonic())])
+    (back,) = ctx.journal.events
+    assert (back["killed"], back["stages"]) == ("orders-1", stages)

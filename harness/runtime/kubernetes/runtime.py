@@ -27,6 +27,7 @@ from lightkube.resources.core_v1 import Pod
 
 from harness.runtime.base import Endpoints, FaultObjects, Instance
 from harness.runtime.kubernetes.api import calling, code_of, request
+from harness.runtime.kubernetes.chaosmanifests import CHAOS_MESH_FAULTS, refusal
 from harness.runtime.kubernetes.connect import connect
 from harness.runtime.kubernetes.kills import Kill, KillBook, KillTiming, Sighting, successor
 from harness.runtime.kubernetes.pods import controller_of, is_ready, live, pod_name, pods_of
@@ -38,14 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASE_FAULTS",
-    "CHAOS_MESH_FAULTS",
     "KubernetesRuntime",
     "identity_of",
     "uid_of",
 ]
 
 BASE_FAULTS = frozenset({"kill", "terminate"})  # a pod delete through the API
-CHAOS_MESH_FAULTS = frozenset({"pause", "cpu_stress", "latency", "blackhole", "bandwidth"})
 DEFAULT_GRACE = 30  # seconds: Kubernetes' own default terminationGracePeriodSeconds
 RETRY_PAUSE = 0.2  # seconds between two questions to an API server that did not answer
 # seconds a service's listing answers ready() for its pods: preflight lists every service,
@@ -265,6 +264,17 @@ class KubernetesRuntime:
         proxied = frozenset(NETWORK_FAULTS) if self._endpoints.toxiproxy else frozenset()
         mesh = CHAOS_MESH_FAULTS if self.spec.chaos_mesh is not None else frozenset()
         return BASE_FAULTS | proxied | mesh
+
+    def fault_refusal(self, settings: FaultSettings) -> str | None:
+        """What Chaos Mesh has no counterpart for (a direction, a toxicity), as written."""
+        if self.spec.chaos_mesh is None or settings.type not in CHAOS_MESH_FAULTS:
+            return None
+        return refusal(settings)
+
+    def replacement_stages(self, instance: Instance) -> dict[str, Any] | None:
+        """Deleted → replacement created → Running → Ready, in seconds (`kill_timing`)."""
+        timing = self.kill_timing(instance)
+        return timing.to_json() if timing is not None else None
 
     def fault_objects(self) -> FaultObjects | None:
         """Chaos Mesh, when the topology says it is installed."""

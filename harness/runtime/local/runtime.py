@@ -89,6 +89,14 @@ class LocalRuntime:
         """None: no fault engine of its own: signals and Toxiproxy"""
         return None
 
+    def fault_refusal(self, settings: object) -> None:
+        """None: a supported type is injected as written."""
+        return None
+
+    def replacement_stages(self, instance: Instance) -> None:
+        """None: killed → ready, as the engine measures it, is all there is."""
+        return None
+
     def own_actions(self, settings: object, planned: object, run_id: str) -> None:
         """None: every fault acts through signals and Toxiproxy."""
         return None
