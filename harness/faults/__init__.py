@@ -12,6 +12,7 @@ from pydantic import Field
 from harness.faults.bandwidth import Bandwidth
 from harness.faults.base import Action, FaultEnv, action_from_json
 from harness.faults.blackhole import Blackhole
+from harness.faults.chaos import ChaosObject  # registers its action kind for recovery
 from harness.faults.cpu_stress import CpuStress
 from harness.faults.disk_fill import DiskFill
 from harness.faults.kill import Kill
@@ -31,6 +32,7 @@ __all__ = [
     "NETWORK_FAULTS",
     "PROCESS_FAULTS",
     "Action",
+    "ChaosObject",
     "FaultEnv",
     "FaultSpec",
     "action_from_json",

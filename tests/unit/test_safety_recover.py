@@ -3,8 +3,11 @@ journaled, a failed revert stays open, and the stack's pointer goes only when al
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -284,3 +287,28 @@ def test_a_journal_that_names_no_runtime_is_recovered_through_the_default(tmp_pa
     journal = Journal.create(tmp_path / "journal.jsonl", "harness", run_id="r1")
     default = FakeRuntime({})
     assert journaled_runtime(journal.path, default) is default
+
+
+def test_a_chaos_object_in_the_journal_is_read_back_by_a_process_that_never_built_one():
+    """The watchdog and `recover` import the safety package only: every action kind a run
+    journals (a Chaos Mesh object too) must be known to action_from_json there."""
+    journaled = {
+        "kind": "chaos_object",
+        "api_version": "chaos-mesh.org/v1alpha1",
+        "chaos_kind": "PodChaos",
+        "namespace": "shop",
+        "name": "harness-run-f0-0",
+        "manifest": {"kind": "PodChaos", "spec": {"action": "pod-kill"}},
+        "killed": [{"service": "orders", "name": "shop/orders-1", "identity": "uid:1"}],
+    }
+    code = (
+        "import json, sys\n"
+        "from harness.safety.recover import action_from_json\n"
+        "print(action_from_json(json.loads(sys.argv[1])).describe())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(journaled)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "PodChaos shop/harness-run-f0-0 (pod-kill) on no pods"
