@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from harness.errors import HarnessError, InvalidInput, Refused
+from harness.errors import HarnessError, InvalidInput, Refused, RollbackFailed
 from harness.experiment.alerting import await_alerts
 from harness.experiment.context import EXIT_CODES, Display, Outcome, RunContext
 from harness.experiment.faultloop import Aborted, run_fault_window
@@ -81,6 +81,9 @@ def run_experiment(ctx: RunContext) -> Outcome:
 
 
 def _conclude(ctx: RunContext, exc: BaseException) -> None:
+    cause = _failed_before_rollback(exc)
+    if cause is not None:  # why the run failed comes first, then what it left behind
+        _conclude(ctx, cause)
     if isinstance(exc, Refused | InvalidInput):
         ctx.outcome.fail("refused", str(exc))
     elif isinstance(exc, Interrupted):
@@ -94,6 +97,18 @@ def _conclude(ctx: RunContext, exc: BaseException) -> None:
         trace = "".join(traceback.format_exception(exc))
         ctx.journal.record(EventName.EXCEPTION, traceback=trace)
         ctx.outcome.fail("error", f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _failed_before_rollback(exc: BaseException) -> Exception | None:
+    """The error that ended the fault window when its rollback then failed too (a fault
+    never injected, then held on delete): the rollback's error must not hide it. An
+    abort and a signal say themselves (the abort's reason, "interrupted")."""
+    context = exc.__context__
+    if not isinstance(exc, RollbackFailed) or not isinstance(context, Exception):
+        return None
+    if isinstance(context, RollbackFailed | Aborted | Interrupted):
+        return None
+    return context
 
 
 def _run(ctx: RunContext, lock: RunLock, cleanup: ExitStack) -> None:

@@ -146,6 +146,24 @@ def test_a_failed_revert_is_an_error_naming_the_fault_and_keeps_the_watchdog(wor
     assert report.journal is None  # nothing left to recover
 
 
+def test_a_fault_that_fails_to_apply_then_to_revert_says_both(world, monkeypatch):
+    """Why the run failed (the injection) is its first reason; the fault it may have left
+    behind the next: the rollback's failure must not hide the injection's."""
+    monkeypatch.setattr("harness.safety.rollback.REVERT_PATIENCE", 0.5)
+    world.fake.fail(status=503, methods={"POST", "DELETE"})
+    ctx = world.ctx()
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "error", 4)
+    assert len(outcome.reasons) == 2, outcome.reasons
+    assert "503" in outcome.reasons[0] and "could not remove" not in outcome.reasons[0]
+    assert outcome.reasons[1].startswith("could not remove 1 fault(s)")
+    (verdict,) = [e for e in _events(ctx) if e["event"] == "verdict"]
+    assert verdict["reasons"] == outcome.reasons
+    proc, _ = world.watchdog()
+    world.fake.heal()
+    wait_for(lambda: proc.poll() is not None, timeout=10, what="the watchdog to finish")
+
+
 # -- cleanup steps that fail ----------------------------------------------------------
 
 
