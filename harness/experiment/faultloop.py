@@ -170,9 +170,10 @@ def _inject(
             description=action.describe(),
         )
         reverts.push(item.fault.index, fault_id, action)  # before apply: fail safe
+        applying = time.monotonic()  # the kill happens inside apply (an API call, an object)
         action.apply(ctx.env)
         ctx.journal.record(EventName.FAULT_APPLIED, fault_id=fault_id)
-        restarts += [_Restart(killed, time.monotonic()) for killed in killed_by(action)]
+        restarts += [_Restart(killed, applying) for killed in killed_by(action)]
     if ctx.annotator is not None:
         ctx.annotator.fault_started(ctx.run_id, ctx.exp.name, ctx.outcome.fault_windows[-1].start)
     ctx.display.phase("inject", ", ".join(item.fault.replicas))
@@ -187,8 +188,8 @@ def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
         if new is None or not ctx.env.runtime.ready(new):
             continue
         r.back = time.monotonic()
-        seconds = round(r.back - r.at, 3)
         stages = ctx.env.runtime.replacement_stages(r.killed)  # e.g. created/Running/Ready
+        seconds = _restart_seconds(r, stages)
         measured: dict[str, Any] = {"killed": r.killed.name, "stages": stages} if stages else {}
         ctx.journal.record(
             EventName.REPLICA_BACK,
@@ -199,6 +200,17 @@ def _track_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
         )
         figures = ctx.outcome.figures
         figures.restart_seconds = max(figures.restart_seconds or 0.0, seconds)
+
+
+def _restart_seconds(r: _Restart, stages: dict[str, Any] | None) -> float:
+    """Killed → replacement ready: the runtime's own figure when it measured one (from the
+    kill itself: a pod's delete, not the end of the call that made it), else the engine's
+    clock from just before the action was applied."""
+    ready = (stages or {}).get("ready")
+    if isinstance(ready, int | float) and not isinstance(ready, bool):
+        return round(float(ready), 3)
+    assert r.back is not None
+    return round(r.back - r.at, 3)
 
 
 def _await_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:

@@ -75,3 +75,20 @@ def test_the_runtimes_own_stages_of_a_replacement_are_journaled_with_it():
     _await_restarts(ctx, [_Restart(KILLED, time.monotonic())])
     (back,) = ctx.journal.events
     assert (back["killed"], back["stages"]) == ("orders-1", stages)
+
+
+def test_the_runtimes_own_ready_figure_is_the_one_reported():
+    """The runtime times from the kill itself (a pod's delete, inside the API call or the
+    Chaos Mesh object that made it): its Ready figure, not the engine's clock, is reported."""
+    stages = {"created": 0.09, "running": 0.09, "ready": 0.091}
+    ctx = _ctx(after=0, timeout=5, stages=stages)
+    _await_restarts(ctx, [_Restart(KILLED, time.monotonic())])  # the engine would say ~0
+    (back,) = ctx.journal.events
+    assert back["seconds"] == 0.091 and ctx.outcome.figures.restart_seconds == 0.091
+
+
+def test_without_a_ready_figure_of_its_own_the_engine_times_from_before_the_apply():
+    ctx = _ctx(after=0, timeout=5, stages={"created": 0.04, "ready": None})
+    _await_restarts(ctx, [_Restart(KILLED, time.monotonic() - 0.5)])
+    seconds = ctx.outcome.figures.restart_seconds
+    assert seconds is not None and 0.5 <= seconds < 1.0
