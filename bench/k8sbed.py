@@ -94,7 +94,7 @@ def await_ready_count(api: KubeApi, namespace: str, count: int, timeout: float) 
 
 def stack_file(
     folder: Path, bed: TestBed, prom_url: str, namespace: str, services: dict[str, str],
-    chaos_mesh: bool = True,
+    chaos_mesh: bool = True, name: str = "stack.yaml",
 ) -> Path:  # fmt: skip
     """A `runtime: kubernetes` topology: one service per name, selecting app=<label>."""
     lines = [
@@ -111,7 +111,7 @@ def stack_file(
             for name, app in services.items()
         ),
     ]
-    path = folder / "stack.yaml"
+    path = folder / name
     path.write_text("\n".join(lines) + "\n")
     return path
 
