@@ -199,7 +199,7 @@ FIGURES: dict[str, str] = {
     "(the load's users)",
     "recovery_seconds": "rollback complete → steady state confirmed by the probes "
     "(their windows included)",
-    "restart_seconds": "process killed → replacement ready",
+    "restart_seconds": "instance killed → replacement ready",
 }
 
 
@@ -224,7 +224,7 @@ class Figures:
     first_success_seconds: float | None = None
 
     def lines(self) -> list[str]:
-        """ "process killed → replacement ready: 2.31 s", one per figure measured."""
+        """ "instance killed → replacement ready: 2.31 s", one per figure measured."""
         measured = self.measured()
         return [
             f"{label}: {'not within the limit' if measured[key] is None else f'{measured[key]:g} s'}"

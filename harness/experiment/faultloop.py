@@ -215,7 +215,7 @@ def _restart_seconds(r: _Restart, stages: dict[str, Any] | None) -> float:
 
 def _await_restarts(ctx: RunContext, restarts: list[_Restart]) -> None:
     """A replica killed near the window's end may be ready only after it: keep measuring
-    process killed → replacement ready, up to the runtime's restart timeout."""
+    instance killed → replacement ready, up to the runtime's restart timeout."""
     deadline = time.monotonic() + ctx.env.restart_timeout
     while any(r.back is None for r in restarts) and time.monotonic() < deadline:
         time.sleep(ctx.exp.guard_interval)

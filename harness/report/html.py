@@ -30,6 +30,7 @@ from harness.safety.events import (
     RampBreakingPoint,
     RampStep,
     RampStepEnd,
+    ReplicaBack,
     RunStarted,
     VerdictEvent,
 )
@@ -178,6 +179,7 @@ _SHOWN = {  # the events the timeline lists
     EventName.PHASE_START,
     EventName.FAULT_APPLIED,
     EventName.FAULT_REMOVED,
+    EventName.REPLICA_BACK,
     EventName.ABORT,
     EventName.FAULT_MAX_DURATION,
     EventName.ROLLBACK_COMPLETE,
@@ -219,6 +221,8 @@ def _row_text(e: Event, descriptions: dict[str, str]) -> str:
         case Planned():
             text = f"planned fault {e.fault} ({e.type}) on {', '.join(e.replicas)}"
             return f"step {e.step}: {text}" if e.step else text
+        case ReplicaBack():
+            return _replacement(e)
         case RampStep():
             return f"ramp step {e.step}: {e.description}"
         case RampStepEnd():
@@ -228,6 +232,21 @@ def _row_text(e: Event, descriptions: dict[str, str]) -> str:
         case VerdictEvent():
             return f"verdict: {e.verdict} (exit {e.exit_code})"
     return e.event
+
+
+def _replacement(e: ReplicaBack) -> str:
+    """The killed instance's replacement, and what the runtime measured of it: on
+    Kubernetes a new pod under a new name, created, Running and Ready so long after the
+    delete."""
+    stages = e.stages or {}
+    steps = [(k, stages.get(k)) for k in ("created", "running", "ready")]
+    measured = [f"{k} {v:g} s" for k, v in steps if isinstance(v, int | float)]
+    if e.killed is None or e.killed == e.replica:
+        text = f"replacement {e.replica} ready"
+    else:
+        text = f"replacement of {e.killed}: {e.replica} ready"
+    after = f"{', '.join(measured)} after the kill" if measured else f"{e.seconds:g} s after"
+    return f"{text} ({after})" if measured else f"{text} {after} the kill"
 
 
 def _fmt(value: float | None) -> str:

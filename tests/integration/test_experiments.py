@@ -84,7 +84,7 @@ def test_kill_is_restarted_and_measured(stack: Stack, tmp_path: Path):
     # each recovery figure named for what it measures, in the terminal too
     figures = journal["figures"]
     assert figures["first_success_seconds"] < 2 and figures["recovery_seconds"] is not None
-    assert "process killed → replacement ready: " in result.stdout
+    assert "instance killed → replacement ready: " in result.stdout
     assert "rollback complete → first successful request sent after it" in result.stdout
     assert "rollback complete → steady state confirmed by the probes" in result.stdout
     assert [c["ok"] for c in journal["checks"]] == [True, True], journal["checks"]

@@ -86,7 +86,7 @@ def test_a_kill_run_prints_each_figure_once(monkeypatch, printed):
         runner.load_all([GOOD]), Path("stack.yaml"), Path(".run"), Path("runs"), False, None
     )
     lines = printed.getvalue().splitlines()
-    assert lines.count("  process killed → replacement ready: 2.31 s") == 1
+    assert lines.count("  instance killed → replacement ready: 2.31 s") == 1
     assert lines.count("  abort/end decision → every fault removed: 0.012 s") == 1
 
 

@@ -1,4 +1,4 @@
-"""Process killed → replacement ready: measured while the fault window lasts, and after it
+"""Instance killed → replacement ready: measured while the fault window lasts, and after it
 (up to the runtime's restart timeout) for a replica that comes back only then."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_a_replacement_ready_after_the_window_is_still_measured():
         "orders-1",
         "pid:2:2",
     )
-    assert "process killed → replacement ready: " in ctx.outcome.figures.lines()[0]
+    assert "instance killed → replacement ready: " in ctx.outcome.figures.lines()[0]
 
 
 def test_a_replacement_never_ready_is_left_unmeasured_after_the_timeout():

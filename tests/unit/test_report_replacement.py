@@ -1,0 +1,25 @@
+"""The report's timeline names each killed instance's replacement and what was measured of
+it: on Kubernetes a new pod under a new name, with the runtime's created/Running/Ready."""
+
+from __future__ import annotations
+
+from harness.report.html import _row_text
+from harness.safety.events import ReplicaBack
+
+
+def _back(**fields) -> ReplicaBack:
+    return ReplicaBack.model_validate({"time": 1.0, "event": "replica.back", **fields})
+
+
+def test_a_pod_replaced_under_a_new_name_with_its_stages():
+    stages = {"killed": "shop/web-a", "created": 0.03, "running": 0.03, "ready": 0.091}
+    back = _back(replica="shop/web-b", seconds=0.091, killed="shop/web-a", stages=stages)
+    assert _row_text(back, {}) == (
+        "replacement of shop/web-a: shop/web-b ready "
+        "(created 0.03 s, running 0.03 s, ready 0.091 s after the kill)"
+    )
+
+
+def test_a_process_restarted_under_its_own_name():
+    back = _back(replica="orders-1", identity="pid:2:2", seconds=1.25)
+    assert _row_text(back, {}) == "replacement orders-1 ready 1.25 s after the kill"
