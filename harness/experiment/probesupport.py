@@ -9,13 +9,14 @@ refused before anything is injected, naming the probe's line and the runtime.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import Refused
 from harness.probes.kubernetes import client_of
 from harness.runtime.base import Runtime
-from harness.specs.experiment import AnyProbe, Experiment, KubernetesProbe
+from harness.specs.experiment import Experiment, KubernetesProbe
+from harness.specs.probechecks import located_probes
 from harness.specs.topology import Topology
 from harness.specs.yamlload import Loc, Problem, locate
 
@@ -52,12 +53,4 @@ def refuse_unreadable_probes(exp: Experiment, runtime: Runtime, source: Path) ->
 
 
 def _kubernetes_probes(exp: Experiment) -> Iterator[tuple[Loc, KubernetesProbe]]:
-    lists: list[tuple[Loc, Sequence[AnyProbe]]] = [
-        (("steady_state",), exp.steady_state),
-        (("guardrails",), exp.guardrails),
-        (("expectations", "during"), exp.expectations.during),
-    ]
-    for loc, probes in lists:
-        for i, probe in enumerate(probes):
-            if isinstance(probe, KubernetesProbe):
-                yield (*loc, i), probe
+    return located_probes(exp, KubernetesProbe)

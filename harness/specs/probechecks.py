@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from harness.probes.lookback import range_seconds
 from harness.specs.probes import AnyProbe, ClientProbe, KubernetesProbe
@@ -23,7 +23,9 @@ from harness.specs.yamlload import Loc, Problem
 if TYPE_CHECKING:
     from harness.specs.experiment import Experiment
 
-__all__ = ["longest_stretch", "probe_problems"]
+__all__ = ["located_probes", "longest_stretch", "probe_problems"]
+
+P = TypeVar("P")
 
 
 def probe_problems(exp: Experiment) -> list[Problem]:
@@ -102,7 +104,8 @@ def _fault_sets(exp: Experiment) -> list[Sequence[object]]:
     return [exp.at_step(i).faults for i in range(len(exp.ramp.steps))]
 
 
-def _client_probes(exp: Experiment) -> Iterator[tuple[Loc, ClientProbe]]:
+def located_probes(exp: Experiment, kind: type[P]) -> Iterator[tuple[Loc, P]]:
+    """Every probe of one kind in the experiment, with where it is written."""
     lists: list[tuple[Loc, Sequence[AnyProbe]]] = [
         (("steady_state",), exp.steady_state),
         (("guardrails",), exp.guardrails),
@@ -110,8 +113,12 @@ def _client_probes(exp: Experiment) -> Iterator[tuple[Loc, ClientProbe]]:
     ]
     for loc, probes in lists:
         for i, probe in enumerate(probes):
-            if isinstance(probe, ClientProbe):
+            if isinstance(probe, kind):
                 yield (*loc, i), probe
+
+
+def _client_probes(exp: Experiment) -> Iterator[tuple[Loc, ClientProbe]]:
+    return located_probes(exp, ClientProbe)
 
 
 def _filter_problems(exp: Experiment, loc: Loc, probe: ClientProbe) -> list[Problem]:
