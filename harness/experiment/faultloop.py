@@ -27,7 +27,7 @@ from harness.outcome import Abort, FaultWindow, ProbeEvaluation
 from harness.probes.promql import ProbeResult
 from harness.runtime.base import Instance
 from harness.safety.events import EventName, WatchdogRecovering
-from harness.safety.rollback import RevertStack
+from harness.safety.rollback import Handle, RevertStack
 from harness.safety.signals import deferred_signals
 from harness.specs.experiment import AnyProbe, ClientProbe
 
@@ -255,10 +255,18 @@ def _roll_back(ctx: RunContext, schedule: list[_Scheduled], reverts: RevertStack
             )
             raise RollbackFailed(
                 f"could not remove {len(failed)} fault(s), which may still be in place: "
-                + "; ".join(h.describe() for h in failed)
+                + "; ".join(_still_open(h, reverts) for h in failed)
                 + ". The watchdog keeps retrying; run `harness recover` to make sure"
             )
         ctx.journal.record(EventName.ROLLBACK_COMPLETE, seconds=figures.rollback_seconds)
+
+
+def _still_open(handle: Handle, reverts: RevertStack) -> str:
+    """A fault left in place, and why its last revert failed: what to check is there
+    (a Chaos Mesh object held by its finalizer names the object, the pod's rules, the
+    chaos-daemon)."""
+    error = reverts.errors.get(handle.fault_id)
+    return f"{handle.describe()} ({error})" if error else handle.describe()
 
 
 def _wait(ctx: RunContext, until: float, active: bool) -> None:

@@ -58,6 +58,7 @@ class RevertStack:
         self.journal, self.env = journal, env
         self.patience = REVERT_PATIENCE if patience is None else patience
         self._handles: list[Handle] = []
+        self.errors: dict[str, str] = {}  # fault id -> why its last revert failed
 
     def push(self, group: int, fault_id: str, action: Action) -> None:
         """Register the revert of an action that is about to be applied (fail safe)."""
@@ -113,7 +114,9 @@ class RevertStack:
             self.journal.record(
                 EventName.FAULT_REVERT_FAILED, fault_id=handle.fault_id, error=str(exc)
             )
+            self.errors[handle.fault_id] = str(exc)
             return False
+        self.errors.pop(handle.fault_id, None)
         seconds = round(time.monotonic() - start, 3)
         self.journal.record(EventName.FAULT_REMOVED, fault_id=handle.fault_id, seconds=seconds)
         return True

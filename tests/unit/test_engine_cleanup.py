@@ -111,6 +111,8 @@ def test_a_failed_revert_is_an_error_naming_the_fault_and_keeps_the_watchdog(wor
     reason = " ".join(outcome.reasons)
     assert "could not remove 1 fault(s)" in reason
     assert f"latency toxic on {LINK}" in reason and "[t1/f0/0]" in reason
+    (failed,) = {e["error"] for e in _events(ctx) if e["event"] == "fault.revert_failed"}
+    assert f"[t1/f0/0] ({failed})" in reason  # why it could not be removed: what to check
     assert "`harness recover`" in reason
     names = _names(ctx)
     assert "rollback.incomplete" in names and "rollback.complete" not in names
