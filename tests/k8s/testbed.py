@@ -217,6 +217,9 @@ class TestBed:
             f"--manage-nodes-with-annotation-selector={key}={value}",
             "--cidr=127.1.0.0/16", "--node-ip=127.0.0.1",
             f"--server-address=127.0.0.1:{self.ports.kwok}", f"--node-port={self.ports.kwok}",
+            # heartbeat by Lease: kwok's status patches come only every 50-90 s, past the
+            # controller manager's grace period, which then marks every pod NotReady for good
+            "--node-lease-duration-seconds=40",
         ])  # fmt: skip
         health = f"http://127.0.0.1:{self.ports.kwok}/healthz"
         self._await(kwok, lambda: httpx.get(health, timeout=1).status_code == 200, "healthz")
