@@ -26,6 +26,7 @@ from harness.outcome import LoadSummary, PhaseSpan, RampOutcome, StepResult
 from harness.probes.checks import run_check
 from harness.probes.promql import ProbeResult
 from harness.procs import ProcessRef
+from harness.runtime.base import Runtime
 from harness.safety.events import EventName, WatchdogWatching
 from harness.safety.lock import ActiveRun, clear_active, refuse_if_unrecovered, write_active
 from harness.slo import load_slo_file
@@ -73,10 +74,7 @@ def preflight(ctx: RunContext) -> None:
     (every probe one it can read), targets resolved within the blast radius of the replicas serving now."""
     runtime = ctx.env.runtime
     if not runtime.control_plane_alive():
-        raise StackError(
-            f"the stack is not running (no ready {runtime.kind} stack for {ctx.stack_run.root}):"
-            " run `harness up`"
-        )
+        raise _not_running(runtime, ctx.stack_run.root)
     if not ctx.prom.ready():
         raise StackError(f"Prometheus at {ctx.prom.base_url} is not ready")
     if ctx.env.toxiproxy is not None:
@@ -102,6 +100,20 @@ def preflight(ctx: RunContext) -> None:
                 links=[lk.name for lk in fault.links],
                 step=step,
             )
+
+
+def _not_running(runtime: Runtime, root: Path) -> StackError:
+    """What to do when the control plane does not answer: a local stack is started with
+    `harness up`; a cluster is not the harness's to start, only to reach."""
+    if runtime.kind == "local":
+        return StackError(
+            f"the stack is not running (no ready local stack for {root}): run `harness up`"
+        )
+    where = runtime.describe().get("stack_file", "the topology")
+    return StackError(
+        f"the stack is not running: the {runtime.kind} control plane does not answer; check "
+        f"that it is up and reachable as {where} names it"
+    )
 
 
 def _plans(ctx: RunContext) -> list[tuple[int | None, Plan]]:
