@@ -27,7 +27,8 @@ class PlainDisplay:
 
     def tick(self, phase: str, remaining: float | None, results: list[ProbeResult]) -> None:
         left = f" ({remaining:.0f}s left)" if remaining is not None else ""
-        self._line(f"{phase}{left}: " + "; ".join(r.summary() for r in results))
+        said = "; ".join(r.summary() for r in results)  # nothing to say: no dangling colon
+        self._line(f"{phase}{left}: {said}" if said else f"{phase}{left}")
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")
