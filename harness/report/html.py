@@ -62,14 +62,13 @@ class Provenance:
     def of(cls, start: RunStarted | None, events: Sequence[Event], **more: Any) -> Provenance:
         """From a journal: its header (None: a journal that lost it) and its `planned` events."""
         start = start or RunStarted(event=EventName.RUN_STARTED)
+        runtime = start.runtime
+        pods = isinstance(runtime, dict) and runtime.get("kind") == "kubernetes"
         targets = tuple(
-            f"{_step_of(e)}"
-            f"fault {e.fault} ({e.type}): replicas {', '.join(e.replicas) or '—'}; "
-            f"links {', '.join(e.links) or '—'}"
+            f"{_step_of(e)}fault {e.fault} ({e.type}): {_hit(e, pods)}"
             for e in events
             if isinstance(e, Planned)
         )
-        runtime = start.runtime
         return cls(
             source=start.source,
             seed=start.seed,
@@ -144,6 +143,14 @@ def write_html(
         secs=_secs,
     )
     path.write_text(redact(html), encoding="utf-8")  # no secret, whatever the run passed in
+
+
+def _hit(e: Planned, pods: bool) -> str:
+    """What a planned fault hits: in a cluster its pods (faults act on them: no proxy
+    link), else its replicas and links."""
+    if pods:
+        return f"pod{'s' * (len(e.replicas) != 1)} {', '.join(e.replicas) or '—'}"
+    return f"replicas {', '.join(e.replicas) or '—'}; links {', '.join(e.links) or '—'}"
 
 
 def _step_of(event: Planned) -> str:

@@ -1,10 +1,11 @@
 """The report's timeline names each killed instance's replacement and what was measured of
-it: on Kubernetes a new pod under a new name, with the runtime's created/Running/Ready."""
+it: on Kubernetes a new pod under a new name, with the runtime's created/Running/Ready;
+and the targets a cluster run resolved are its pods."""
 
 from __future__ import annotations
 
-from harness.report.html import _row_text
-from harness.safety.events import ReplicaBack
+from harness.report.html import Provenance, _row_text
+from harness.safety.events import Planned, ReplicaBack, RunStarted
 
 
 def _back(**fields) -> ReplicaBack:
@@ -23,3 +24,20 @@ def test_a_pod_replaced_under_a_new_name_with_its_stages():
 def test_a_process_restarted_under_its_own_name():
     back = _back(replica="orders-1", identity="pid:2:2", seconds=1.25)
     assert _row_text(back, {}) == "replacement orders-1 ready 1.25 s after the kill"
+
+
+def test_the_resolved_targets_of_a_cluster_run_are_pods_with_no_links():
+    planned = Planned.model_validate(
+        {"time": 1.0, "event": "planned", "fault": 0, "type": "kill",
+         "replicas": ["shop/web-a"], "services": ["web"], "links": []}
+    )  # fmt: skip
+    cluster = RunStarted.model_validate(
+        {"time": 0.0, "event": "run.started", "runtime": {"kind": "kubernetes"}}
+    )
+    local = RunStarted.model_validate(
+        {"time": 0.0, "event": "run.started", "runtime": {"kind": "local"}}
+    )
+    assert Provenance.of(cluster, [planned]).targets == ("fault 0 (kill): pod shop/web-a",)
+    assert Provenance.of(local, [planned]).targets == (
+        "fault 0 (kill): replicas shop/web-a; links —",
+    )
