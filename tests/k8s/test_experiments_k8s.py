@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,9 +346,13 @@ def test_the_watchdog_deletes_the_runs_objects_when_the_harness_is_sigkilled(clu
         assert applying["action"]["manifest"]["spec"]["action"] == "pod-failure"
         assert _objects(cluster.api, run_id) == [f"podchaos/{applying['action']['name']}"]
     finally:
+        killed_at = time.monotonic()
         proc.kill()
         proc.communicate(timeout=10)
     wait_for(lambda: not _objects(cluster.api, run_id), 30, "the watchdog to delete the objects")
+    print(
+        f"harness SIGKILL → every object of the run deleted: {time.monotonic() - killed_at:.2f} s"
+    )
     journal = _journal(tmp_path)
     (started,) = _events(journal, "watchdog.started")
     wait_for(lambda: not _alive(started["watchdog_pid"]), 30, "the watchdog to finish")
@@ -379,6 +384,17 @@ def test_a_pod_in_a_namespace_outside_the_list_is_refused_at_its_line(cluster, t
     assert re.search(r"elsewhere\.yaml:\d+: targets\.hit\.replicas", out), out
     assert "namespace default is not in the topology's kubernetes.namespaces" in out, out
     assert not _events(journal, "fault.applying")
+    assert _untouched(cluster.api, "web") == before
+    # a service whose selector names such a namespace: the topology, at its line
+    text = cluster.api_stack.read_text().replace(f"web: {{selector: {{namespaces: [{NS}]",
+                                                 "web: {selector: {namespaces: [default]")  # fmt: skip
+    stack = tmp_path / "elsewhere-stack.yaml"
+    stack.write_text(text)
+    result = harness(*_args(stack, exp, tmp_path / "again"), timeout=60)
+    out = _output(result)
+    assert result.returncode == 3, out
+    assert re.search(r"elsewhere-stack\.yaml:\d+: services\.web\.selector\.namespaces\.0: "
+                     r"namespace default is not in kubernetes\.namespaces", out), out  # fmt: skip
     assert _untouched(cluster.api, "web") == before
 
 
