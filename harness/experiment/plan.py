@@ -183,6 +183,19 @@ def plan_ramp(
     return steps, ""
 
 
+def replan_step(
+    exp: Experiment, topo: Topology, live: Live, seed: int, step: StepPlan
+) -> StepPlan | str:
+    """A step planned again against the instances serving when it starts: a killed
+    pod's replacement has a new name, so the pods planned in preflight may be gone. The
+    new plan, or why the blast radius refuses it now."""
+    index = step.step - 1
+    plan, refusals = _plan(exp.at_step(index), topo, live, seed)
+    if refusals:
+        return "; ".join(msg for _, msg in refusals)
+    return StepPlan(step.step, plan, _describe(exp, index, plan, topo, live))
+
+
 def _step_said(exp: Experiment, index: int) -> str:
     assert exp.ramp is not None
     return f"ramp step {index + 1} ({exp.ramp.steps[index].describe(exp.ramp_service)})"

@@ -16,6 +16,8 @@ import time
 from harness.experiment.context import RunContext
 from harness.experiment.faultloop import Aborted, run_fault_window
 from harness.experiment.phases import await_recovery, phase
+from harness.experiment.plan import StepPlan, replan_step
+from harness.experiment.serving import serving_replicas
 from harness.experiment.stepslos import judge_slos
 from harness.judging import during_failures
 from harness.outcome import RampOutcome, StepResult, Verdict
@@ -31,14 +33,46 @@ def run_ramp(ctx: RunContext) -> None:
     over) is not a breaking point: it propagates, and the run is aborted."""
     ramp = ctx.outcome.ramp
     assert ramp is not None and ctx.steps
-    for planned in ctx.steps:
+    for preflight in ctx.steps:
+        result = ramp.steps[preflight.step - 1]
+        planned = _still_serving(ctx, preflight)
+        if isinstance(planned, str):
+            ramp.limit = f"step {result.step} ({result.description}) not run: {planned}"
+            break
         ctx.plan = planned.plan
-        result = ramp.steps[planned.step - 1]
+        result.description, result.replicas = planned.description, _sorted(planned)
         _run_step(ctx, result)
         if result.status != "held":
             _found_break(ctx, ramp, result)
             break
     _conclude(ctx, ramp)
+
+
+def _still_serving(ctx: RunContext, step: StepPlan) -> StepPlan | str:
+    """The step as planned if every instance it hits still serves; else planned again
+    against those serving now (a pod an earlier step killed was replaced under a new
+    name), journaled as planned; a refusal now (fewer serving) ends the ramp there."""
+    live = serving_replicas(ctx.env.runtime, ctx.topo)
+    if step.plan.replicas <= set(live):
+        return step
+    again = replan_step(ctx.exp, ctx.topo, live, ctx.seed, step)
+    if isinstance(again, str):
+        return again
+    for fault in again.plan.faults:
+        ctx.journal.record(
+            EventName.PLANNED,
+            fault=fault.index,
+            type=fault.spec.type,
+            replicas=list(fault.replicas),
+            services=[again.plan.service_of[r] for r in fault.replicas],
+            links=[lk.name for lk in fault.links],
+            step=again.step,
+        )
+    return again
+
+
+def _sorted(step: StepPlan) -> tuple[str, ...]:
+    return tuple(sorted(step.plan.replicas))
 
 
 def _run_step(ctx: RunContext, result: StepResult) -> None:
