@@ -196,6 +196,24 @@ def test_a_pod_kill_through_chaos_mesh_holds_and_leaves_no_object(cluster, tmp_p
     print(f"PodChaos pod-kill → replacement Ready: {back['seconds']} s")
 
 
+def test_a_ramp_of_kills_hits_the_pods_serving_at_each_step(cluster, tmp_path):
+    """Step 1's pod is replaced under a new name: step 2 hits two pods serving then."""
+    await_ready(cluster.api, NS, "web", 3)
+    exp = _kill(tmp_path, "ramp-kill", "web", "{service: web, count: 1}", "max_percent: 67")
+    text = exp.read_text().replace("blast_radius:", "ramp:\n  target: hit\n  steps: "
+                                   "[{count: 1}, {count: 2}]\nblast_radius:")  # fmt: skip
+    exp.write_text(text)
+    result, journal = _run(cluster.api_stack, exp, tmp_path)
+    out = _output(result)
+    assert result.returncode == 0, out
+    assert "ramp: holds at every step, up to step 2 (kill on 2 of 3 web pods)" in out, out
+    one, two = (e["replicas"] for e in _events(journal, "ramp.step"))
+    assert len(one) == 1 and len(two) == 2 and not set(one) & set(two)
+    killed = [e["action"]["replica"] for e in _events(journal, "fault.applying")]
+    assert killed[:1] == one and sorted(killed[1:]) == sorted(two)
+    assert {e["killed"] for e in _events(journal, "replica.back")} == set(killed)
+
+
 # -- blast radius against the live pods ------------------------------------------------
 
 
