@@ -25,12 +25,14 @@ from harness.safety.events import (
     EventName,
     FaultApplying,
     FaultEvent,
+    HandedOver,
     PhaseStart,
     Planned,
     RampBreakingPoint,
     RampStep,
     RampStepEnd,
     ReplicaBack,
+    RollbackIncomplete,
     RunStarted,
     VerdictEvent,
 )
@@ -190,6 +192,8 @@ _SHOWN = {  # the events the timeline lists
     EventName.ABORT,
     EventName.FAULT_MAX_DURATION,
     EventName.ROLLBACK_COMPLETE,
+    EventName.ROLLBACK_INCOMPLETE,
+    EventName.ROLLBACK_HANDED_OVER,
     EventName.VERDICT,
     EventName.WATCHDOG_STARTED,
     EventName.PLANNED,
@@ -230,6 +234,10 @@ def _row_text(e: Event, descriptions: dict[str, str]) -> str:
             return f"step {e.step}: {text}" if e.step else text
         case ReplicaBack():
             return _replacement(e)
+        case RollbackIncomplete():
+            return f"ROLLBACK INCOMPLETE: still open {', '.join(e.still_open)}"
+        case HandedOver():
+            return f"rollback handed to the watchdog: {e.reason}"
         case RampStep():
             return f"ramp step {e.step}: {e.description}"
         case RampStepEnd():

@@ -4,8 +4,14 @@ and the targets a cluster run resolved are its pods."""
 
 from __future__ import annotations
 
-from harness.report.html import Provenance, _row_text
-from harness.safety.events import Planned, ReplicaBack, RunStarted
+from harness.report.html import Provenance, _row_text, _timeline
+from harness.safety.events import (
+    HandedOver,
+    Planned,
+    ReplicaBack,
+    RollbackIncomplete,
+    RunStarted,
+)
 
 
 def _back(**fields) -> ReplicaBack:
@@ -41,3 +47,19 @@ def test_the_resolved_targets_of_a_cluster_run_are_pods_with_no_links():
     assert Provenance.of(local, [planned]).targets == (
         "fault 0 (kill): replicas shop/web-a; links —",
     )
+
+
+def test_a_rollback_left_incomplete_is_on_the_timeline_with_its_hand_over():
+    handed = HandedOver.model_validate(
+        {"time": 2.0, "event": "rollback.handed_over", "still_open": ["r/f0/0"],
+         "reason": "the revert still failed after 30s of retries"}
+    )  # fmt: skip
+    left = RollbackIncomplete.model_validate(
+        {"time": 2.0, "event": "rollback.incomplete", "still_open": ["r/f0/0"]}
+    )
+    assert _row_text(handed, {}) == (
+        "rollback handed to the watchdog: the revert still failed after 30s of retries"
+    )
+    assert _row_text(left, {}) == "ROLLBACK INCOMPLETE: still open r/f0/0"
+    rows = [text for _, _, text in _timeline([handed, left], 0.0)]
+    assert rows == [_row_text(handed, {}), _row_text(left, {})]
