@@ -104,9 +104,7 @@ def _replaced(api: KubeApi, namespace: str, before: set[str]) -> bool:
     return len(now) == 3 and now != before
 
 
-def measure_watchdog(
-    bed: TestBed, prom_url: str, runs: int, folder: Path
-) -> list[dict[str, Any]]:
+def measure_watchdog(bed: TestBed, prom_url: str, runs: int, folder: Path) -> list[dict[str, Any]]:
     """`harness run` SIGKILLed once its PodChaos exists → no object with its label left."""
     api, namespace = bed.api(), "bench-watchdog"
     apply_deployments(api, namespace, ["web"], 3)

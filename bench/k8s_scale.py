@@ -3,13 +3,17 @@
 
 - plan: what preflight does over the live pods, with a runtime built afresh as a run
   builds it (`runtime_for`): `serving_replicas` (each service's Ready pods) and
-  `plan_experiment` of the 10% kill below; median of --repeat.
+  `plan_experiment` of the 10% kill below; median of --repeat. Beside it, a fresh
+  runtime's `instances()` alone (one listing per service): what serving adds to it is
+  `ready()` of each pod.
 - kill: a real `harness run` (no Chaos Mesh: kills are pod deletes through
   `KubernetesRuntime.signal`) of 10% of the pods: at 1,000 pods one kill fault of
   `count: 2` on each of the 50 services; at 100 pods `count: 1` on 10 of them. Read
   back from its journal: first fault applying → last applied, and each replica.back
   (killed → replacement Ready as the fault loop saw it, and the runtime's own
   deleted → created → Running → Ready).
+- burst: the same pods SIGKILLed back to back through `KubernetesRuntime.signal` in this
+  process, each replacement timed by the runtime (`kill_timing`).
 - recover: a real `harness run` (with Chaos Mesh) pausing the same 10% (a PodChaos
   pod-failure per fault), crashed once every object exists: the harness frozen, its
   watchdog SIGKILLed, then the harness. Then `recover_journal` in this process with the
@@ -32,6 +36,7 @@ import signal
 import statistics
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +96,43 @@ def measure_plan(stack: Path, exp: Path, folder: Path, repeat: int) -> dict[str,
         served = time.monotonic()
         plan = plan_experiment(spec, topo, live, seed=n)
         done = time.monotonic()
+        listed = time.monotonic()
+        runtime_for(topo, stack, folder).instances()  # the listing alone, for comparison
         rows.append({"serving": round(served - began, 3), "plan": round(done - served, 3),
-                     "total": round(done - began, 3), "live": len(live),
-                     "targets": len(plan.replicas)})  # fmt: skip
+                     "total": round(done - began, 3), "listing": round(time.monotonic() - listed, 3),
+                     "live": len(live), "targets": len(plan.replicas)})  # fmt: skip
         print("plan", rows[-1], flush=True)
-    return {"runs": rows, "median_seconds": {k: median([r[k] for r in rows])
-                                             for k in ("serving", "plan", "total")}}  # fmt: skip
+    keys = ("serving", "plan", "total", "listing")
+    return {"runs": rows, "median_seconds": {k: median([r[k] for r in rows]) for k in keys}}
+
+
+def measure_burst(stack: Path, folder: Path, per: int, services: int) -> dict[str, Any]:
+    """The same 10% SIGKILLed back to back through `KubernetesRuntime.signal`, then each
+    replacement timed by the runtime (`kill_timing`: a service's listing per look)."""
+    topo = load_topology(stack)
+    runtime = runtime_for(topo, stack, folder)
+    names = sorted(topo.services)[:services]
+    victims = [i for name in names for i in runtime.instances(name)[:per]]
+    began = time.monotonic()
+    for victim in victims:
+        assert runtime.signal(victim, "SIGKILL"), victim.name
+    deleted = time.monotonic() - began
+    pending = list(victims)
+    while pending and time.monotonic() - began < 300:
+        # a look at a kill not Ready lists its service: every kill of it is updated
+        pending = [v for v in pending if _ready(runtime, v) is None]
+    timings = [runtime.kill_timing(v) for v in victims]
+    result = {"kills": len(victims), "all_deleted": round(deleted, 3),
+              "all_ready": round(time.monotonic() - began, 3) if not pending else None,
+              "deleted_to_ready": _spread([t.ready for t in timings if t and t.ready]),
+              "deleted_to_created": _spread([t.created for t in timings if t and t.created])}  # fmt: skip
+    print("burst", result, flush=True)
+    return result
+
+
+def _ready(runtime: Any, victim: Any) -> float | None:
+    timing = runtime.kill_timing(victim)
+    return timing.ready if timing is not None else None
 
 
 def measure_kill(stack: Path, exp: Path, folder: Path) -> dict[str, Any]:
@@ -115,6 +151,7 @@ def measure_kill(stack: Path, exp: Path, folder: Path) -> dict[str, Any]:
         "exit": code, "wall": round(wall, 2), "kills": len(applied), "back": len(back),
         "inject_first_to_last": round(max(applied) - min(applying), 3) if applied else None,
         "killed_to_ready": _spread([e["seconds"] for e in back]),
+        "loop_saw_ready": _spread(_loop_saw(events, back)),
         "runtime_deleted_to_ready": _spread(ready),
         "runtime_deleted_to_created": _spread([s["created"] for s in stages
                                                if s.get("created") is not None]),
@@ -151,6 +188,14 @@ def measure_recover(
               "objects_after": len(run_objects(api, NAMESPACE))}  # fmt: skip
     print("recover", result, flush=True)
     return result
+
+
+def _loop_saw(events: list[dict[str, Any]], back: list[dict[str, Any]]) -> list[float]:
+    """Each kill's fault.applying → its replica.back, as journaled (the fault loop sees a
+    replacement Ready when it next looks: every guard interval, every kill in turn)."""
+    applying = {e["action"].get("replica"): e["time"] for e in events
+                if e["event"] == "fault.applying"}  # fmt: skip
+    return [e["time"] - applying[e["killed"]] for e in back if e.get("killed") in applying]
 
 
 def _spread(values: list[float]) -> dict[str, float | None]:
@@ -198,6 +243,9 @@ def one_size(bed: TestBed, prom_url: str, pods: int, repeat: int, root: Path) ->
     (folder / "kill").mkdir()
     result["kill"] = measure_kill(plain, kill, folder / "kill")
     await_ready_count(api, NAMESPACE, pods, 300)
+    (folder / "burst").mkdir()
+    result["burst"] = measure_burst(plain, folder / "burst", per, faults)
+    await_ready_count(api, NAMESPACE, pods, 300)
     (folder / "recover").mkdir()
     result["recover"] = measure_recover(api, with_cm, pause, folder / "recover", faults)
     await_ready_count(api, NAMESPACE, pods, 300)
@@ -209,10 +257,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="keep the bed's logs and the runs here")
     args = parser.parse_args()
     sizes = []
+    if args.keep:
+        args.keep.mkdir(parents=True)
+    where = nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory()
     with (
-        tempfile.TemporaryDirectory(prefix="k8s-scale-") as tmp,
+        where as tmp,
         TestBed(Path(tmp) / "bed", chaos_mesh=True) as bed,
         prometheus(Path(tmp) / "prometheus") as prom_url,
     ):

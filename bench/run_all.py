@@ -20,6 +20,8 @@ BENCHES = [
     ["bench.alert_detection", "--runs", "5"],
     ["bench.cpu_stress", "--runs", "5", "--stack", "stack.yaml"],
     ["bench.ramp", "--runs", "5", "--stack", "stack.yaml"],
+    ["bench.k8s_faults", "--runs", "5"],  # its own Kubernetes test bed (needs `make k8s`)
+    ["bench.k8s_scale", "--repeat", "5"],  # the same, with 100 then 1,000 kwok pods
 ]
 
 
