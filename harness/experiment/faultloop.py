@@ -344,11 +344,14 @@ def _breach(
 
 
 def _abort(ctx: RunContext, reason: str, evidence: list[ProbeResult]) -> Aborted:
-    """Record the abort decision at the moment it is taken (before rollback starts)."""
+    """Record the abort decision at the moment it is taken (before rollback starts).
+    Only a guardrail's (with its evidence) is a breach detected: a control plane gone
+    dark or the watchdog taking over is no figure of the system under test."""
     now = time.time()
     first = min((w.start for w in ctx.outcome.fault_windows), default=now)
     ctx.outcome.abort = Abort(now, reason, tuple(evidence))
-    ctx.outcome.figures.detection_seconds = round(now - first, 3)
+    if evidence:
+        ctx.outcome.figures.detection_seconds = round(now - first, 3)
     ctx.journal.record(EventName.ABORT, reason=reason)
     if ctx.annotator is not None:
         ctx.annotator.aborted(ctx.run_id, ctx.exp.name, now, reason)

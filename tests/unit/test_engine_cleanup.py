@@ -291,6 +291,7 @@ def test_a_watchdog_taking_over_aborts_the_run(world, monkeypatch):
     _assert_clean(world, ctx)
     assert outcome.reasons == ["the watchdog took over: stale"]
     assert world.fake.count("POST", f"/proxies/{LINK}/toxics") == 1  # no injection after it
+    assert outcome.figures.detection_seconds is None  # no guardrail breached: no such figure
 
 
 def test_not_steady_before_injects_nothing(world):
