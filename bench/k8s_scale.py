@@ -85,25 +85,40 @@ def experiment(folder: Path, name: str, fault: str, per: int, services: int, sec
     return path
 
 
-def measure_plan(stack: Path, exp: Path, folder: Path, repeat: int) -> dict[str, Any]:
-    """serving_replicas + plan_experiment through a runtime built afresh, `repeat` times."""
+def measure_plan(api: KubeApi, stack: Path, exp: Path, folder: Path, repeat: int) -> dict[str, Any]:
+    """serving_replicas + plan_experiment through a runtime built afresh, `repeat` times,
+    with the pod GETs and lists the API server counted meanwhile."""
     topo, spec = load_topology(stack), load_experiment(exp)
     rows = []
     for n in range(repeat):
         runtime = runtime_for(topo, stack, folder)
+        calls = pod_calls(api)
         began = time.monotonic()
         live = serving_replicas(runtime, topo)
         served = time.monotonic()
         plan = plan_experiment(spec, topo, live, seed=n)
         done = time.monotonic()
+        after = pod_calls(api)
         listed = time.monotonic()
         runtime_for(topo, stack, folder).instances()  # the listing alone, for comparison
         rows.append({"serving": round(served - began, 3), "plan": round(done - served, 3),
                      "total": round(done - began, 3), "listing": round(time.monotonic() - listed, 3),
-                     "live": len(live), "targets": len(plan.replicas)})  # fmt: skip
+                     "live": len(live), "targets": len(plan.replicas),
+                     **{k: after[k] - calls[k] for k in calls}})  # fmt: skip
         print("plan", rows[-1], flush=True)
     keys = ("serving", "plan", "total", "listing")
     return {"runs": rows, "median_seconds": {k: median([r[k] for r in rows]) for k in keys}}
+
+
+def pod_calls(api: KubeApi) -> dict[str, int]:
+    """GET and LIST requests on pods the API server has answered so far (its /metrics)."""
+    counts = {"pod_gets": 0, "pod_lists": 0}
+    for line in api.http.get("/metrics").text.splitlines():
+        if line.startswith("apiserver_request_total{") and 'resource="pods"' in line:
+            verb = line.split('verb="', 1)[1].split('"', 1)[0]
+            if 'subresource=""' in line and verb in ("GET", "LIST"):
+                counts[f"pod_{verb.lower()}s"] += int(float(line.rsplit(" ", 1)[1]))
+    return counts
 
 
 def measure_burst(stack: Path, folder: Path, per: int, services: int) -> dict[str, Any]:
@@ -239,7 +254,7 @@ def one_size(bed: TestBed, prom_url: str, pods: int, repeat: int, root: Path) ->
     pause = experiment(folder, "scale-pause", "pause", per, faults, 300)
     result: dict[str, Any] = {"pods": pods, "deployments": DEPLOYMENTS, "targets": hit,
                               "ready_seconds": round(ready, 1)}  # fmt: skip
-    result["plan"] = measure_plan(plain, kill, folder / "plan", repeat)
+    result["plan"] = measure_plan(api, plain, kill, folder / "plan", repeat)
     (folder / "kill").mkdir()
     result["kill"] = measure_kill(plain, kill, folder / "kill")
     await_ready_count(api, NAMESPACE, pods, 300)
