@@ -291,6 +291,11 @@ def _observe(ctx: RunContext, remaining: float, expectations: bool) -> None:
     """Guardrails (breach or no data: abort; pending: wait) and the control plane every
     guard interval; expectations every tick, judged once their look-back lies inside
     the fault (`infault`)."""
+    runtime = ctx.env.runtime
+    if not runtime.control_plane_alive():  # what reverts the faults (a cluster's API server)
+        raise _abort(
+            ctx, f"the {runtime.kind} control plane stopped answering during the fault", []
+        )
     try:
         if ctx.env.toxiproxy is not None:
             ctx.env.toxiproxy.version()

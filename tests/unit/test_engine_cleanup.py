@@ -276,6 +276,26 @@ def test_a_signal_while_the_watchdog_starts_leaves_no_watchdog(world):
 # -- aborts ---------------------------------------------------------------------------
 
 
+def test_a_control_plane_that_stops_answering_mid_fault_aborts_the_run(world):
+    """What runs the stack (and reverts its faults: a cluster's API server) going dark
+    is an abort, never a run that holds while nothing could be reverted."""
+    ctx = world.ctx(faults=[{**EXPERIMENT["faults"][0], "duration": 3}])
+    runtime = ctx.env.runtime
+    asked: list[bool] = []
+
+    def alive() -> bool:  # up for preflight and the fault's first guard, then dark
+        asked.append(len(asked) < 2)
+        return asked[-1]
+
+    runtime.control_plane_alive = alive  # type: ignore[method-assign]
+    outcome = run_experiment(ctx)
+    _assert_finished(ctx, outcome, "aborted", 2)
+    _assert_clean(world, ctx)
+    assert outcome.reasons == ["the local control plane stopped answering during the fault"]
+    assert outcome.figures.detection_seconds is None
+    assert world.fake.count("DELETE", f"/proxies/{LINK}/toxics/") == 1  # rolled back
+
+
 def test_a_watchdog_taking_over_aborts_the_run(world, monkeypatch):
     real_observe = faultloop._observe
 
