@@ -154,6 +154,23 @@ def test_the_replacement_is_a_new_pod_of_the_owner_never_a_sibling(tmp_path, kub
     assert rt.replacement(found) is None
 
 
+def test_two_pods_of_one_owner_killed_together_have_two_distinct_replacements(tmp_path, kube):
+    rt = runtime(tmp_path, kube)
+    first, second = by_name(rt, "shop/web-a"), by_name(rt, "shop/web-b")
+    assert rt.signal(first, "SIGKILL") and rt.signal(second, "SIGKILL")
+    one = kube.add_pod("shop", "web-y", {"app": "web"}, owner="rs-1")
+    assert rt.replacement(second) is None  # web-y went to the pod killed first
+    assert rt.replacement(first).name == "shop/web-y"
+    two = kube.add_pod("shop", "web-z", {"app": "web"}, owner="rs-1")
+    assert rt.replacement(second).name == "shop/web-z"
+    assert rt.replacement(first).identity == f"uid:{one['metadata']['uid']}"  # kept
+    stages = [rt.kill_timing(i) for i in (first, second)]
+    assert {t.replacement_identity for t in stages} == {
+        f"uid:{one['metadata']['uid']}",
+        f"uid:{two['metadata']['uid']}",
+    }
+
+
 def test_a_pod_created_before_the_delete_by_the_server_s_clock_is_not_it(tmp_path, kube):
     rt = runtime(tmp_path, kube)
     victim = by_name(rt, "shop/web-a")

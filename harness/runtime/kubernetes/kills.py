@@ -96,12 +96,23 @@ def _parsed(line: str) -> Kill | None:
 
 
 def successor(
-    name: str, uid: str, seen: Sighting | None, after: float | None, pods: list[Pod]
+    name: str,
+    uid: str,
+    seen: Sighting | None,
+    after: float | None,
+    pods: list[Pod],
+    taken: frozenset[str] = frozenset(),
 ) -> Pod | None:
     """The pod that took the place of pod `name` (`uid`, gone) among live `pods`: the same
     name with a new uid, else a pod of the same owner that is no sibling, created no
-    earlier than `after` (server clock) allows; the first created if several."""
-    others = [p for p in pods if p.metadata is not None and p.metadata.uid != uid]
+    earlier than `after` (server clock) allows; the first created if several. A pod in
+    `taken` already replaced another killed pod: two pods of one owner killed together
+    have two replacements, never one counted twice."""
+    others = [
+        p
+        for p in pods
+        if p.metadata is not None and p.metadata.uid != uid and p.metadata.uid not in taken
+    ]
     same_name = [p for p in others if pod_name(p) == name]
     if same_name:
         return same_name[0]

@@ -83,6 +83,7 @@ class KubernetesRuntime:
         self._kills = KillBook(run_dir)  # in the run directory: another process reads them
         self._seen: dict[str, Sighting] = {}  # uid -> its owner and siblings, as last listed
         self._timings: dict[str, tuple[str, float, KillTiming]] = {}  # uid -> service, t0, …
+        self._claimed: dict[str, str] = {}  # killed uid -> the uid of the pod replacing it
         self._listed: dict[str, tuple[float, dict[str, Pod]]] = {}  # service -> when, pods
 
     @property
@@ -151,7 +152,7 @@ class KubernetesRuntime:
             kill = self._kills.get(uid)
             if of != service or timing.ready is not None or kill is None:
                 continue
-            new = successor(kill.name, uid, kill.sighting(), kill.server_at, pods)
+            new = self._successor(kill.name, uid, kill.sighting(), kill.server_at, pods)
             if new is not None:
                 timing.observe(new, now - started)
 
@@ -224,8 +225,23 @@ class KubernetesRuntime:
             return None
         kill = self._kills.get(uid)
         seen = kill.sighting() if kill else self._seen.get(uid)
-        new = successor(instance.name, uid, seen, kill.server_at if kill else None, pods)
+        new = self._successor(instance.name, uid, seen, kill.server_at if kill else None, pods)
         return None if new is None else Instance(instance.service, pod_name(new), identity_of(new))
+
+    def _successor(
+        self, name: str, uid: str, seen: Sighting | None, after: float | None, pods: list[Pod]
+    ) -> Pod | None:
+        """`successor`, each replacement claimed by one killed pod only (the first to
+        ask, in kill order when the listing notes timings), and kept while it lives."""
+        mine = self._claimed.get(uid)
+        kept = next((p for p in pods if uid_of_pod(p) == mine), None)
+        if kept is not None:
+            return kept
+        taken = frozenset(v for k, v in self._claimed.items() if k != uid)
+        new = successor(name, uid, seen, after, pods, taken)
+        if new is not None:
+            self._claimed[uid] = uid_of_pod(new)
+        return new
 
     def kill_timing(self, instance: Instance) -> KillTiming | None:
         """For a pod this runtime deleted: seconds from the delete to its replacement
