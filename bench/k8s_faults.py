@@ -28,6 +28,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def measure_inject(bed: TestBed, runs: int, folder: Path) -> list[dict[str, floa
         started = time.monotonic()
         engine.create(manifest)
         injected = time.monotonic() - started
-        wait_for(lambda b=before: _replaced(api, namespace, b), 30, "the pod replaced", 0.01)
+        wait_for(partial(_replaced, api, namespace, before), 30, "the pod replaced", 0.01)
         rows.append({"injected": round(injected, 3),
                      "replaced": round(time.monotonic() - started, 3)})  # fmt: skip
         engine.delete(manifest)
@@ -204,8 +205,8 @@ def main() -> None:
             result["kill"] = {"runs": rows, "median_seconds": _medians(rows)}
         if "inject" in args.only:
             (root / "inject").mkdir()
-            rows = measure_inject(bed, args.runs, root / "inject")
-            result["inject"] = {"runs": rows, "median_seconds": _medians(rows)}
+            injects = measure_inject(bed, args.runs, root / "inject")
+            result["inject"] = {"runs": injects, "median_seconds": _medians(injects)}
         if "watchdog" in args.only:
             (root / "watchdog").mkdir()
             rows = measure_watchdog(bed, prom_url, args.runs, root / "watchdog")

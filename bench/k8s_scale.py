@@ -52,7 +52,8 @@ from bench.k8sbed import (
 from harness.experiment.plan import plan_experiment
 from harness.experiment.serving import serving_replicas
 from harness.faults import FaultEnv
-from harness.runtime import runtime_for
+from harness.runtime import Instance, runtime_for
+from harness.runtime.kubernetes.runtime import KubernetesRuntime
 from harness.safety.recover import journaled_runtime, recover_journal
 from harness.specs.experiment import load_experiment
 from harness.specs.topology import load_topology
@@ -126,6 +127,7 @@ def measure_burst(stack: Path, folder: Path, per: int, services: int) -> dict[st
     replacement timed by the runtime (`kill_timing`: a service's listing per look)."""
     topo = load_topology(stack)
     runtime = runtime_for(topo, stack, folder)
+    assert isinstance(runtime, KubernetesRuntime)
     names = sorted(topo.services)[:services]
     victims = [i for name in names for i in runtime.instances(name)[:per]]
     began = time.monotonic()
@@ -145,7 +147,7 @@ def measure_burst(stack: Path, folder: Path, per: int, services: int) -> dict[st
     return result
 
 
-def _ready(runtime: Any, victim: Any) -> float | None:
+def _ready(runtime: KubernetesRuntime, victim: Instance) -> float | None:
     timing = runtime.kill_timing(victim)
     return timing.ready if timing is not None else None
 
