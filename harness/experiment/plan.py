@@ -20,7 +20,7 @@ import math
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import ValidationError
 
@@ -57,6 +57,7 @@ class PlannedFault:
     spec: FaultSpec
     replicas: tuple[str, ...]  # the replicas this fault hurts (for the blast radius)
     links: tuple[Link, ...]  # network faults: the proxies to act on
+    services: tuple[str, ...] = ()  # the services of its replicas (injecting lists only them)
 
     @property
     def is_network(self) -> bool:
@@ -142,6 +143,7 @@ def _plan(
             refusals += exc.problems
     load = load_plan(exp.load, topo) if exp.load is not None else None
     service_of = service_map(topo, live)
+    faults = [replace(f, services=_services(f, service_of)) for f in faults]
     hurt = {r: service_of[r] for f in faults for r in f.replicas if r in service_of}
     plan = Plan(tuple(faults), seed, load, hurt)
     if not refusals:
@@ -356,6 +358,13 @@ def _select(sel: TargetSelector, topo: Topology, live: Live, rng: random.Random)
         message = f"wants {want} {unit}s of {sel.service} but {len(pool)} are live"
         raise FieldError(selector_loc(sel), message)
     return tuple(sorted(rng.sample(pool, want)))
+
+
+def _services(fault: PlannedFault, service_of: Mapping[str, str]) -> tuple[str, ...]:
+    """Its replicas' services; empty (every service) when one of them is not known."""
+    if any(r not in service_of for r in fault.replicas):
+        return ()
+    return tuple(sorted({service_of[r] for r in fault.replicas}))
 
 
 def _planned(

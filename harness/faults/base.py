@@ -10,13 +10,24 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from harness.clients.toxiproxy import ToxiproxyClient
 from harness.errors import StackError
 from harness.runtime.base import Instance, Runtime
 
-__all__ = ["Action", "FaultEnv", "action_from_json", "killed_by", "register", "toxiproxy_of"]
+if TYPE_CHECKING:
+    from harness.faults.settings import Planned
+
+__all__ = [
+    "Action",
+    "FaultEnv",
+    "action_from_json",
+    "killed_by",
+    "live_targets",
+    "register",
+    "toxiproxy_of",
+]
 
 
 @dataclass
@@ -70,6 +81,14 @@ def action_from_json(data: dict[str, Any]) -> Action:
     fields = dict(data)
     cls = _KINDS[fields.pop("kind")]
     return cls(**fields)  # type: ignore[no-any-return]
+
+
+def live_targets(planned: Planned, runtime: Runtime) -> dict[str, Instance]:
+    """The instances live now of the planned fault's services, by name: only those
+    services are listed (in a cluster of a thousand pods, listing every service before
+    each fault spread a 10% kill over 45 s)."""
+    services: tuple[str | None, ...] = planned.services or (None,)
+    return {i.name: i for service in services for i in runtime.instances(service)}
 
 
 def killed_by(action: Action) -> tuple[Instance, ...]:

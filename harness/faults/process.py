@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import HarnessError
-from harness.faults.base import FaultEnv, register
+from harness.faults.base import FaultEnv, live_targets, register
 from harness.runtime.base import Instance
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class Signal:
 
 def signal_actions(planned: Planned, env: FaultEnv, signal: str) -> list[Signal]:
     """One signal per targeted replica, addressed to the instance that is live now."""
-    live = {i.name: i for i in env.runtime.instances()}
+    live = live_targets(planned, env.runtime)
     actions = []
     for name in planned.replicas:
         inst = live.get(name)

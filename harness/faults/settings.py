@@ -51,6 +51,11 @@ class Planned(Protocol):
     @property
     def links(self) -> tuple[Link, ...]: ...
 
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services of its replicas (empty: not known, so every service's)."""
+        ...
+
 
 def kind(name: str, what: str) -> Any:
     return Field(description=f"{name}: {what}")

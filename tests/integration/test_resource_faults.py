@@ -149,6 +149,7 @@ def test_disk_fill_frees_exactly_its_file(own_stack: Stack):
 class _Planned:
     def __init__(self, spec):
         self.index, self.spec, self.replicas, self.links = 0, spec, (TARGET,), ()
+        self.services = ()  # not known: every service is listed
 
 
 def _planned(settings):

@@ -57,6 +57,7 @@ class _Planned:
     index: int
     replicas: tuple[str, ...]
     links: tuple = ()
+    services: tuple[str, ...] = ()  # not known: every service is listed
 
 
 @pytest.fixture(scope="module")

@@ -159,6 +159,7 @@ class _Planned:
     index: int
     replicas: tuple[str, ...]
     links: tuple = ()
+    services: tuple[str, ...] = ()  # not known: every service is listed
 
 
 class _MeshRuntime(FakeRuntime):

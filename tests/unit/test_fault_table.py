@@ -26,6 +26,7 @@ LINK = Link("api", "db-1", 20001, "service")
 class _Planned:
     def __init__(self, spec, replicas=("api-1",), links=(LINK,)):
         self.index, self.spec, self.replicas, self.links = 3, spec, replicas, links
+        self.services = ()  # not known: every service is listed
 
 
 class _Runtime:

@@ -33,6 +33,7 @@ GIB = 1024 * MIB
 class _Planned:
     def __init__(self, spec, replicas, index=2):
         self.index, self.spec, self.replicas, self.links = index, spec, replicas, ()
+        self.services = ()  # not known: every service is listed
 
 
 def _spec(settings):

@@ -35,6 +35,7 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.core_v1 import Event, Pod
 
 from harness.errors import HarnessError, Refused, RollbackFailed
+from harness.faults.base import live_targets
 from harness.faults.chaos import ChaosObject
 from harness.faults.kill import Kill
 from harness.runtime.base import Instance, Runtime
@@ -336,7 +337,7 @@ def chaos_actions(
 
 
 def _live_by_namespace(planned: Planned, runtime: Runtime) -> dict[str, list[Instance]]:
-    live = {i.name: i for i in runtime.instances()}
+    live = live_targets(planned, runtime)
     by_ns: dict[str, list[Instance]] = {}
     for name in planned.replicas:
         if "/" not in name:
