@@ -38,6 +38,7 @@ class Planned:
     index: int
     replicas: tuple[str, ...]
     links: tuple = ()
+    services: tuple[str, ...] = ()
 
 
 @pytest.fixture
@@ -90,6 +91,26 @@ def test_ready_of_pods_just_listed_is_read_from_the_listing(tmp_path, kube, monk
     monkeypatch.setattr("harness.runtime.kubernetes.runtime.FRESH", 0.0)  # now stale
     kube.pods[("shop", "web-a")]["status"]["conditions"][0]["status"] = "False"
     assert rt.ready(found[0]) is False and len(kube.requests) == calls + 1
+
+
+def test_a_slow_listing_of_many_services_is_fresh_from_when_it_ended(tmp_path, kube, monkeypatch):
+    import harness.runtime.kubernetes.runtime as module
+
+    rt = runtime(tmp_path, kube)
+    now = [100.0]
+    listing = module.pods_of
+
+    def slow_listing(*args, **kwargs):  # each service's listing takes 3 s (FRESH is 2)
+        now[0] += 3.0
+        return listing(*args, **kwargs)
+
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(module, "pods_of", slow_listing)
+    found = rt.instances()  # web listed at 103, db at 106: one snapshot, fresh from 106
+    calls = len(kube.requests)
+    now[0] += 1.0
+    assert [rt.ready(i) for i in found] == [True, True, False]
+    assert len(kube.requests) == calls  # no pod got again, though web's is 4 s old
 
 
 def test_sigkill_deletes_with_grace_0_and_the_uid_as_precondition(tmp_path, kube):
