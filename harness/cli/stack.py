@@ -81,7 +81,11 @@ def _refuse_cluster(stack: Path | None, command: str) -> None:
     """The stack commands run a local stack; a cluster runs a kubernetes topology's."""
     if stack is None or not stack.exists():
         return  # `up` reports a missing file itself; down/status read the recorded one
-    if load_topology(stack).runtime == "kubernetes":
+    try:
+        runtime = load_topology(stack).runtime
+    except InvalidInput:
+        return  # `up` reports it; down and status never need a valid file to stop a stack
+    if runtime == "kubernetes":
         message = (
             f"kubernetes: the cluster runs this topology's services and stack; "
             f"`harness {command}` is for a local stack (run experiments against the cluster)"

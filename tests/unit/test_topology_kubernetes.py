@@ -214,3 +214,16 @@ def test_the_local_stack_commands_refuse_a_cluster_topology_in_one_line(
         f"{stack}: runtime: kubernetes: the cluster runs this topology's services and stack; "
         f"`harness {command}` is for a local stack (run experiments against the cluster)"
     ]
+
+
+def test_down_never_needs_a_valid_stack_file(tmp_path, monkeypatch, capsys):
+    """Only a file that loads and says kubernetes is refused: down stops what the run
+    directory recorded, whatever became of the file since."""
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("version: harness/v1\n")  # no services: invalid
+    args = ["harness", "down", "--stack", str(stack), "--stack-dir", str(tmp_path / "run")]
+    monkeypatch.setattr(sys, "argv", args)
+    with pytest.raises(SystemExit) as exc:
+        harness_main()
+    assert exc.value.code == 0
+    assert "nothing to stop" in capsys.readouterr().out
