@@ -58,7 +58,7 @@ def cgroup_of_target(stack: Stack, hierarchy: CpuHierarchy) -> Path:
     return cgroup_path(Path(f"/proc/{pid}/cgroup").read_text(), hierarchy)
 
 
-def cpu_experiment(tmp: Path, name: str, duration: str = "20s") -> Path:
+def cpu_experiment(tmp: Path, name: str, duration: str = "10s") -> Path:
     return experiment(
         tmp,
         name,
