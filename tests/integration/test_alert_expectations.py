@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.integration.runs import assert_clean, events, experiment, run
+from tests.integration.runs import assert_clean, events, experiment, run, run_args
 from tests.integration.stackfixture import Stack, harness
 
 PAUSE = """
@@ -34,18 +34,8 @@ def test_a_frozen_replica_is_proven_to_file_a_ticket(stack: Stack, tmp_path: Pat
         """,
         blast="max_targets: 1\n  max_duration: 30s",
     )
-    result = harness(
-        "alerts",
-        "validate",
-        str(path),
-        "--stack",
-        str(stack.stack_file),
-        "--stack-dir",
-        str(stack.run_dir),
-        "--results-dir",
-        str(tmp_path / "runs"),
-        timeout=300,
-    )
+    _, *args = run_args(stack, path, tmp_path)  # the same arguments as `harness run`'s
+    result = harness("alerts", "validate", *args, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     # the coverage table: this rule proven by this experiment, the page rule not
     lines = result.stdout.splitlines()
