@@ -10,12 +10,13 @@ SIGCONT leave it in place. Its control plane is alive until `stop_control_plane`
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.runtime.base import Endpoints, Instance
 
-__all__ = ["ENDPOINTS", "FakeObjects", "FakeRuntime"]
+__all__ = ["ENDPOINTS", "FakeObjects", "FakePlanned", "FakeRuntime"]
 
 ENDPOINTS = Endpoints(
     prometheus="http://prometheus.test",
@@ -150,3 +151,14 @@ class FakeObjects:
         for name in mine:
             del self.objects[name]
         return [f"FakeChaos {name}" for name in mine]
+
+
+@dataclass(frozen=True)
+class FakePlanned:
+    """A planned fault as the fault drivers read it (harness.faults.settings.Planned)."""
+
+    index: int
+    replicas: tuple[str, ...]  # on Kubernetes: namespace/pod
+    links: tuple = ()
+    services: tuple[str, ...] = ()  # not known: every service is listed
+

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from harness.runtime.kubernetes.chaosmesh import ChaosMesh
 from harness.runtime.kubernetes.labels import LABEL_RUN, run_labels
 from harness.runtime.kubernetes.runtime import KubernetesRuntime
 from harness.specs.kubernetes import ChaosMeshSpec, KubernetesSpec, PodSelector
+from tests.fakeruntime import FakePlanned
 from tests.k8s.kubeapi import KubeApi
 from tests.k8s.testbed import TestBed
 from tests.k8s.workloads import apply_deployment, await_ready, ready_pods, uids
@@ -50,14 +50,6 @@ ENDPOINTS = Endpoints("http://prom.test", "http://am.test", "http://receiver.tes
 WEB = {"web": PodSelector(labelSelectors={"app": "web"})}
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass(frozen=True)
-class _Planned:
-    index: int
-    replicas: tuple[str, ...]
-    links: tuple = ()
-    services: tuple[str, ...] = ()  # not known: every service is listed
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +129,7 @@ def test_a_pod_kill_through_chaos_mesh_is_injected_and_the_pod_replaced(k8s_bed,
     _pods(api, namespace)
     runtime = _runtime(k8s_bed, namespace, tmp_path)
     victim = runtime.instances()[1]
-    actions = runtime.own_actions(_fault(type="kill"), _Planned(0, (victim.name,)), RUN)
+    actions = runtime.own_actions(_fault(type="kill"), FakePlanned(0, (victim.name,)), RUN)
     assert actions is not None
     (action,) = actions
     assert isinstance(action, ChaosObject) and killed_by(action) == (victim,)
@@ -161,7 +153,7 @@ def test_a_network_chaos_never_injected_and_held_on_delete(k8s_bed, api, tmp_pat
     pods = _pods(api, namespace)
     runtime = _runtime(k8s_bed, namespace, tmp_path, inject_timeout=3, delete_timeout=3)
     engine = _engine(runtime)
-    planned = _Planned(1, (f"{namespace}/{pods[0]}",))
+    planned = FakePlanned(1, (f"{namespace}/{pods[0]}",))
     actions = runtime.own_actions(_fault(type="latency", latency_ms=100), planned, RUN)
     assert actions is not None
     (delay,) = actions
@@ -176,7 +168,7 @@ def test_a_network_chaos_never_injected_and_held_on_delete(k8s_bed, api, tmp_pat
 
     # a second object of the run, injected: the sweep removes it while the first is held
     failure = runtime.own_actions(
-        _fault(type="pause"), _Planned(2, (f"{namespace}/{pods[1]}",)), RUN
+        _fault(type="pause"), FakePlanned(2, (f"{namespace}/{pods[1]}",)), RUN
     )
     assert failure is not None
     (pause,) = failure
@@ -217,7 +209,7 @@ def test_a_stress_chaos_never_injected_is_an_error_and_deleted_at_once(k8s_bed, 
     namespace = "cm-stress"
     pods = _pods(api, namespace, 1)
     runtime = _runtime(k8s_bed, namespace, tmp_path, inject_timeout=3, delete_timeout=5)
-    planned = _Planned(0, (f"{namespace}/{pods[0]}",))
+    planned = FakePlanned(0, (f"{namespace}/{pods[0]}",))
     actions = runtime.own_actions(_fault(type="cpu_stress", load=50), planned, RUN)
     assert actions is not None
     (stress,) = actions
@@ -237,7 +229,7 @@ def test_a_sweep_from_a_fresh_runtime_removes_the_runs_faults_and_steps(k8s_bed,
     runtime = _runtime(k8s_bed, namespace, tmp_path)
     for n, (scope, pod) in enumerate(zip((RUN, f"{RUN}-s2"), pods, strict=True)):
         actions = runtime.own_actions(
-            _fault(type="pause"), _Planned(n, (f"{namespace}/{pod}",)), scope
+            _fault(type="pause"), FakePlanned(n, (f"{namespace}/{pod}",)), scope
         )
         assert actions is not None
         actions[0].apply(FaultEnv(None, runtime))  # pod-failure: its image swapped

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -36,7 +35,7 @@ from harness.runtime.kubernetes.chaosmanifests import (
 from harness.runtime.kubernetes.chaosmesh import ChaosMesh, chaos_actions
 from harness.runtime.kubernetes.labels import LABEL_RUN, LABEL_RUN_SCOPE, MANAGED_BY
 from harness.specs.kubernetes import ChaosMeshSpec, KubernetesSpec
-from tests.fakeruntime import FakeRuntime
+from tests.fakeruntime import FakePlanned, FakeRuntime
 from tests.unit.fakechaosmesh import FakeChaosMesh
 
 RUN = "20261207T203000-ab12"
@@ -154,14 +153,6 @@ def test_the_faults_chaos_mesh_injects() -> None:
 # -- actions ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Planned:
-    index: int
-    replicas: tuple[str, ...]
-    links: tuple = ()
-    services: tuple[str, ...] = ()  # not known: every service is listed
-
-
 class _MeshRuntime(FakeRuntime):
     def __init__(self, replicas: dict[str, str], engine: object | None) -> None:
         super().__init__(replicas)
@@ -188,7 +179,7 @@ def _objects(actions: list | None) -> list[ChaosObject]:
 
 def test_one_object_per_namespace_of_the_planned_pods() -> None:
     runtime = _runtime()
-    planned = _Planned(3, ("shop/web-b", "pay/api-a"))
+    planned = FakePlanned(3, ("shop/web-b", "pay/api-a"))
     latency = _fault(type="latency", latency_ms=100)
     actions = _objects(chaos_actions(latency, planned, f"{RUN}-s2", runtime))
     assert [(a.namespace, a.name) for a in actions] == [
@@ -207,7 +198,7 @@ def test_one_object_per_namespace_of_the_planned_pods() -> None:
 
 
 def test_objects_go_to_the_configured_namespace() -> None:
-    planned = _Planned(0, ("shop/web-a", "pay/api-a"))
+    planned = FakePlanned(0, ("shop/web-a", "pay/api-a"))
     actions = _objects(chaos_actions(_fault(type="pause"), planned, RUN, _runtime("chaos-objects")))
     assert {a.namespace for a in actions} == {"chaos-objects"}
     assert len({a.name for a in actions}) == 2
@@ -216,14 +207,14 @@ def test_objects_go_to_the_configured_namespace() -> None:
 def test_a_pod_kill_names_the_pods_it_kills() -> None:
     runtime = _runtime()
     kill = _fault(type="kill")
-    (action,) = _objects(chaos_actions(kill, _Planned(0, ("shop/web-a",)), RUN, runtime))
+    (action,) = _objects(chaos_actions(kill, FakePlanned(0, ("shop/web-a",)), RUN, runtime))
     assert action.manifest["spec"]["action"] == "pod-kill"
     assert action.manifest["spec"]["gracePeriod"] == 0
     assert killed_by(action) == (runtime.live["shop/web-a"],)
 
 
 def test_faults_chaos_mesh_does_not_inject_are_the_faults_own() -> None:
-    planned = _Planned(0, ("shop/web-a",))
+    planned = FakePlanned(0, ("shop/web-a",))
     assert chaos_actions(_fault(type="terminate"), planned, RUN, _runtime()) is None
     assert chaos_actions(_fault(type="reset_peer"), planned, RUN, _runtime()) is None
     kill = _fault(type="kill")
@@ -232,10 +223,10 @@ def test_faults_chaos_mesh_does_not_inject_are_the_faults_own() -> None:
 
 def test_a_pod_not_live_or_an_impossible_direction_injects_nothing() -> None:
     with pytest.raises(HarnessError, match="shop/web-z is not live"):
-        chaos_actions(_fault(type="kill"), _Planned(0, ("shop/web-z",)), RUN, _runtime())
+        chaos_actions(_fault(type="kill"), FakePlanned(0, ("shop/web-z",)), RUN, _runtime())
     upstream = _fault(type="latency", latency_ms=100, direction="upstream")
     with pytest.raises(Refused, match="direction upstream"):
-        chaos_actions(upstream, _Planned(0, ("shop/web-a",)), RUN, _runtime())
+        chaos_actions(upstream, FakePlanned(0, ("shop/web-a",)), RUN, _runtime())
 
 
 def _chaos_object() -> ChaosObject:

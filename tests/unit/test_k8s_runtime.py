@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx2
@@ -25,20 +24,13 @@ from harness.runtime.kubernetes.runtime import KubernetesRuntime
 from harness.specs.kubernetes import KubernetesSpec, PodSelector
 from harness.specs.topology import load_topology
 from tests.fakekube import TOKEN, FakeKube, write_kubeconfig
+from tests.fakeruntime import FakePlanned
 
 ENDPOINTS = Endpoints("http://prom.test", "http://am.test", "http://receiver.test")
 SERVICES = {
     "web": PodSelector(namespaces=("shop",), labelSelectors={"app": "web"}),
     "db": PodSelector(pods={"shop": ("db-0",)}),
 }
-
-
-@dataclass
-class Planned:
-    index: int
-    replicas: tuple[str, ...]
-    links: tuple = ()
-    services: tuple[str, ...] = ()
 
 
 @pytest.fixture
@@ -327,7 +319,7 @@ def test_with_chaos_mesh_a_pod_kill_is_its_object_and_its_pods_are_remembered(tm
     rt = runtime(tmp_path, kube, run_dir, chaos_mesh={})
     assert isinstance(rt.fault_objects(), ChaosMesh)
     kill = TypeAdapter(FaultSpec).validate_python({"type": "kill", "target": "web", "duration": 5})
-    (action,) = rt.own_actions(kill, Planned(0, ("shop/web-a",)), "20261207T203000-ab12")
+    (action,) = rt.own_actions(kill, FakePlanned(0, ("shop/web-a",)), "20261207T203000-ab12")
     assert isinstance(action, ChaosObject) and action.manifest["spec"]["action"] == "pod-kill"
     (victim,) = action.killed
     assert kube.deletes() == []  # Chaos Mesh deletes it, not the runtime
